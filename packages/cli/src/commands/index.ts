@@ -1,0 +1,5 @@
+import Run from './run.js';
+
+// Explicit discovery (package.json oclif.commands) keeps startup fast and lets bin/run.js route
+// the flag-only form to `run`.
+export const commands = { run: Run };

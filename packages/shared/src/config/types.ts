@@ -1,0 +1,141 @@
+/**
+ * The normalized, frozen configuration every other package consumes.
+ * Produced only by the config pipeline (load.ts); durations are milliseconds, memory is bytes,
+ * CPUs are nano-CPUs, and every path is absolute.
+ */
+
+export type ProxyStrategy = 'https-only' | 'http-only' | 'both';
+export type RestartPolicy = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+export type Initialize = 'immediately' | 'on-trigger';
+export type PullPolicy = 'on-startup' | 'always';
+/** rollout: start new beside old, health-gate, switch route, drain (proxied services). recreate: stop then start. */
+export type DeployStrategy = 'rollout' | 'recreate';
+export type DependsOnCondition = 'started' | 'completed' | 'healthy';
+export type NetworkDriver = 'bridge' | 'host' | 'overlay' | 'macvlan' | 'none';
+
+export interface ProxySettings {
+  enabled: boolean;
+  strategy: ProxyStrategy;
+  trustForwardedHeaders: boolean;
+  httpPort: number;
+  httpsPort: number;
+  bind: string;
+  /** number of proxy worker processes */
+  workers: number;
+  accessLog: boolean;
+  /** time to open a TCP connection to an upstream before answering 502 */
+  connectTimeoutMs: number;
+  /** time an upstream may take to answer before 504 */
+  upstreamTimeoutMs: number;
+  /** on stop: how long in-flight requests may take to finish */
+  shutdownTimeoutMs: number;
+}
+
+export interface CertbotSettings {
+  email: string;
+  directoryUrl: string;
+}
+
+export interface NetworkConfig {
+  name: string;
+  driver: NetworkDriver;
+  external: boolean;
+  internal: boolean;
+  attachable: boolean;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface PortMapping {
+  host: number;
+  container: number;
+}
+
+export interface VolumeMount {
+  /** absolute host path for binds, or a volume name */
+  source: string;
+  kind: 'bind' | 'volume';
+  target: string;
+  readonly: boolean;
+}
+
+export interface ExtraHost {
+  hostname: string;
+  ipv4: string;
+}
+
+export interface HealthcheckConfig {
+  test: readonly string[];
+  intervalMs?: number;
+  timeoutMs?: number;
+  startPeriodMs?: number;
+  retries?: number;
+}
+
+export interface ServiceProxyConfig {
+  host: string;
+  /** path prefix, always starting with '/', no trailing slash except for '/' itself */
+  path: string;
+  servicePort: number;
+  certFile?: string;
+  keyFile?: string;
+  healthPath?: string;
+  healthIntervalMs: number;
+  healthTimeoutMs: number;
+  deployTimeoutMs: number;
+  drainTimeoutMs: number;
+}
+
+export interface ServiceDispenserConfig {
+  watch: boolean;
+  initialize: Initialize;
+  cron?: string;
+  pull: PullPolicy;
+  strategy: DeployStrategy;
+}
+
+export interface ServiceConfig {
+  name: string;
+  /** absolute service directory */
+  dir: string;
+  /** absolute path of the service.toml */
+  file: string;
+  image: string;
+  command?: readonly string[];
+  entrypoint?: readonly string[];
+  workingDir?: string;
+  user?: string;
+  hostname?: string;
+  memoryBytes?: number;
+  nanoCpus?: number;
+  restart: RestartPolicy;
+  ports: readonly PortMapping[];
+  volumes: readonly VolumeMount[];
+  env: Readonly<Record<string, string>>;
+  networks: readonly string[];
+  extraHosts: readonly ExtraHost[];
+  dispenser: ServiceDispenserConfig;
+  dependsOn: Readonly<Record<string, DependsOnCondition>>;
+  proxy?: ServiceProxyConfig;
+  healthcheck?: HealthcheckConfig;
+}
+
+export interface DispenserConfig {
+  /** absolute path of dispenser.toml */
+  configFile: string;
+  /** directory of dispenser.toml; relative paths resolve from here */
+  baseDir: string;
+  /** state directory: baseDir/.dispenser */
+  stateDir: string;
+  delayMs: number;
+  networks: readonly NetworkConfig[];
+  proxy: ProxySettings;
+  certbot?: CertbotSettings;
+  services: readonly ServiceConfig[];
+}
+
+/** The default network every managed container joins (SPEC §4). */
+export const DEFAULT_NETWORK = Object.freeze({
+  name: 'dispenser',
+  subnet: '172.28.0.0/16',
+  gateway: '172.28.0.1',
+});

@@ -1,0 +1,24 @@
+/**
+ * Errors with a stable code. Code decides behaviour (and crosses IPC); the message is for people.
+ */
+export class DispenserError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  constructor(code: string, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DispenserError';
+    this.code = code;
+    this.hint = options?.hint;
+  }
+}
+
+export function errorCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

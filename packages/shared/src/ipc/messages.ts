@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+/**
+ * The IPC protocol between orchestrator, supervisor and proxy workers.
+ * Snapshots are always whole and versioned: a receiver replaces what it had, never merges, and
+ * ignores a version older than the one it holds. Every message is validated on receipt
+ * (parseMessage) because a child process is another program as far as trust goes.
+ */
+export const PROTOCOL_VERSION = 1;
+
+const upstream = z.strictObject({
+  /** container IP on the dispenser network, or 127.0.0.1 in tests */
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+});
+export type Upstream = z.infer<typeof upstream>;
+
+const route = z.strictObject({
+  service: z.string(),
+  /** lower-case host name, no port */
+  host: z.string(),
+  /** path prefix starting with '/' */
+  path: z.string(),
+  upstream,
+});
+export type Route = z.infer<typeof route>;
+
+const routesSnapshot = z.strictObject({
+  type: z.literal('routes'),
+  version: z.number().int().nonnegative(),
+  routes: z.array(route),
+});
+export type RoutesSnapshot = z.infer<typeof routesSnapshot>;
+
+const certEntry = z.strictObject({
+  /** host names (exact, lower-case; a leading '*.' is a wildcard) this certificate serves */
+  hosts: z.array(z.string()),
+  certPem: z.string(),
+  keyPem: z.string(),
+});
+export type CertEntry = z.infer<typeof certEntry>;
+
+const certsSnapshot = z.strictObject({
+  type: z.literal('certs'),
+  version: z.number().int().nonnegative(),
+  certs: z.array(certEntry),
+});
+export type CertsSnapshot = z.infer<typeof certsSnapshot>;
+
+const challengesSnapshot = z.strictObject({
+  type: z.literal('challenges'),
+  version: z.number().int().nonnegative(),
+  /** ACME HTTP-01 token → key authorization */
+  tokens: z.record(z.string(), z.string()),
+});
+export type ChallengesSnapshot = z.infer<typeof challengesSnapshot>;
+
+const proxySettingsSnapshot = z.strictObject({
+  type: z.literal('proxy-settings'),
+  version: z.number().int().nonnegative(),
+  settings: z.strictObject({
+    enabled: z.boolean(),
+    strategy: z.enum(['https-only', 'http-only', 'both']),
+    trustForwardedHeaders: z.boolean(),
+    httpPort: z.number().int(),
+    httpsPort: z.number().int(),
+    bind: z.string(),
+    workers: z.number().int(),
+    accessLog: z.boolean(),
+    connectTimeoutMs: z.number().int(),
+    upstreamTimeoutMs: z.number().int(),
+    shutdownTimeoutMs: z.number().int(),
+  }),
+});
+export type ProxySettingsSnapshot = z.infer<typeof proxySettingsSnapshot>;
+
+export const snapshotKinds = ['routes', 'certs', 'challenges', 'proxy-settings'] as const;
+export type SnapshotKind = (typeof snapshotKinds)[number];
+export type Snapshot = RoutesSnapshot | CertsSnapshot | ChallengesSnapshot | ProxySettingsSnapshot;
+
+/** worker → supervisor: this worker now serves that snapshot version */
+const ack = z.strictObject({
+  type: z.literal('ack'),
+  kind: z.enum(snapshotKinds),
+  version: z.number().int().nonnegative(),
+  worker: z.number().int(),
+});
+export type Ack = z.infer<typeof ack>;
+
+/** supervisor → orchestrator: every live worker has acknowledged this version of `kind` */
+const applied = z.strictObject({
+  type: z.literal('applied'),
+  kind: z.enum(snapshotKinds),
+  version: z.number().int().nonnegative(),
+});
+export type Applied = z.infer<typeof applied>;
+
+const ready = z.strictObject({
+  type: z.literal('ready'),
+  component: z.enum(['orchestrator', 'proxy']),
+  worker: z.number().int().optional(),
+});
+/** supervisor → orchestrator: re-read config and reconcile */
+const reload = z.strictObject({ type: z.literal('reload') });
+/** orchestrator → supervisor: outcome of a reload, so the supervisor can notify systemd / log */
+const reloaded = z.strictObject({
+  type: z.literal('reloaded'),
+  ok: z.boolean(),
+  errors: z.array(z.string()),
+  /** settings that only take effect after a full restart */
+  restartRequired: z.array(z.string()),
+});
+/** supervisor → any child: stop accepting, finish in-flight work within timeoutMs, then exit */
+const drain = z.strictObject({ type: z.literal('drain'), timeoutMs: z.number().int().nonnegative() });
+/** any child → supervisor: unrecoverable; do not restart in a loop */
+const fatal = z.strictObject({
+  type: z.literal('fatal'),
+  component: z.enum(['orchestrator', 'proxy']),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const messageSchema = z.discriminatedUnion('type', [
+  routesSnapshot,
+  certsSnapshot,
+  challengesSnapshot,
+  proxySettingsSnapshot,
+  ack,
+  applied,
+  ready,
+  reload,
+  reloaded,
+  drain,
+  fatal,
+]);
+export type Message = z.infer<typeof messageSchema>;
+export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
+
+export interface Envelope {
+  dispenser: typeof PROTOCOL_VERSION;
+  msg: Message;
+}
+
+export function envelope(msg: Message): Envelope {
+  return { dispenser: PROTOCOL_VERSION, msg };
+}
+
+/** Returns the message, or undefined for anything that is not a valid message of this protocol. */
+export function parseMessage(raw: unknown): Message | undefined {
+  if (!raw || typeof raw !== 'object' || (raw as Envelope).dispenser !== PROTOCOL_VERSION) return undefined;
+  const result = messageSchema.safeParse((raw as Envelope).msg);
+  return result.success ? result.data : undefined;
+}
+
+export function isSnapshot(msg: Message): msg is Snapshot {
+  return (snapshotKinds as readonly string[]).includes(msg.type);
+}

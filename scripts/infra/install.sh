@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian packages the tests and benchmarks need. Safe to run again.
+set -euo pipefail
+pkgs=(docker.io docker-registry pebble busybox-static curl openssl apache2-utils)
+[ "${1:-}" = "--bench" ] && pkgs+=(nginx-light caddy wrk nghttp2-client)
+[ "${1:-}" = "--package" ] && pkgs+=(rpm)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
