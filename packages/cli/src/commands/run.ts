@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { runConfigTest } from '../config-test.js';
 
 /** `dispenser [-c FILE] [-p PIDFILE]`, `dispenser -t`, `dispenser -s reload|stop`. */
 export default class Run extends Command {
@@ -10,7 +11,11 @@ export default class Run extends Command {
   };
 
   async run(): Promise<void> {
-    await this.parse(Run);
-    this.error('not implemented yet', { exit: 2 });
+    const { flags } = await this.parse(Run);
+    if (flags.test) {
+      const code = await runConfigTest(flags.config, { log: (l) => this.log(l), error: (l) => process.stderr.write(l + '\n') });
+      this.exit(code);
+    }
+    this.error('the daemon is not implemented yet', { exit: 2 });
   }
 }
