@@ -1,0 +1,42 @@
+import type { CertEntry, Route } from '@dispenser/shared/ipc/messages';
+
+/**
+ * Seams between the orchestrator's parts, fixed up front so the reconciler, the CD watcher/cron
+ * and the certificate manager can be built and tested independently and wired in main.ts.
+ */
+
+export type DeployReason = 'startup' | 'reload' | 'digest' | 'cron' | 'manual';
+
+/** What the registry watcher and the cron scheduler need from the reconciler. */
+export interface Deployer {
+  /**
+   * (Re)create and start the service's container (rollout for proxied services whose strategy is
+   * 'rollout', stop-then-start otherwise). `pull: true` pulls the image first. Resolves once the
+   * new container runs (and, for a rollout, serves traffic); rejects with a DispenserError
+   * otherwise, leaving the previous container running whenever that is possible.
+   */
+  redeploy(service: string, opts: { reason: DeployReason; pull: boolean }): Promise<void>;
+  /**
+   * Registry manifest digest (`sha256:…`) of the image the service's current container was
+   * created from, as recorded in the image's RepoDigests; undefined when there is no container
+   * or the image has no registry digest (built locally).
+   */
+  runningImageDigest(service: string): Promise<string | undefined>;
+  /** true while the service's container is running */
+  isRunning(service: string): Promise<boolean>;
+  /** resolves with the exit code once the service's current container has exited */
+  waitForExit(service: string): Promise<number>;
+}
+
+/**
+ * How orchestrator code reaches the proxy workers. Each publish replaces the whole previous
+ * snapshot of that kind and resolves when every live proxy worker has acknowledged it (the
+ * supervisor's 'applied' message), or at once when there are no workers. The process-level
+ * implementation lives in ipc/publisher.ts; tests use an in-memory one.
+ */
+export interface ProxyPublisher {
+  publishRoutes(routes: readonly Route[]): Promise<void>;
+  publishCerts(certs: readonly CertEntry[]): Promise<void>;
+  /** ACME HTTP-01 token → key authorization */
+  publishChallenges(tokens: Readonly<Record<string, string>>): Promise<void>;
+}
