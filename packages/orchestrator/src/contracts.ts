@@ -1,4 +1,5 @@
 import type { CertEntry, Route } from '@dispenser/shared/ipc/messages';
+import type { DispenserConfig } from '@dispenser/shared/config/types';
 
 /**
  * Seams between the orchestrator's parts, fixed up front so the reconciler, the CD watcher/cron
@@ -39,4 +40,14 @@ export interface ProxyPublisher {
   publishCerts(certs: readonly CertEntry[]): Promise<void>;
   /** ACME HTTP-01 token → key authorization */
   publishChallenges(tokens: Readonly<Record<string, string>>): Promise<void>;
+}
+
+/**
+ * A long-lived part of the orchestrator (CD watcher + cron, certificate manager) that main.ts
+ * starts after the first reconcile, hands every newly loaded valid config on reload, and stops
+ * on drain.
+ */
+export interface Component {
+  update(config: DispenserConfig): Promise<void>;
+  stop(): Promise<void>;
 }
