@@ -65,6 +65,20 @@ function install(): void {
   installed = true;
   const instance = acme.axios;
   (instance.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
+  // acme-client's own error interceptor turns a transport failure it will not retry into a
+  // TypeError (it reads `response.config` of a response that never came), losing ECONNREFUSED and
+  // friends. Ours runs first and hands it a plain error without `config`, which it passes through.
+  const handlers = (instance.interceptors.response as unknown as { handlers: unknown[] }).handlers;
+  handlers.unshift({
+    fulfilled: (r: unknown) => r,
+    rejected: (err: { response?: unknown; code?: string; message?: string; cause?: { code?: string } }) => {
+      if (err.response) return Promise.reject(err);
+      const code = err.code ?? err.cause?.code;
+      return Promise.reject(Object.assign(new Error(err.message ?? String(err)), code ? { code } : {}));
+    },
+    synchronous: false,
+    runWhen: null,
+  });
   instance.interceptors.request.use((config) => {
     const origin = originOf(config.url);
     const agent = origin ? agents.get(origin) : undefined;

@@ -52,11 +52,16 @@ export class MemoryPublisher implements ProxyPublisher {
 }
 
 /** Answers HTTP-01 challenges from the publisher's tokens, as a proxy worker would. */
-export async function startChallengeServer(publisher: MemoryPublisher, port: number): Promise<HttpServer & { hits: string[] }> {
+export async function startChallengeServer(
+  publisher: MemoryPublisher,
+  port: number,
+  answersFor: (host: string) => boolean = () => true,
+): Promise<HttpServer & { hits: string[] }> {
   const hits: string[] = [];
   const server = createHttpServer((req, res) => {
     const m = /^\/\.well-known\/acme-challenge\/([^/?]+)$/.exec(req.url ?? '');
-    const answer = m?.[1] ? publisher.tokens[m[1]] : undefined;
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    const answer = m?.[1] && answersFor(host) ? publisher.tokens[m[1]] : undefined;
     hits.push(req.url ?? '');
     if (answer === undefined) {
       res.writeHead(404).end();
