@@ -10,7 +10,7 @@ import { ChallengeBoard } from './challenges.js';
 import { CertError, CertErrorCode } from './errors.js';
 import { inspectCertificate, type CertInfo } from './pem.js';
 import { planCertificates, type CertSource, type HostPlan, type PlanProblem } from './plan.js';
-import { CHECK_INTERVAL_MS, decideRenewal, nextRetryAt, nextWakeUp, type RenewalDecision } from './renewal.js';
+import { CHECK_INTERVAL_MS, FILE_WARN_BEFORE_MS, decideRenewal, nextRetryAt, nextWakeUp, type RenewalDecision } from './renewal.js';
 import { SelfSignedIssuer } from './self-signed.js';
 import { CertStore, type StoredCert } from './store.js';
 
@@ -298,7 +298,8 @@ class CertificateManager implements Certificates {
       if (this.hosts.get(state.plan.host) !== state) continue;
       if (state.plan.source.kind === 'files' && state.current) {
         const left = state.current.info.notAfter.getTime() - this.now().getTime();
-        if (left < 7 * 24 * 3600_000) await this.loadFiles(state);
+        // Close to expiry: re-read (maybe replaced without a watch event) and warn again, hourly.
+        if (left < FILE_WARN_BEFORE_MS) await this.loadFiles(state);
         continue;
       }
       if (state.plan.source.kind !== 'acme' || !this.issuer) continue;

@@ -57,6 +57,8 @@ test('issues a certificate over HTTP-01 and serves it by SNI', async (t) => {
   const s = await setup(t);
   if (!s) return;
   const publisher = new MemoryPublisher();
+  // Tokens reach the proxy slowly: the CA must only be asked to validate once they have arrived.
+  publisher.challengeDelayMs = 300;
   const challenge = await startChallengeServer(publisher, s.env.pebbleHttpPort);
   t.after(() => closeServer(challenge));
   const host = randomHost('issue');

@@ -27,7 +27,10 @@ export class MemoryPublisher implements ProxyPublisher {
     this.certSnapshots += 1;
     for (const w of this.waiters.splice(0)) w();
   }
+  /** a slow fan-out: tokens reach the "workers" only this long after the publish call */
+  challengeDelayMs = 0;
   async publishChallenges(tokens: Readonly<Record<string, string>>): Promise<void> {
+    if (this.challengeDelayMs) await new Promise((r) => setTimeout(r, this.challengeDelayMs));
     this.tokens = tokens;
     this.challengeHistory.push(tokens);
   }
