@@ -299,7 +299,7 @@ class CertificateManager implements Certificates {
       if (state.plan.source.kind === 'files' && state.current) {
         const left = state.current.info.notAfter.getTime() - this.now().getTime();
         // Close to expiry: re-read (maybe replaced without a watch event) and warn again, hourly.
-        if (left < FILE_WARN_BEFORE_MS) await this.loadFiles(state);
+        if (left < FILE_WARN_BEFORE_MS) await this.reloadFiles(state);
         continue;
       }
       if (state.plan.source.kind !== 'acme' || !this.issuer) continue;
