@@ -47,8 +47,8 @@ async function setup(t: Parameters<typeof infra>[0] & { after(fn: () => Promise<
 }
 
 /** Starts the manager and stops it when the test ends, even on failure. */
-async function start(t: { after(fn: () => Promise<void>): void }, ...args: Parameters<typeof startCertificates>): Promise<Certificates> {
-  const certs = await startCertificates(...args);
+async function start(t: { after(fn: () => Promise<void>): void }, ...[config, deps]: Parameters<typeof startCertificates>): Promise<Certificates> {
+  const certs = await startCertificates(config, { log: captureLogger().log, ...deps });
   t.after(() => certs.stop());
   return certs;
 }
@@ -92,7 +92,7 @@ test('a restart serves the stored certificate at once and reuses the account for
   const challenge = await startChallengeServer(publisher, s.env.pebbleHttpPort);
   t.after(() => closeServer(challenge));
   const first = randomHost('first');
-  const one = await startCertificates(makeConfig({ stateDir: s.stateDir, services: [{ host: first }], certbot: s.certbot }), { publisher, dev: false, acmeCa: s.ca });
+  const one = await startCertificates(makeConfig({ stateDir: s.stateDir, services: [{ host: first }], certbot: s.certbot }), { publisher, dev: false, acmeCa: s.ca, log: captureLogger().log });
   await one.idle();
   await one.stop();
   const issued = publisher.cert(first)?.certPem;
