@@ -1,0 +1,204 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import type { DispenserConfig, ServiceConfig, CertbotSettings, ProxyStrategy } from '@dispenser/shared/config/types';
+import type { CertEntry, Route } from '@dispenser/shared/ipc/messages';
+import type { Logger } from '@dispenser/shared/log';
+import type { ProxyPublisher } from '../../src/contracts.js';
+
+/** Stands in for the supervisor + proxy workers: keeps the latest snapshots. */
+export class MemoryPublisher implements ProxyPublisher {
+  certs: readonly CertEntry[] = [];
+  certSnapshots = 0;
+  tokens: Readonly<Record<string, string>> = {};
+  /** every challenge snapshot, to check tokens were published and withdrawn */
+  challengeHistory: Readonly<Record<string, string>>[] = [];
+  private waiters: (() => void)[] = [];
+
+  async publishRoutes(_routes: readonly Route[]): Promise<void> {}
+  async publishCerts(certs: readonly CertEntry[]): Promise<void> {
+    this.certs = certs;
+    this.certSnapshots += 1;
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** a slow fan-out: tokens reach the "workers" only this long after the publish call */
+  challengeDelayMs = 0;
+  async publishChallenges(tokens: Readonly<Record<string, string>>): Promise<void> {
+    if (this.challengeDelayMs) await new Promise((r) => setTimeout(r, this.challengeDelayMs));
+    this.tokens = tokens;
+    this.challengeHistory.push(tokens);
+  }
+  cert(host: string): CertEntry | undefined {
+    return this.certs.find((c) => c.hosts.includes(host));
+  }
+  /** resolves once a published snapshot satisfies pred */
+  async waitFor(pred: (p: MemoryPublisher) => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timed out waiting for a certificate snapshot');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 250));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** Answers HTTP-01 challenges from the publisher's tokens, as a proxy worker would. */
+export async function startChallengeServer(
+  publisher: MemoryPublisher,
+  port: number,
+  answersFor: (host: string) => boolean = () => true,
+): Promise<HttpServer & { hits: string[] }> {
+  const hits: string[] = [];
+  const server = createHttpServer((req, res) => {
+    const m = /^\/\.well-known\/acme-challenge\/([^/?]+)$/.exec(req.url ?? '');
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    const answer = m?.[1] && answersFor(host) ? publisher.tokens[m[1]] : undefined;
+    hits.push(req.url ?? '');
+    if (answer === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(answer);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return Object.assign(server, { hits });
+}
+
+export function closeServer(server: { close(cb: () => void): void; closeAllConnections?: () => void }): Promise<void> {
+  server.closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export async function tempStateDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dispenser-certs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function randomHost(prefix = 'c'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}.dispenser.test`;
+}
+
+export interface TestService {
+  name?: string;
+  host: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+export function makeConfig(opts: {
+  stateDir: string;
+  services: TestService[];
+  certbot?: CertbotSettings;
+  strategy?: ProxyStrategy;
+}): DispenserConfig {
+  const services: ServiceConfig[] = opts.services.map((s, i) => ({
+    name: s.name ?? `svc${i}`,
+    dir: join(opts.stateDir, '..', `svc${i}`),
+    file: join(opts.stateDir, '..', `svc${i}`, 'service.toml'),
+    image: 'dispenser-test/busybox:base',
+    restart: 'no',
+    ports: [],
+    volumes: [],
+    env: {},
+    networks: [],
+    extraHosts: [],
+    dispenser: { watch: false, initialize: 'immediately', pull: 'on-startup', strategy: 'rollout' },
+    dependsOn: {},
+    proxy: {
+      host: s.host,
+      path: '/',
+      servicePort: 80,
+      ...(s.certFile ? { certFile: s.certFile } : {}),
+      ...(s.keyFile ? { keyFile: s.keyFile } : {}),
+      healthIntervalMs: 1000,
+      healthTimeoutMs: 1000,
+      deployTimeoutMs: 60_000,
+      drainTimeoutMs: 5_000,
+    },
+  }));
+  return {
+    configFile: join(opts.stateDir, '..', 'dispenser.toml'),
+    baseDir: join(opts.stateDir, '..'),
+    stateDir: opts.stateDir,
+    delayMs: 60_000,
+    networks: [],
+    proxy: {
+      enabled: true,
+      strategy: opts.strategy ?? 'https-only',
+      trustForwardedHeaders: false,
+      httpPort: 80,
+      httpsPort: 443,
+      bind: '127.0.0.1',
+      workers: 1,
+      accessLog: false,
+      connectTimeoutMs: 1000,
+      upstreamTimeoutMs: 1000,
+      shutdownTimeoutMs: 1000,
+    },
+    ...(opts.certbot ? { certbot: opts.certbot } : {}),
+    services,
+  };
+}
+
+/** A logger whose lines the test can read. */
+export function captureLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
+  const out: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { log: pino({ level: 'debug', base: { component: 'orchestrator' } }, stream), lines: () => out };
+}
+
+/**
+ * Serve the published certificates from a tiny HTTPS server picking them by SNI, as the proxy
+ * does, and return what a TLS client connecting with that SNI sees.
+ */
+export async function servedCertificate(
+  certs: readonly CertEntry[],
+  servername: string,
+  ca?: string,
+): Promise<{ peer: PeerCertificate; authorized: boolean; authorizationError?: string }> {
+  const contexts = new Map<string, SecureContext>();
+  for (const c of certs) for (const h of c.hosts) contexts.set(h, createSecureContext({ cert: c.certPem, key: c.keyPem }));
+  const server = createHttpsServer({
+    SNICallback: (name, cb) => {
+      const ctx = contexts.get(name.toLowerCase());
+      if (ctx) cb(null, ctx);
+      else cb(new Error(`no certificate for ${name}`));
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    return await new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ...(ca ? { ca } : {}) }, () => {
+        const peer = socket.getPeerCertificate();
+        const err = socket.authorizationError;
+        resolve({ peer, authorized: socket.authorized, ...(err ? { authorizationError: String(err) } : {}) });
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+  } finally {
+    await closeServer(server);
+  }
+}
