@@ -26,3 +26,19 @@ test('the daemon starts its children, serves, and `-s stop` exits 0 and removes 
   assert.ok(cli.find((l) => l.component === 'fake-orchestrator' && l.msg === 'draining'));
   assert.equal(cli.lines.filter((l) => l.component === 'fake-worker' && l.msg === 'draining').length, 2);
 });
+
+test('a child that ignores drain is killed after the drain timeout plus a grace period', async (t) => {
+  const ws = new Workspace(t);
+  ws.writeConfig({ port: 1, workers: 0, enabled: false, tag: 'x', ignoreDrain: true, shutdownTimeoutMs: 300 });
+  const cli = startCli(t, ['-c', ws.configFile]);
+  await cli.waitFor((l) => l.msg === 'dispenser ready');
+  const orchestrator = await cli.waitFor((l) => l.msg === 'orchestrator started');
+  const since = Date.now();
+  process.kill(cli.pid, 'SIGTERM');
+  assert.equal(await cli.exited, 0);
+  const took = Date.now() - since;
+  assert.ok(took >= 2000 && took < 5000, `stop took ${took} ms`);
+  assert.ok(cli.find((l) => l.msg === 'orchestrator did not exit in time; killing it' && l.afterMs === 2300));
+  assert.equal(existsSync(ws.pidFile), false);
+  assert.throws(() => process.kill(orchestrator.pid as number, 0));
+});

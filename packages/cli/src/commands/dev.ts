@@ -6,10 +6,9 @@ const stderr = (line: string): void => void process.stderr.write(line + '\n');
 
 /** `dispenser dev -s NAME [-s NAME …]`: the daemon with only some services, self-signed certificates. */
 export default class Dev extends Command {
-  static override description = `Run the daemon in development mode with only the named services.
-
-Services are matched by service directory or by name; depends_on entries that point at services
-not loaded are dropped, and every proxy host gets a self-signed certificate.`;
+  static override summary = 'Run the daemon in development mode with only the named services.';
+  static override description =
+    'Services are matched by service directory or by name; depends_on entries that point at services not loaded are dropped, and every proxy host gets a self-signed certificate. Signals and the pid file work as for `dispenser run`.';
   static override examples = ['<%= config.bin %> dev -s web -s api', '<%= config.bin %> dev -c ./dispenser.toml -s services/web'];
   static override flags = {
     ...daemonFlags,

@@ -8,10 +8,11 @@ const stderr = (line: string): void => void process.stderr.write(line + '\n');
 
 /** `dispenser [-c FILE] [-p PIDFILE]`, `dispenser -t`, `dispenser -s reload|stop`. */
 export default class Run extends Command {
-  static override description = `Run the Dispenser daemon in the foreground (what systemd runs).
-
-The supervisor forks the orchestrator (containers, image watching, cron, certificates) and the proxy
-workers. SIGHUP reloads the configuration; SIGTERM or SIGINT stops gracefully.`;
+  static override summary = 'Run the Dispenser daemon in the foreground (what systemd runs).';
+  static override description = [
+    'The supervisor forks the orchestrator (containers, image watching, cron, certificates) and the proxy workers. SIGHUP reloads the configuration; SIGTERM or SIGINT stops gracefully. `run` is implied when the first argument is a flag.',
+    'Other commands: `dispenser dev -s NAME…` (only some services; see `dispenser dev --help`), `dispenser help` (all commands).',
+  ].join('\n\n');
   static override examples = [
     '<%= config.bin %> -c /opt/dispenser/dispenser.toml',
     '<%= config.bin %> --test -c ./dispenser.toml',

@@ -83,8 +83,8 @@ export class Supervisor {
   stop(code: number): Promise<number> {
     if (this.stopping) return this.stopping;
     this.options.serviceManager.stopping();
-    const timeoutMs = this.runningSettings?.shutdownTimeoutMs ?? this.cachedSettings()?.shutdownTimeoutMs ?? this.options.defaultShutdownTimeoutMs ?? 10_000;
-    const killAfterMs = timeoutMs + (this.options.killGraceMs ?? 5_000);
+    const timeoutMs = this.cachedSettings()?.shutdownTimeoutMs ?? this.options.defaultShutdownTimeoutMs ?? 10_000;
+    const killAfterMs = timeoutMs + (this.options.killGraceMs ?? 2_000);
     this.log.info({ drainTimeoutMs: timeoutMs }, 'stopping: draining proxy workers and the orchestrator');
     const drain: Message = { type: 'drain', timeoutMs };
     const all = [this.orchestrator, ...this.workers.values()].map((c) => c.stop(drain, killAfterMs));
@@ -105,6 +105,7 @@ export class Supervisor {
     if (isSnapshot(msg)) return this.snapshot(msg);
     switch (msg.type) {
       case 'ready':
+        this.log.info('orchestrator ready');
         this.orchestratorReady = true;
         this.checkReady();
         return;
@@ -196,6 +197,7 @@ export class Supervisor {
         this.settle();
         return;
       case 'ready':
+        this.log.info({ worker: index }, `proxy worker ${index} ready`);
         this.readyWorkers.add(index);
         this.checkReady();
         return;

@@ -25,6 +25,8 @@ export interface FakeConfig {
   invalid?: boolean;
   fatal?: string;
   crash?: boolean;
+  ignoreDrain?: boolean;
+  shutdownTimeoutMs?: number;
 }
 
 export class Workspace {
