@@ -20,6 +20,8 @@ test('the daemon starts its children, serves, and `-s stop` exits 0 and removes 
   const stop = await runCli(['-s', 'stop', '-c', ws.configFile]);
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, new RegExp(`sent stop to the daemon \\(pid ${cli.pid}\\)`));
+  // -s stop returns once the daemon is gone
+  assert.match(stop.stdout, /dispenser: stopped/);
   assert.equal(await cli.exited, 0);
   assert.equal(existsSync(ws.pidFile), false);
   // every child was told to drain

@@ -1,9 +1,10 @@
 import { Command, Flags } from '@oclif/core';
 import { runConfigTest } from '../config-test.js';
-import { signalDaemon } from '../supervisor/control.js';
+import { signalDaemon, waitForExit } from '../supervisor/control.js';
 import { defaultPidFile, runDaemon } from '../supervisor/daemon.js';
 import { daemonFlags, reportError } from './daemon-flags.js';
 
+const STOP_WAIT_MS = 60_000;
 const stderr = (line: string): void => void process.stderr.write(line + '\n');
 
 /** `dispenser [-c FILE] [-p PIDFILE]`, `dispenser -t`, `dispenser -s reload|stop`. */
@@ -44,6 +45,14 @@ export default class Run extends Command {
       try {
         const pid = signalDaemon(pidFile, flags.signal);
         this.log(`dispenser: sent ${flags.signal} to the daemon (pid ${pid})`);
+        if (flags.signal === 'stop') {
+          // so that `dispenser -s stop && dispenser …` does not race the old daemon's pid file
+          if (!(await waitForExit(pid, STOP_WAIT_MS))) {
+            stderr(`dispenser: the daemon (pid ${pid}) is still draining after ${STOP_WAIT_MS / 1000} s; it keeps stopping in the background`);
+            this.exit(1);
+          }
+          this.log('dispenser: stopped');
+        }
         return;
       } catch (err) {
         this.exit(reportError(err, stderr));

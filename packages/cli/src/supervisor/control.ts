@@ -1,5 +1,5 @@
 import { DispenserError } from '@dispenser/shared/errors';
-import { isDispenser, readPid } from './pid-file.js';
+import { isAlive, isDispenser, readPid } from './pid-file.js';
 
 export type ControlSignal = 'reload' | 'stop';
 
@@ -26,4 +26,14 @@ export function signalDaemon(pidFile: string, action: ControlSignal): number {
     });
   }
   return pid;
+}
+
+/** Resolves true once the process has exited, false if it is still there after `timeoutMs`. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
 }
