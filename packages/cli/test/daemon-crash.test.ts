@@ -47,18 +47,18 @@ test('kill -9 the orchestrator: requests keep flowing, it comes back and its sna
   // the restarted orchestrator will publish a different route table
   ws.writeConfig({ port, workers: 2, tag: 'second.test' });
   const mark = cli.lines.length;
-  process.kill(first.pid as number, 'SIGKILL');
+  process.kill(first.childPid as number, 'SIGKILL');
   const why = await cli.waitFor((l) => l.child === 'orchestrator' && typeof l.reason === 'string', 5000, mark);
   assert.equal(why.reason, 'killed by SIGKILL');
   assert.equal(typeof why.restartInMs, 'number');
   const second = await cli.waitFor(started('orchestrator'), 5000, mark);
-  assert.notEqual(second.pid, first.pid);
+  assert.notEqual(second.childPid, first.childPid);
   // both workers get the new orchestrator's routes (re-versioned above what they hold)
   for (const worker of [1, 2]) {
     await cli.waitFor((l) => l.component === 'fake-worker' && l.worker === worker && l.kind === 'routes' && l.tag === 'second.test', 5000, mark);
   }
   // and the new orchestrator hears `applied` in its own numbering
-  await cli.waitFor((l) => l.component === 'fake-orchestrator' && l.pid === second.pid && l.msg === 'applied' && l.kind === 'routes' && l.version === 1, 5000, mark);
+  await cli.waitFor((l) => l.component === 'fake-orchestrator' && l.pid === second.childPid && l.msg === 'applied' && l.kind === 'routes' && l.version === 1, 5000, mark);
   await sleep(200);
   const result = await traffic.stop();
   assert.deepEqual(result.failed, []);
@@ -79,14 +79,14 @@ test('kill -9 a proxy worker: it is replaced with the cached snapshots while the
   const victim = await cli.waitFor(started('proxy worker 2'));
 
   const mark = cli.lines.length;
-  process.kill(victim.pid as number, 'SIGKILL');
+  process.kill(victim.childPid as number, 'SIGKILL');
   const why = await cli.waitFor((l) => l.child === 'proxy worker 2' && l.reason === 'killed by SIGKILL', 5000, mark);
   assert.equal(why.worker, 2);
   // the survivor serves while worker 2 is down
   for (let i = 0; i < 10; i++) assert.equal((await get(port)).worker, 1);
   const replacement = await cli.waitFor(started('proxy worker 2'), 5000, mark);
-  assert.notEqual(replacement.pid, victim.pid);
-  const fromReplacement = (msg: string) => (l: LogLine) => l.component === 'fake-worker' && l.pid === replacement.pid && l.msg === msg;
+  assert.notEqual(replacement.childPid, victim.childPid);
+  const fromReplacement = (msg: string) => (l: LogLine) => l.component === 'fake-worker' && l.pid === replacement.childPid && l.msg === msg;
   const routes = await cli.waitFor((l) => fromReplacement('snapshot')(l) && l.kind === 'routes', 5000, mark);
   assert.equal(routes.tag, 'cached.test');
   await cli.waitFor(fromReplacement('listening'), 5000, mark);

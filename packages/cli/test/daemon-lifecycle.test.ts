@@ -42,5 +42,5 @@ test('a child that ignores drain is killed after the drain timeout plus a grace 
   assert.ok(took >= 2000 && took < 5000, `stop took ${took} ms`);
   assert.ok(cli.find((l) => l.msg === 'orchestrator did not exit in time; killing it' && l.afterMs === 2300));
   assert.equal(existsSync(ws.pidFile), false);
-  assert.throws(() => process.kill(orchestrator.pid as number, 0));
+  assert.throws(() => process.kill(orchestrator.childPid as number, 0));
 });

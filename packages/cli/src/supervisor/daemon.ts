@@ -36,7 +36,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   }
   const entries = childEntries();
   acquirePidFile(pidFile);
-  log.info({ pid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
+  log.info({ supervisorPid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
 
   const childEnv: NodeJS.ProcessEnv = { ...process.env, DISPENSER_CONFIG: configFile };
   if (options.devServices) childEnv.DISPENSER_DEV_SERVICES = JSON.stringify(options.devServices);

@@ -63,19 +63,19 @@ export class ManagedChild {
       this.exitWaiters = [];
       for (const w of waiters) w();
       if (this.stopping) {
-        this.log.info({ child: this.name, pid: child.pid, code, signal }, `${this.name} exited`);
+        this.log.info({ child: this.name, childPid: child.pid, code, signal }, `${this.name} exited`);
         return;
       }
       this.scheduleRestart(signal ? `killed by ${signal}` : `exited with code ${code}`, uptimeMs, child.pid);
     });
-    this.log.info({ child: this.name, pid: child.pid }, `${this.name} started`);
+    this.log.info({ child: this.name, childPid: child.pid }, `${this.name} started`);
     this.events.started(child);
   }
 
   private scheduleRestart(reason: string, uptimeMs: number, pid?: number): void {
     const delayMs = this.backoff.next(uptimeMs);
     this.log.error(
-      { child: this.name, pid, reason, uptimeMs, restartInMs: delayMs, attempt: this.backoff.attempts },
+      { child: this.name, childPid: pid, reason, uptimeMs, restartInMs: delayMs, attempt: this.backoff.attempts },
       `${this.name} ${reason}; restarting in ${delayMs} ms`,
     );
     this.restartTimer = setTimeout(() => this.start(), delayMs);
@@ -97,7 +97,7 @@ export class ManagedChild {
     if (!child) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.log.warn({ child: this.name, pid: child.pid, afterMs: killAfterMs }, `${this.name} did not exit in time; killing it`);
+        this.log.warn({ child: this.name, childPid: child.pid, afterMs: killAfterMs }, `${this.name} did not exit in time; killing it`);
         child.kill('SIGKILL');
       }, killAfterMs);
       this.exitWaiters.push(() => {
