@@ -61,7 +61,7 @@ test('ack aggregation: each version is reported once, then only newer ones', () 
   assert.deepEqual(tracker.settle(), []);
   tracker.ack(1, 'routes', 2);
   assert.deepEqual(tracker.settle(), [{ kind: 'routes', version: 2 }]);
-  assert.equal(tracker.heardFrom(1), true);
+  assert.equal(tracker.ackedBy(1, 'routes'), 2);
   tracker.addWorker(2);
-  assert.equal(tracker.heardFrom(2), false);
+  assert.equal(tracker.ackedBy(2, 'routes'), -1);
 });

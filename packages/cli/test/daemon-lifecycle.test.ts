@@ -39,7 +39,7 @@ test('a child that ignores drain is killed after the drain timeout plus a grace 
   process.kill(cli.pid, 'SIGTERM');
   assert.equal(await cli.exited, 0);
   const took = Date.now() - since;
-  assert.ok(took >= 2000 && took < 5000, `stop took ${took} ms`);
+  assert.ok(took >= 2000 && took < 15_000, `stop took ${took} ms`);
   assert.ok(cli.find((l) => l.msg === 'orchestrator did not exit in time; killing it' && l.afterMs === 2300));
   assert.equal(existsSync(ws.pidFile), false);
   assert.throws(() => process.kill(orchestrator.childPid as number, 0));

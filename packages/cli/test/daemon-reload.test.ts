@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, get, runCli, sleep, startCli, Workspace, type LogLine } from './helpers/daemon.js';
 
@@ -17,7 +17,7 @@ test('reload: an invalid config logs every error and keeps serving the old one; 
   let mark = cli.lines.length;
   const signal = await runCli(['-s', 'reload', '-p', ws.pidFile]);
   assert.equal(signal.code, 0, signal.stderr);
-  await cli.waitFor((l) => l.msg === 'reload failed: still running the previous configuration', 5000, mark);
+  await cli.waitFor((l) => l.msg === 'reload failed: still running the previous configuration', 20_000, mark);
   const errors = cli.lines.slice(mark).filter((l) => l.msg === 'reload: configuration error').map((l) => l.error);
   assert.deepEqual(errors, ['dispenser.toml:3:1 bad key', 'web/service.toml:7:5 unknown image']);
   assert.equal((await get(port)).tag, 'old.test');
@@ -26,10 +26,10 @@ test('reload: an invalid config logs every error and keeps serving the old one; 
   ws.writeConfig({ port, workers: 2, tag: 'new.test' });
   mark = cli.lines.length;
   process.kill(cli.pid, 'SIGHUP');
-  await cli.waitFor((l) => l.msg === 'reload: new configuration applied', 5000, mark);
-  const warning = await cli.waitFor((l) => l.setting === 'proxy.workers', 5000, mark);
+  await cli.waitFor((l) => l.msg === 'reload: new configuration applied', 20_000, mark);
+  const warning = await cli.waitFor((l) => l.setting === 'proxy.workers', 20_000, mark);
   assert.equal(warning.level, 40);
-  await cli.waitFor((l) => fromOrchestrator('applied')(l) && l.kind === 'routes' && l.version === 2, 5000, mark);
+  await cli.waitFor((l) => fromOrchestrator('applied')(l) && l.kind === 'routes' && l.version === 2, 20_000, mark);
   assert.equal((await get(port)).tag, 'new.test');
   // nothing was restarted by a reload
   assert.equal(cli.lines.filter((l) => l.msg === 'orchestrator started').length, 1);
@@ -48,13 +48,10 @@ test('under systemd: READY=1 once everything is ready, RELOADING=1/READY=1 aroun
   chmodSync(fake, 0o755);
   const cli = startCli(t, ['-c', ws.configFile, '-p', ws.pidFile], { NOTIFY_SOCKET: join(ws.dir, 'notify.sock'), PATH: `${ws.dir}:${process.env.PATH}` });
   await cli.waitFor((l) => l.msg === 'dispenser ready');
+  const read = (): string[] => (existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n') : []);
   const lines = async (n: number): Promise<string[]> => {
-    for (let i = 0; i < 50; i++) {
-      const got = readFileSync(record, 'utf8').trim().split('\n');
-      if (got.length >= n) return got;
-      await sleep(100);
-    }
-    return readFileSync(record, 'utf8').trim().split('\n');
+    for (let i = 0; i < 200 && read().length < n; i++) await sleep(100);
+    return read();
   };
   assert.deepEqual(await lines(1), [`--pid=${cli.pid} READY=1`]);
   process.kill(cli.pid, 'SIGHUP');

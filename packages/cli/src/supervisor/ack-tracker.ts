@@ -34,9 +34,9 @@ export class AckTracker {
     acks.set(kind, Math.max(version, acks.get(kind) ?? -1));
   }
 
-  /** Whether the worker has acknowledged anything yet (its message handler is installed). */
-  heardFrom(worker: number): boolean {
-    return (this.acked.get(worker)?.size ?? 0) > 0;
+  /** The newest version of `kind` the worker has acknowledged, -1 for none. */
+  ackedBy(worker: number, kind: SnapshotKind): number {
+    return this.acked.get(worker)?.get(kind) ?? -1;
   }
 
   /** Versions newly applied by every live worker since the last call, one per kind at most. */

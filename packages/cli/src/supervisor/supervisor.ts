@@ -20,7 +20,8 @@ export interface SupervisorOptions {
   backoff?: BackoffOptions;
 }
 
-const HANDOVER_RETRY_MS = 50;
+const HANDOVER_FIRST_RETRY_MS = 50;
+const HANDOVER_MAX_RETRY_MS = 2_000;
 
 type Settings = ProxySettingsSnapshot['settings'];
 
@@ -180,14 +181,22 @@ export class Supervisor {
   /**
    * Sends every cached snapshot to a starting worker. A cluster worker drops messages that arrive
    * before its module has installed a 'message' handler, and nothing tells us when that is, so
-   * resend until the worker acknowledges anything; after that, IPC delivery is reliable.
+   * snapshots the worker has not acknowledged are resent, with growing gaps, until it has
+   * acknowledged every one (it ignores a version it already holds).
    */
   private handOver(index: number, slot: ManagedChild, child: ChildHandle): void {
+    const pending = () => this.cache.all().filter((s) => this.acks.ackedBy(index, s.type) < s.version);
     for (const s of this.cache.all()) child.send(s);
-    const timer = setInterval(() => {
-      if (slot.child !== child || this.acks.heardFrom(index) || this.stopping) return clearInterval(timer);
-      for (const s of this.cache.all()) child.send(s);
-    }, HANDOVER_RETRY_MS);
+    let delay = HANDOVER_FIRST_RETRY_MS;
+    const retry = (): void => {
+      if (slot.child !== child || this.stopping) return;
+      const missing = pending();
+      if (missing.length === 0) return;
+      for (const s of missing) child.send(s);
+      delay = Math.min(delay * 2, HANDOVER_MAX_RETRY_MS);
+      setTimeout(retry, delay).unref();
+    };
+    setTimeout(retry, delay).unref();
   }
 
   private fromWorker(index: number, msg: Message): void {

@@ -93,7 +93,7 @@ export class CliProcess {
   }
 
   /** Waits for a log line (from index `from`) matching pred. */
-  async waitFor(pred: (l: LogLine) => boolean, timeoutMs = 10_000, from = 0): Promise<LogLine> {
+  async waitFor(pred: (l: LogLine) => boolean, timeoutMs = 20_000, from = 0): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.find(pred, from);
