@@ -64,7 +64,7 @@ function harness(workerSetup: (w: FakeChild, index: number) => void) {
   const notes: string[] = [];
   const supervisor = new Supervisor({
     log: quiet(),
-    serviceManager: { ready: () => notes.push('READY'), reloading: () => notes.push('RELOADING'), stopping: () => notes.push('STOPPING'), status() {} },
+    serviceManager: { ready: () => notes.push('READY'), reloading: () => notes.push('RELOADING'), stopping: () => notes.push('STOPPING') },
     spawnOrchestrator: () => {
       const o = new FakeChild();
       o.onReceive = (msg) => msg.type === 'drain' && setImmediate(() => o.exit(0));

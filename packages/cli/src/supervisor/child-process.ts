@@ -13,6 +13,15 @@ export interface ChildHandle {
 }
 
 function wrap(proc: ChildProcess, on: Pick<ChildProcess, 'on'> = proc): ChildHandle {
+  const exitCallbacks: Array<(code: number | null, signal: NodeJS.Signals | null) => void> = [];
+  // An unhandled 'error' would crash the supervisor. A child that could not be spawned never
+  // emits 'exit', so report it as one and let the restart policy deal with it; other errors
+  // (a failed send or kill) are followed by 'exit' anyway.
+  const onError = (): void => {
+    if (proc.pid === undefined) for (const cb of exitCallbacks.splice(0)) cb(null, null);
+  };
+  proc.on('error', onError);
+  if (on !== proc) on.on('error', () => undefined);
   return {
     get pid() {
       return proc.pid;
@@ -32,7 +41,12 @@ function wrap(proc: ChildProcess, on: Pick<ChildProcess, 'on'> = proc): ChildHan
       });
     },
     onExit(cb) {
-      on.on('exit', (code: number | null, signal: NodeJS.Signals | null) => cb(code, signal));
+      exitCallbacks.push(cb);
+      on.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+        const i = exitCallbacks.indexOf(cb);
+        if (i >= 0) exitCallbacks.splice(i, 1);
+        cb(code, signal);
+      });
     },
   };
 }

@@ -10,11 +10,10 @@ export interface ServiceManager {
   ready(): void;
   reloading(): void;
   stopping(): void;
-  status(text: string): void;
 }
 
 export function serviceManager(log: Logger, env: NodeJS.ProcessEnv = process.env): ServiceManager {
-  if (!env.NOTIFY_SOCKET) return { ready() {}, reloading() {}, stopping() {}, status() {} };
+  if (!env.NOTIFY_SOCKET) return { ready() {}, reloading() {}, stopping() {} };
   const notify = (...assignments: string[]): void => {
     execFile('systemd-notify', [`--pid=${process.pid}`, ...assignments], (err) => {
       if (err) log.warn({ err: err.message, assignments }, 'systemd-notify failed');
@@ -25,6 +24,5 @@ export function serviceManager(log: Logger, env: NodeJS.ProcessEnv = process.env
     // notify-reload units want the monotonic clock of the reload start, in microseconds
     reloading: () => notify('RELOADING=1', `MONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`),
     stopping: () => notify('STOPPING=1'),
-    status: (text) => notify(`STATUS=${text}`),
   };
 }
