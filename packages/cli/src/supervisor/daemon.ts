@@ -35,8 +35,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     });
   }
   const entries = childEntries();
-  acquirePidFile(pidFile);
-  log.info({ supervisorPid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
 
   const childEnv: NodeJS.ProcessEnv = { ...process.env, DISPENSER_CONFIG: configFile };
   if (options.devServices) childEnv.DISPENSER_DEV_SERVICES = JSON.stringify(options.devServices);
@@ -48,9 +46,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     spawnOrchestrator: () => forkOrchestrator(entries.orchestrator, childEnv),
     spawnProxyWorker: (index) => forkProxyWorker(entries.proxyWorker, index),
   });
-  const onExit = (): void => releasePidFile(pidFile);
-  process.on('exit', onExit);
+  // handlers first: `-s reload` right after the pid file appears must not hit SIGHUP's default (exit)
   installSignals(supervisor, log);
+  acquirePidFile(pidFile);
+  process.on('exit', () => releasePidFile(pidFile));
+  log.info({ supervisorPid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
   supervisor.start();
   const code = await supervisor.finished;
   releasePidFile(pidFile);
