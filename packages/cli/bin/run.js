@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // oclif has no "root command with flags plus subcommands": `dispenser -c x.toml` must run the
 // daemon, so insert the daemon command id when argv is empty or starts with a flag other than
-// help/version.
+// help/version. A bare `--help` shows the daemon's flags (what users look for); `dispenser help`
+// lists every command (no help plugin is loaded, so it is mapped to oclif's root help here).
 import { execute } from '@oclif/core';
 
-const argv = process.argv.slice(2);
+let argv = process.argv.slice(2);
 const first = argv[0];
-const passthrough = new Set(['--help', '-h', '--version', '-v', 'help']);
-if (first === undefined || (first.startsWith('-') && !passthrough.has(first))) argv.unshift('run');
+if (first === '-v') argv = ['--version'];
+else if (argv.length === 1 && (first === '--help' || first === '-h')) argv = ['run', '--help'];
+else if (first === 'help') argv = argv.length > 1 ? [...argv.slice(1), '--help'] : ['--help'];
+else if (first === undefined || (first.startsWith('-') && first !== '--version')) argv.unshift('run');
 await execute({ args: argv, dir: import.meta.url });

@@ -1,5 +1,6 @@
+import Dev from './dev.js';
 import Run from './run.js';
 
 // Explicit discovery (package.json oclif.commands) keeps startup fast and lets bin/run.js route
 // the flag-only form to `run`.
-export const commands = { run: Run };
+export const commands = { run: Run, dev: Dev };

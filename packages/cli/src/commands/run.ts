@@ -1,21 +1,70 @@
 import { Command, Flags } from '@oclif/core';
 import { runConfigTest } from '../config-test.js';
+import { signalDaemon, waitForExit } from '../supervisor/control.js';
+import { defaultPidFile, runDaemon } from '../supervisor/daemon.js';
+import { daemonFlags, reportError } from './daemon-flags.js';
+
+const STOP_WAIT_MS = 60_000;
+const stderr = (line: string): void => void process.stderr.write(line + '\n');
 
 /** `dispenser [-c FILE] [-p PIDFILE]`, `dispenser -t`, `dispenser -s reload|stop`. */
 export default class Run extends Command {
-  static override description = 'Run the Dispenser daemon in the foreground (what systemd runs).';
+  static override summary = 'Run the Dispenser daemon in the foreground (what systemd runs).';
+  static override description = [
+    'The supervisor forks the orchestrator (containers, image watching, cron, certificates) and the proxy workers. SIGHUP reloads the configuration; SIGTERM or SIGINT stops gracefully. `run` is implied when the first argument is a flag.',
+    'Other commands: `dispenser dev -s NAME…` (only some services; see `dispenser dev --help`), `dispenser help` (all commands).',
+  ].join('\n\n');
+  static override examples = [
+    '<%= config.bin %> -c /opt/dispenser/dispenser.toml',
+    '<%= config.bin %> --test -c ./dispenser.toml',
+    '<%= config.bin %> -s reload',
+    '<%= config.bin %> -s stop -p /run/dispenser.pid',
+  ];
   static override flags = {
-    config: Flags.string({ char: 'c', description: 'path of dispenser.toml; its directory is the base dir', default: '/opt/dispenser/dispenser.toml' }),
-    'pid-file': Flags.string({ char: 'p', description: 'pid file of the running daemon', default: '/opt/dispenser/dispenser.pid' }),
-    test: Flags.boolean({ char: 't', description: 'validate the configuration, print "Dispenser config is ok." and exit' }),
+    ...daemonFlags,
+    test: Flags.boolean({
+      char: 't',
+      description: 'validate the configuration, print "Dispenser config is ok." and exit (0 only when everything is valid)',
+      exclusive: ['signal'],
+    }),
+    signal: Flags.option({
+      char: 's',
+      options: ['reload', 'stop'] as const,
+      description: 'signal the running daemon through the pid file: reload (re-read the configuration) or stop (graceful shutdown)',
+    })(),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Run);
     if (flags.test) {
-      const code = await runConfigTest(flags.config, { log: (l) => this.log(l), error: (l) => process.stderr.write(l + '\n') });
+      const code = await runConfigTest(flags.config, { log: (l) => this.log(l), error: stderr });
       this.exit(code);
     }
-    this.error('the daemon is not implemented yet', { exit: 2 });
+    const pidFile = flags['pid-file'] ?? defaultPidFile(flags.config);
+    if (flags.signal) {
+      try {
+        const pid = signalDaemon(pidFile, flags.signal);
+        this.log(`dispenser: sent ${flags.signal} to the daemon (pid ${pid})`);
+        if (flags.signal === 'stop') {
+          // so that `dispenser -s stop && dispenser …` does not race the old daemon's pid file
+          if (!(await waitForExit(pid, STOP_WAIT_MS))) {
+            stderr(`dispenser: the daemon (pid ${pid}) is still draining after ${STOP_WAIT_MS / 1000} s; it keeps stopping in the background`);
+            this.exit(1);
+          }
+          this.log('dispenser: stopped');
+        }
+        return;
+      } catch (err) {
+        this.exit(reportError(err, stderr));
+      }
+    }
+    let code: number;
+    try {
+      code = await runDaemon({ configFile: flags.config, pidFile });
+    } catch (err) {
+      code = reportError(err, stderr);
+    }
+    // cluster and IPC handles would keep the loop alive; every child has exited by now
+    process.exit(code);
   }
 }

@@ -1,0 +1,74 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import cluster, { type Worker } from 'node:cluster';
+import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
+
+/** What the supervisor needs from one running child, whether forked directly or through cluster. */
+export interface ChildHandle {
+  readonly pid: number | undefined;
+  send(msg: Message): void;
+  kill(signal: NodeJS.Signals): void;
+  /** valid protocol messages; anything else is passed to onInvalid */
+  onMessage(cb: (msg: Message) => void, onInvalid: (raw: unknown) => void): void;
+  onExit(cb: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+}
+
+function wrap(proc: ChildProcess, on: Pick<ChildProcess, 'on'> = proc): ChildHandle {
+  const exitCallbacks: Array<(code: number | null, signal: NodeJS.Signals | null) => void> = [];
+  // An unhandled 'error' would crash the supervisor. A child that could not be spawned never
+  // emits 'exit', so report it as one and let the restart policy deal with it; other errors
+  // (a failed send or kill) are followed by 'exit' anyway.
+  const onError = (): void => {
+    if (proc.pid === undefined) for (const cb of exitCallbacks.splice(0)) cb(null, null);
+  };
+  proc.on('error', onError);
+  if (on !== proc) on.on('error', () => undefined);
+  return {
+    get pid() {
+      return proc.pid;
+    },
+    send(msg) {
+      // a child that is exiting may have closed its channel; its exit handler deals with it
+      if (proc.connected) proc.send(envelope(msg), (err) => void err);
+    },
+    kill(signal) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    },
+    onMessage(cb, onInvalid) {
+      on.on('message', (raw: unknown) => {
+        const msg = parseMessage(raw);
+        if (msg) cb(msg);
+        else onInvalid(raw);
+      });
+    },
+    onExit(cb) {
+      exitCallbacks.push(cb);
+      on.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+        const i = exitCallbacks.indexOf(cb);
+        if (i >= 0) exitCallbacks.splice(i, 1);
+        cb(code, signal);
+      });
+    },
+  };
+}
+
+export function forkOrchestrator(entry: string, env: NodeJS.ProcessEnv): ChildHandle {
+  return wrap(fork(entry, [], { env, stdio: 'inherit' }));
+}
+
+let clusterReady = false;
+
+/**
+ * Proxy workers run under node:cluster so they share the listening sockets. SCHED_NONE lets the
+ * kernel spread connections (round-robin in the primary would put the supervisor on the data
+ * path); it has to be set before the first fork.
+ */
+export function forkProxyWorker(entry: string, index: number): ChildHandle {
+  if (!clusterReady) {
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    cluster.setupPrimary({ exec: entry, args: [], silent: false });
+    clusterReady = true;
+  }
+  const worker: Worker = cluster.fork({ DISPENSER_WORKER_INDEX: String(index) });
+  // cluster's Worker emits 'message' and 'exit' itself; the ChildProcess is for pid/kill/send
+  return wrap(worker.process, worker as unknown as Pick<ChildProcess, 'on'>);
+}

@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DispenserError } from '@dispenser/shared/errors';
+import { createLogger, type Logger } from '@dispenser/shared/log';
+import { childEntries } from './entries.js';
+import { forkOrchestrator, forkProxyWorker } from './child-process.js';
+import { acquirePidFile, releasePidFile } from './pid-file.js';
+import { Supervisor } from './supervisor.js';
+import { serviceManager } from './systemd.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  pidFile: string | undefined;
+  /** `dispenser dev -s NAME…`: only these services */
+  devServices?: string[];
+}
+
+/** The pid file lives next to the config unless -p says otherwise. */
+export function defaultPidFile(configFile: string): string {
+  return resolve(dirname(resolve(configFile)), 'dispenser.pid');
+}
+
+/**
+ * Runs the supervisor in this process until it stops; resolves with the exit code.
+ * Throws DispenserError for problems found before anything started.
+ */
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  process.title = 'dispenser: supervisor';
+  const log = createLogger('supervisor');
+  const configFile = resolve(options.configFile);
+  const pidFile = resolve(options.pidFile ?? defaultPidFile(configFile));
+  if (!existsSync(configFile)) {
+    throw new DispenserError('CONFIG_NOT_FOUND', `configuration file ${configFile} does not exist`, {
+      hint: 'pass the path of dispenser.toml with -c/--config',
+    });
+  }
+  const entries = childEntries();
+
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, DISPENSER_CONFIG: configFile };
+  if (options.devServices) childEnv.DISPENSER_DEV_SERVICES = JSON.stringify(options.devServices);
+  else delete childEnv.DISPENSER_DEV_SERVICES;
+
+  const supervisor = new Supervisor({
+    log,
+    serviceManager: serviceManager(log),
+    spawnOrchestrator: () => forkOrchestrator(entries.orchestrator, childEnv),
+    spawnProxyWorker: (index) => forkProxyWorker(entries.proxyWorker, index),
+  });
+  // handlers first: `-s reload` right after the pid file appears must not hit SIGHUP's default (exit)
+  installSignals(supervisor, log);
+  acquirePidFile(pidFile);
+  process.on('exit', () => releasePidFile(pidFile));
+  log.info({ supervisorPid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
+  supervisor.start();
+  const code = await supervisor.finished;
+  releasePidFile(pidFile);
+  return code;
+}
+
+function installSignals(supervisor: Supervisor, log: Logger): void {
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'reload requested');
+    supervisor.reload();
+  });
+  let stops = 0;
+  const stop = (signal: NodeJS.Signals) => () => {
+    stops += 1;
+    if (stops > 1) log.warn({ signal }, 'already stopping; waiting for children to drain');
+    else log.info({ signal }, 'stop requested');
+    void supervisor.stop(0);
+  };
+  process.on('SIGTERM', stop('SIGTERM'));
+  process.on('SIGINT', stop('SIGINT'));
+}

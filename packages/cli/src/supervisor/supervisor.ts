@@ -1,0 +1,265 @@
+import { availableParallelism } from 'node:os';
+import type { Logger } from '@dispenser/shared/log';
+import { isSnapshot, type Message, type MessageOf, type ProxySettingsSnapshot, type Snapshot } from '@dispenser/shared/ipc/messages';
+import { AckTracker } from './ack-tracker.js';
+import type { ChildHandle } from './child-process.js';
+import { ManagedChild } from './managed-child.js';
+import type { BackoffOptions } from './restart-backoff.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import type { ServiceManager } from './systemd.js';
+
+export interface SupervisorOptions {
+  log: Logger;
+  serviceManager: ServiceManager;
+  spawnOrchestrator(): ChildHandle;
+  spawnProxyWorker(index: number): ChildHandle;
+  /** drain time used before the orchestrator sent proxy settings */
+  defaultShutdownTimeoutMs?: number;
+  /** extra time after the drain timeout before a child is killed */
+  killGraceMs?: number;
+  backoff?: BackoffOptions;
+}
+
+const HANDOVER_FIRST_RETRY_MS = 50;
+const HANDOVER_MAX_RETRY_MS = 2_000;
+
+type Settings = ProxySettingsSnapshot['settings'];
+
+/**
+ * The supervisor's state machine: one orchestrator, N proxy workers, the snapshot cache between
+ * them, readiness, reload and shutdown. Process-level concerns (signals, pid file, exit) live in
+ * daemon.ts so this can be driven with fake children.
+ */
+export class Supervisor {
+  private readonly log: Logger;
+  private readonly cache = new SnapshotCache();
+  private readonly acks = new AckTracker();
+  private readonly orchestrator: ManagedChild;
+  private readonly workers = new Map<number, ManagedChild>();
+  private readonly readyWorkers = new Set<number>();
+  private runningSettings: Settings | undefined;
+  private orchestratorReady = false;
+  private announcedReady = false;
+  private reloading = false;
+  private stopping: Promise<number> | undefined;
+  private resolveFinished!: (code: number) => void;
+  /** resolves with the exit code once everything has stopped */
+  readonly finished: Promise<number>;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.log = options.log;
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.orchestrator = new ManagedChild(
+      'orchestrator',
+      options.spawnOrchestrator,
+      this.log,
+      {
+        started: () => this.cache.newIncarnation(),
+        message: (msg) => this.fromOrchestrator(msg),
+        exited: () => this.orchestratorExited(),
+      },
+      options.backoff,
+    );
+  }
+
+  start(): void {
+    this.log.info('starting');
+    this.orchestrator.start();
+  }
+
+  /** SIGHUP / `-s reload`: the orchestrator re-reads and validates everything. */
+  reload(): void {
+    if (this.stopping) return;
+    if (!this.orchestrator.child) {
+      this.log.warn('reload requested while the orchestrator is restarting; it reads the configuration when it starts');
+      return;
+    }
+    this.log.info('reloading configuration');
+    this.reloading = true;
+    this.options.serviceManager.reloading();
+    this.orchestrator.send({ type: 'reload' });
+  }
+
+  /** SIGTERM / SIGINT / `-s stop` (code 0), or a fatal child (code 1). Idempotent. */
+  stop(code: number): Promise<number> {
+    if (this.stopping) return this.stopping;
+    this.options.serviceManager.stopping();
+    const timeoutMs = this.cachedSettings()?.shutdownTimeoutMs ?? this.options.defaultShutdownTimeoutMs ?? 10_000;
+    const killAfterMs = timeoutMs + (this.options.killGraceMs ?? 2_000);
+    this.log.info({ drainTimeoutMs: timeoutMs }, 'stopping: draining proxy workers and the orchestrator');
+    const drain: Message = { type: 'drain', timeoutMs };
+    const all = [this.orchestrator, ...this.workers.values()].map((c) => c.stop(drain, killAfterMs));
+    this.stopping = Promise.all(all).then(() => {
+      this.log.info({ code }, 'stopped');
+      this.resolveFinished(code);
+      return code;
+    });
+    return this.stopping;
+  }
+
+  private cachedSettings(): Settings | undefined {
+    const s = this.cache.get('proxy-settings');
+    return s?.type === 'proxy-settings' ? s.settings : undefined;
+  }
+
+  private fromOrchestrator(msg: Message): void {
+    if (isSnapshot(msg)) return this.snapshot(msg);
+    switch (msg.type) {
+      case 'ready':
+        this.log.info('orchestrator ready');
+        this.orchestratorReady = true;
+        this.checkReady();
+        return;
+      case 'reloaded':
+        return this.reloaded(msg);
+      case 'fatal':
+        return this.fatal(msg, 'orchestrator');
+      default:
+        this.log.warn({ type: msg.type }, 'ignored an unexpected message from the orchestrator');
+    }
+  }
+
+  private snapshot(snapshot: Snapshot): void {
+    const stored = this.cache.accept(snapshot);
+    if (!stored) {
+      this.log.warn({ kind: snapshot.type, version: snapshot.version }, 'ignored an out-of-date snapshot from the orchestrator');
+      return;
+    }
+    this.log.debug({ kind: stored.type, version: snapshot.version, workerVersion: stored.version }, 'snapshot received');
+    this.acks.publish(stored.type, stored.version);
+    for (const w of this.workers.values()) w.send(stored);
+    if (stored.type === 'proxy-settings') this.proxySettings(stored.settings);
+    this.settle();
+  }
+
+  private proxySettings(settings: Settings): void {
+    if (this.stopping) return;
+    if (!this.runningSettings) {
+      this.runningSettings = settings;
+      const count = workerCount(settings);
+      if (count === 0) this.log.info('proxy disabled: no proxy workers');
+      else this.log.info({ workers: count }, 'starting proxy workers');
+      for (let index = 1; index <= count; index++) this.startWorker(index);
+      this.checkReady();
+      return;
+    }
+    const before = this.runningSettings;
+    if (before.enabled !== settings.enabled || workerCount(before) !== workerCount(settings)) {
+      this.log.warn(
+        { running: { enabled: before.enabled, workers: workerCount(before) }, configured: { enabled: settings.enabled, workers: workerCount(settings) } },
+        'proxy enabled/workers changed: takes effect after a restart of dispenser',
+      );
+    }
+  }
+
+  private startWorker(index: number): void {
+    const slot = new ManagedChild(
+      `proxy worker ${index}`,
+      () => this.options.spawnProxyWorker(index),
+      this.log.child({ worker: index }),
+      {
+        started: (child) => {
+          this.acks.addWorker(index);
+          this.readyWorkers.delete(index);
+          // a (re)started worker serves at once, without asking the orchestrator
+          this.handOver(index, slot, child);
+        },
+        message: (msg) => this.fromWorker(index, msg),
+        exited: () => {
+          this.acks.removeWorker(index);
+          this.readyWorkers.delete(index);
+          // the dead worker may have been the last one holding an `applied` back
+          this.settle();
+        },
+      },
+      this.options.backoff,
+    );
+    this.workers.set(index, slot);
+    slot.start();
+  }
+
+  /**
+   * Sends every cached snapshot to a starting worker. A cluster worker drops messages that arrive
+   * before its module has installed a 'message' handler, and nothing tells us when that is, so
+   * snapshots the worker has not acknowledged are resent, with growing gaps, until it has
+   * acknowledged every one (it ignores a version it already holds).
+   */
+  private handOver(index: number, slot: ManagedChild, child: ChildHandle): void {
+    const pending = () => this.cache.all().filter((s) => this.acks.ackedBy(index, s.type) < s.version);
+    for (const s of this.cache.all()) child.send(s);
+    let delay = HANDOVER_FIRST_RETRY_MS;
+    const retry = (): void => {
+      if (slot.child !== child || this.stopping) return;
+      const missing = pending();
+      if (missing.length === 0) return;
+      for (const s of missing) child.send(s);
+      delay = Math.min(delay * 2, HANDOVER_MAX_RETRY_MS);
+      setTimeout(retry, delay).unref();
+    };
+    setTimeout(retry, delay).unref();
+  }
+
+  private fromWorker(index: number, msg: Message): void {
+    switch (msg.type) {
+      case 'ack':
+        this.acks.ack(index, msg.kind, msg.version);
+        this.settle();
+        return;
+      case 'ready':
+        this.log.info({ worker: index }, `proxy worker ${index} ready`);
+        this.readyWorkers.add(index);
+        this.checkReady();
+        return;
+      case 'fatal':
+        return this.fatal(msg, `proxy worker ${index}`);
+      default:
+        this.log.warn({ worker: index, type: msg.type }, 'ignored an unexpected message from a proxy worker');
+    }
+  }
+
+  private settle(): void {
+    for (const { kind, version } of this.acks.settle()) {
+      const orchestratorVersion = this.cache.orchestratorVersionApplied(kind, version);
+      if (orchestratorVersion === undefined) continue;
+      this.log.debug({ kind, version: orchestratorVersion }, 'snapshot applied by every proxy worker');
+      this.orchestrator.send({ type: 'applied', kind, version: orchestratorVersion });
+    }
+  }
+
+  private checkReady(): void {
+    if (this.announcedReady || !this.orchestratorReady || !this.runningSettings) return;
+    if (this.readyWorkers.size < workerCount(this.runningSettings)) return;
+    this.announcedReady = true;
+    this.log.info({ workers: this.workers.size }, 'dispenser ready');
+    this.options.serviceManager.ready();
+  }
+
+  private reloaded(msg: MessageOf<'reloaded'>): void {
+    for (const error of msg.errors) this.log.error({ error }, 'reload: configuration error');
+    for (const setting of msg.restartRequired) this.log.warn({ setting }, `reload: ${setting} changed; takes effect after a restart of dispenser`);
+    if (msg.ok) this.log.info('reload: new configuration applied');
+    else this.log.error({ errors: msg.errors.length }, 'reload failed: still running the previous configuration');
+    this.endReload();
+  }
+
+  private endReload(): void {
+    if (!this.reloading) return;
+    this.reloading = false;
+    this.options.serviceManager.ready();
+  }
+
+  private orchestratorExited(): void {
+    // a restarted orchestrator reads the configuration afresh; nothing answers the old reload
+    this.endReload();
+  }
+
+  private fatal(msg: MessageOf<'fatal'>, from: string): void {
+    this.log.fatal({ from, code: msg.code, error: msg.message }, `fatal error in ${from}: ${msg.message}; stopping dispenser`);
+    void this.stop(1);
+  }
+}
+
+export function workerCount(settings: Settings): number {
+  if (!settings.enabled) return 0;
+  return settings.workers > 0 ? settings.workers : availableParallelism();
+}
