@@ -16,14 +16,15 @@ export interface DownResult {
  * `dispenser down`: stops and removes every container this instance manages and every network it
  * created (recognized by its labels; external and pre-existing networks carry none and stay).
  */
-export async function down(engine: ContainerEngine, instance: InstanceIdentity, log?: Logger): Promise<DownResult> {
+export async function down(engine: ContainerEngine, instance: InstanceIdentity, opts: { log?: Logger; stopTimeoutS?: number } = {}): Promise<DownResult> {
+  const log = opts.log;
   const result: DownResult = { containers: [], networks: [], failures: [] };
   const filter = ownershipFilter(instance).label;
   const containers = await engine.listContainers(filter);
   await Promise.all(
     containers.map(async (c) => {
       try {
-        await engine.stopContainer(c.id, 10);
+        await engine.stopContainer(c.id, opts.stopTimeoutS ?? 10);
         await engine.removeContainer(c.id);
         result.containers.push(c.name);
         log?.info({ service: c.labels[LABELS.service], container: c.name }, `removed container ${c.name}`);

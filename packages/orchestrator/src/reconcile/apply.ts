@@ -73,7 +73,9 @@ export class Applier {
     for (const a of serviceActions) {
       const d = desired.get(a.service);
       if (!d) continue;
-      tasks.set(a.service, Promise.resolve().then(() => this.opts.lock.run(a.service, () => this.runServiceAction(a, d, desired, tasks, failedNetworks))));
+      const task = Promise.resolve().then(() => this.opts.lock.run(a.service, () => this.runServiceAction(a, d, desired, tasks, failedNetworks)));
+      task.catch(() => undefined); // collected below, in order; a failure before then is not unhandled
+      tasks.set(a.service, task);
     }
     for (const a of serviceActions) {
       const task = tasks.get(a.service);
