@@ -87,6 +87,22 @@ test('lifecycle against the real engine', { timeout: 240_000 }, async (t) => {
     });
     server?.close();
 
+    await t.test('a failed service is retried with backoff and comes up once the fault is gone', async () => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '0.0.0.0', resolve));
+      const port = (blocker.address() as { port: number }).port;
+      const o = h.make({ retryBaseMs: 300, retryMaxMs: 1000 });
+      const r = await o.reconcile(config([service('retry', { image, ports: [{ host: port, container: 8080 }] })]));
+      assert.equal(r.outcomes[0]?.error?.code, 'CONTAINER_START_FAILED');
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      const deadline = Date.now() + 15_000;
+      while (!(await h.inspect(name('retry')))?.State.Running) {
+        assert.ok(Date.now() < deadline, 'the retry brought the service up');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      o.stop();
+    });
+
     await t.test('Deployer: on-trigger service, redeploy, exit code, running image digest', async () => {
       const o = h.make();
       const cfg = config([
