@@ -202,14 +202,26 @@ export class Orchestrator implements Deployer {
         if (!this.config?.services.some((s) => s.name === dep)) continue;
         await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000, log, signal: this.abort.signal });
       }
-      // Deploy strategies: 'recreate' (stop, then start the new one) is the only one so far. The
-      // zero-downtime rollout for proxied services (svc.dispenser.strategy === 'rollout') goes here,
-      // beside it: start the new container under a side name, health-gate, publish routes, drain,
-      // remove the old one.
-      if (existing) await this.applier.replace(existing.Id, d, log);
-      else await this.applier.createAndStart(d, log);
+      await this.deploy(svc, d, existing?.Id, log);
     });
     await this.publishRoutes();
+  }
+
+  /**
+   * One deploy of a service whose image is in place. Strategies sit side by side here: 'recreate'
+   * (stop the old container, start the new one; Applier.replace). The zero-downtime 'rollout' for
+   * proxied services belongs beside it (start the new container under a side name, health-gate,
+   * publish routes, drain, remove the old one); until it exists, 'rollout' services are recreated.
+   */
+  private async deploy(svc: ServiceConfig, d: DesiredService, existingId: string | undefined, log: Logger): Promise<void> {
+    const strategy = svc.proxy ? svc.dispenser.strategy : 'recreate';
+    switch (strategy) {
+      case 'rollout':
+      case 'recreate':
+        if (existingId) await this.applier.replace(existingId, d, log);
+        else await this.applier.createAndStart(d, log);
+        return;
+    }
   }
 
   async runningImageDigest(service: string): Promise<string | undefined> {
