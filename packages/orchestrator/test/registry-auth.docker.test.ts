@@ -58,6 +58,30 @@ test('pulls from a registry that needs a login, with credentials from the Docker
     const r = await o.reconcile(config([svc]));
     assert.deepEqual(r.outcomes.map((x) => [x.service, x.ok]), [['private', true]]);
     assert.equal((await h.inspect(containerNameFor(h.instance, 'private')))?.State.Running, true);
+
+    // an error that arrives inside the pull's progress stream (the manifest is there, a layer is
+    // not) fails the pull instead of passing for a success
+    const broken = `127.0.0.1:${port}/orch-test-broken-${rand()}:1`;
+    h.images.push(broken);
+    // a layer of its own, so the daemon has to download it
+    execFileSync('docker', ['build', '-q', '-t', broken, '-'], { input: `FROM ${env.baseImage}\nLABEL dispenser.test=orch\nRUN mkdir -p /www && echo ${rand()} > /www/unique\n`, env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync('docker', ['--config', dockerConfig, 'push', '-q', broken], { stdio: ['ignore', 'ignore', 'pipe'] });
+    docker('rmi', broken);
+    const repo = broken.slice(broken.indexOf('/') + 1, broken.lastIndexOf(':'));
+    const manifest = (await (
+      await fetch(`http://127.0.0.1:${port}/v2/${repo}/manifests/1`, {
+        headers: { authorization: `Basic ${Buffer.from('orch:s3cret').toString('base64')}`, accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+      })
+    ).json()) as { layers: Array<{ digest: string }> };
+    for (const l of manifest.layers) {
+      const hex = l.digest.replace('sha256:', '');
+      rmSync(join(dir, 'data/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex), { recursive: true, force: true });
+    }
+    const r2 = await o.reconcile(config([svc, service('broken', { image: broken })]));
+    const b = r2.outcomes.find((x) => x.service === 'broken')!;
+    assert.equal(b.error?.code, 'IMAGE_UNAVAILABLE');
+    assert.equal((b.error?.cause as { code?: string } | undefined)?.code, 'IMAGE_PULL_FAILED');
+    assert.equal(await h.inspect(containerNameFor(h.instance, 'broken')), undefined);
   } finally {
     h.images.push(image);
     h.cleanup();
