@@ -102,3 +102,17 @@ test('network specs: the default instance owns 172.28.0.0/16, others let the eng
     { Driver: 'bridge', Internal: true, Attachable: false, team: 'a', managed: 'true' },
   );
 });
+
+test('depends_on cycles are found (and only the services in them)', async () => {
+  const { servicesInCycles } = await import('../src/reconcile/dependencies.js');
+  const graph = new Map<string, string[]>([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a']],
+    ['d', ['a']],
+    ['e', ['e']],
+    ['f', ['missing']],
+  ]);
+  assert.deepEqual([...servicesInCycles(graph)].sort(), ['a', 'b', 'c', 'e']);
+  assert.deepEqual([...servicesInCycles(new Map([['x', ['y']], ['y', []]]))], []);
+});

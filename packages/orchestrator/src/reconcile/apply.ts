@@ -3,7 +3,7 @@ import { serviceLogger, type Logger } from '@dispenser/shared/log';
 import type { ContainerEngine, PullEvent, RegistryAuth } from '../docker/engine.js';
 import { wrapEngineError } from '../docker/errors.js';
 import type { KeyedLock } from '../keyed-lock.js';
-import { awaitCondition } from './dependencies.js';
+import { awaitCondition, servicesInCycles } from './dependencies.js';
 import type { DesiredService } from './desired.js';
 import type { Action } from './plan.js';
 
@@ -68,12 +68,14 @@ export class Applier {
       }
     }
 
+    // a cycle would make its services wait on each other forever: fail them up front
+    const cyclic = servicesInCycles(new Map([...desired.values()].map((d) => [d.service, Object.keys(d.dependsOn)])));
     const tasks = new Map<string, Promise<string | undefined>>();
     const serviceActions = actions.filter((a): a is Exclude<Action, { kind: 'remove' }> => a.kind !== 'remove');
     for (const a of serviceActions) {
       const d = desired.get(a.service);
       if (!d) continue;
-      const task = Promise.resolve().then(() => this.opts.lock.run(a.service, () => this.runServiceAction(a, d, desired, tasks, failedNetworks)));
+      const task = Promise.resolve().then(() => this.opts.lock.run(a.service, () => this.runServiceAction(a, d, desired, tasks, failedNetworks, cyclic)));
       task.catch(() => undefined); // collected below, in order; a failure before then is not unhandled
       tasks.set(a.service, task);
     }
@@ -97,6 +99,7 @@ export class Applier {
     desired: ReadonlyMap<string, DesiredService>,
     tasks: ReadonlyMap<string, Promise<string | undefined>>,
     failedNetworks: ReadonlyMap<string, DispenserError>,
+    cyclic: ReadonlySet<string>,
   ): Promise<string | undefined> {
     const log = this.logFor(a.service);
     try {
@@ -114,6 +117,9 @@ export class Applier {
         case 'start':
         case 'create':
         case 'recreate': {
+          if (cyclic.has(a.service)) {
+            throw new DispenserError('DEPENDENCY_CYCLE', `service ${a.service} is part of a depends_on cycle and can never start`, { hint: 'remove one of the depends_on entries of the cycle' });
+          }
           const net = d.networks.find((n) => failedNetworks.has(n.name));
           if (net) throw failedNetworks.get(net.name)!;
           await this.awaitDependencies(d, desired, tasks, log);

@@ -65,3 +65,24 @@ export async function awaitCondition(engine: ContainerEngine, dependency: string
     }
   }
 }
+
+/** Pure: services that are part of a depends_on cycle (they could never start). */
+export function servicesInCycles(dependsOn: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const inCycle = new Set<string>();
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (s: string): void => {
+    if (state.get(s) === 'done') return;
+    if (state.get(s) === 'visiting') {
+      for (const x of stack.slice(stack.indexOf(s))) inCycle.add(x);
+      return;
+    }
+    state.set(s, 'visiting');
+    stack.push(s);
+    for (const d of dependsOn.get(s) ?? []) if (dependsOn.has(d)) visit(d);
+    stack.pop();
+    state.set(s, 'done');
+  };
+  for (const s of dependsOn.keys()) visit(s);
+  return inCycle;
+}
