@@ -73,6 +73,7 @@ export class Orchestrator implements Deployer {
       lock: this.lock,
       registryAuth: opts.registryAuth ?? ((image) => registryAuthFor(image)),
       signal: this.abort.signal,
+      deploy: (d, existingId, log) => this.deploy(d, existingId, log),
       ...(opts.dependencyTimeoutMs !== undefined ? { dependencyTimeoutMs: opts.dependencyTimeoutMs } : {}),
       ...(opts.stopTimeoutS !== undefined ? { stopTimeoutS: opts.stopTimeoutS } : {}),
     });
@@ -202,25 +203,23 @@ export class Orchestrator implements Deployer {
         if (!this.config?.services.some((s) => s.name === dep)) continue;
         await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000, log, signal: this.abort.signal });
       }
-      await this.deploy(svc, d, existing?.Id, log);
+      await this.deploy(d, existing?.Id, log);
     });
     await this.publishRoutes();
   }
 
   /**
-   * One deploy of a service whose image is in place. Strategies sit side by side here: 'recreate'
+   * One deploy of a service whose image is in place, for reconcile (create/recreate) and
+   * redeploy alike. Strategies sit side by side here: 'recreate'
    * (stop the old container, start the new one; Applier.replace). The zero-downtime 'rollout' for
    * proxied services belongs beside it (start the new container under a side name, health-gate,
    * publish routes, drain, remove the old one); until it exists, 'rollout' services are recreated.
    */
-  private async deploy(svc: ServiceConfig, d: DesiredService, existingId: string | undefined, log: Logger): Promise<void> {
-    const strategy = svc.proxy ? svc.dispenser.strategy : 'recreate';
-    switch (strategy) {
+  private async deploy(d: DesiredService, existingId: string | undefined, log: Logger): Promise<string> {
+    switch (d.strategy) {
       case 'rollout':
       case 'recreate':
-        if (existingId) await this.applier.replace(existingId, d, log);
-        else await this.applier.createAndStart(d, log);
-        return;
+        return existingId ? this.applier.replace(existingId, d, log) : this.applier.createAndStart(d, log);
     }
   }
 

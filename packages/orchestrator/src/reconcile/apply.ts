@@ -17,6 +17,11 @@ export interface ApplierOptions {
   /** seconds a container gets to stop before it is killed; default 10 */
   stopTimeoutS?: number;
   signal?: AbortSignal;
+  /**
+   * How a service whose image is in place gets its new container (the deploy strategy);
+   * default: createAndStart, or replace (stop-then-start) when one exists.
+   */
+  deploy?: (d: DesiredService, existingId: string | undefined, log: Logger) => Promise<string>;
 }
 
 export interface ServiceOutcome {
@@ -129,7 +134,9 @@ export class Applier {
             return a.containerId;
           }
           await this.ensureImage(d, 'pull-or-local', log);
-          return a.kind === 'create' ? await this.createAndStart(d, log) : await this.replace(a.containerId, d, log);
+          const existingId = a.kind === 'recreate' ? a.containerId : undefined;
+          if (this.opts.deploy) return await this.opts.deploy(d, existingId, log);
+          return existingId ? await this.replace(existingId, d, log) : await this.createAndStart(d, log);
         }
       }
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { DependsOnCondition, DispenserConfig, Initialize, PullPolicy, ServiceConfig } from '@dispenser/shared/config/types';
+import type { DependsOnCondition, DeployStrategy, DispenserConfig, Initialize, PullPolicy, ServiceConfig } from '@dispenser/shared/config/types';
 import { ownershipLabels, type InstanceIdentity } from '@dispenser/shared/instance';
 import type { ContainerSpec } from '../docker/engine.js';
 import { configHash } from './hash.js';
@@ -20,6 +20,8 @@ export interface DesiredService {
   networks: readonly NetworkAttachment[];
   initialize: Initialize;
   pull: PullPolicy;
+  /** how a new container replaces the old one; 'rollout' only for proxied services */
+  strategy: DeployStrategy;
   dependsOn: Readonly<Record<string, DependsOnCondition>>;
 }
 
@@ -102,6 +104,7 @@ export function desiredService(svc: ServiceConfig, instance: InstanceIdentity, o
     networks,
     initialize: svc.dispenser.initialize,
     pull: svc.dispenser.pull,
+    strategy: svc.proxy ? svc.dispenser.strategy : 'recreate',
     dependsOn: svc.dependsOn,
   };
 }
