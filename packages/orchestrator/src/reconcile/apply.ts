@@ -127,13 +127,14 @@ export class Applier {
           }
           const net = d.networks.find((n) => failedNetworks.has(n.name));
           if (net) throw failedNetworks.get(net.name)!;
+          // pull while the dependencies come up
+          if (a.kind !== 'start') await this.ensureImage(d, 'pull-or-local', log);
           await this.awaitDependencies(d, desired, tasks, log);
           if (a.kind === 'start') {
             log.info({ container: d.containerName }, 'starting existing up-to-date container');
             await this.startExisting(a.containerId, d);
             return a.containerId;
           }
-          await this.ensureImage(d, 'pull-or-local', log);
           const existingId = a.kind === 'recreate' ? a.containerId : undefined;
           if (this.opts.deploy) return await this.opts.deploy(d, existingId, log);
           return existingId ? await this.replace(existingId, d, log) : await this.createAndStart(d, log);
