@@ -1,0 +1,22 @@
+import type { ConfigProblem } from '@dispenser/shared/config/load';
+import type { DispenserConfig } from '@dispenser/shared/config/types';
+
+/** One line per problem: file:line:column: path: message [CODE] */
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : p.file;
+  return `${where}: ${p.path ? `${p.path}: ` : ''}${p.message} [${p.code}]`;
+}
+
+/** Settings that the running processes cannot change in place. */
+export function restartRequired(before: DispenserConfig, after: DispenserConfig): string[] {
+  const out: string[] = [];
+  const a = before.proxy;
+  const b = after.proxy;
+  if (a.enabled !== b.enabled) out.push('proxy.enabled');
+  if (a.httpPort !== b.httpPort) out.push('proxy.http_port');
+  if (a.httpsPort !== b.httpsPort) out.push('proxy.https_port');
+  if (a.bind !== b.bind) out.push('proxy.bind');
+  if (a.workers !== b.workers) out.push('proxy.workers');
+  return out;
+}
+

@@ -1,0 +1,71 @@
+import type Docker from 'dockerode';
+
+/**
+ * The part of the Docker Engine API the orchestrator uses. The applier, `down` and the Deployer
+ * methods reach Docker only through this; the planner never does.
+ */
+export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
+export type ContainerInfo = Docker.ContainerInspectInfo;
+export type NetworkInfo = Docker.NetworkInspectInfo;
+export type NetworkSpec = Docker.NetworkCreateOptions;
+
+export interface ContainerSummary {
+  id: string;
+  /** without the leading '/' */
+  name: string;
+  labels: Readonly<Record<string, string>>;
+  /** created | running | paused | restarting | removing | exited | dead */
+  state: string;
+}
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** One line of a pull's progress stream. */
+export interface PullEvent {
+  status?: string;
+  id?: string;
+  progress?: string;
+  error?: string;
+}
+
+export interface EngineEvent {
+  type: string;
+  action: string;
+  id: string;
+  attributes: Readonly<Record<string, string>>;
+}
+
+export interface ContainerEngine {
+  /** the API version requests are pinned to, e.g. "1.41" */
+  apiVersion(): Promise<string>;
+  /** every container (running or not) matching all the label filters ("k=v" or "k") */
+  listContainers(labels: readonly string[]): Promise<ContainerSummary[]>;
+  /** undefined when no such container exists */
+  inspectContainer(idOrName: string): Promise<ContainerInfo | undefined>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  connectNetwork(network: string, container: string, aliases: readonly string[]): Promise<void>;
+  startContainer(id: string): Promise<void>;
+  /** no error when already stopped */
+  stopContainer(id: string, timeoutS?: number): Promise<void>;
+  /** force-removes; no error when already gone */
+  removeContainer(id: string): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
+  /** resolves with the exit code once the container is not running */
+  waitContainer(id: string): Promise<number>;
+  inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined>;
+  /** rejects when the stream reports an error, even though the HTTP call succeeded */
+  pullImage(ref: string, auth: RegistryAuth | undefined, onEvent: (e: PullEvent) => void): Promise<void>;
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  listNetworks(labels: readonly string[]): Promise<Array<{ id: string; name: string }>>;
+  removeNetwork(idOrName: string): Promise<void>;
+  /**
+   * Subscribes to the engine's event stream. `onEnd` is called once when the stream ends or fails
+   * (dockerd restarted or stopped); subscribe again to resume. Returns an unsubscribe function.
+   */
+  subscribe(onEvent: (e: EngineEvent) => void, onEnd: (err?: Error) => void): Promise<() => void>;
+}

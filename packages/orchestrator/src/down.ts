@@ -1,0 +1,52 @@
+import { LABELS, ownershipFilter, type InstanceIdentity } from '@dispenser/shared/instance';
+import type { Logger } from '@dispenser/shared/log';
+import type { ContainerEngine } from './docker/engine.js';
+import { wrapEngineError } from './docker/errors.js';
+
+export interface DownResult {
+  /** container names removed */
+  containers: string[];
+  /** network names removed */
+  networks: string[];
+  /** what could not be removed, with why */
+  failures: string[];
+}
+
+/**
+ * `dispenser down`: stops and removes every container this instance manages and every network it
+ * created (recognized by its labels; external and pre-existing networks carry none and stay).
+ */
+export async function down(engine: ContainerEngine, instance: InstanceIdentity, opts: { log?: Logger; stopTimeoutS?: number } = {}): Promise<DownResult> {
+  const log = opts.log;
+  const result: DownResult = { containers: [], networks: [], failures: [] };
+  const filter = ownershipFilter(instance).label;
+  const containers = await engine.listContainers(filter);
+  await Promise.all(
+    containers.map(async (c) => {
+      try {
+        await engine.stopContainer(c.id, opts.stopTimeoutS ?? 10);
+        await engine.removeContainer(c.id);
+        result.containers.push(c.name);
+        log?.info({ service: c.labels[LABELS.service], container: c.name }, `removed container ${c.name}`);
+      } catch (err) {
+        const e = wrapEngineError('CONTAINER_REMOVE_FAILED', `cannot remove container ${c.name}`, err);
+        if (e.code === 'DOCKER_UNAVAILABLE') throw e;
+        result.failures.push(e.message);
+      }
+    }),
+  );
+  for (const n of await engine.listNetworks(filter)) {
+    try {
+      await engine.removeNetwork(n.id);
+      result.networks.push(n.name);
+      log?.info({ network: n.name }, `removed network ${n.name}`);
+    } catch (err) {
+      const e = wrapEngineError('NETWORK_REMOVE_FAILED', `cannot remove network ${n.name} (still used by a container Dispenser does not manage?)`, err);
+      if (e.code === 'DOCKER_UNAVAILABLE') throw e;
+      result.failures.push(e.message);
+    }
+  }
+  result.containers.sort();
+  result.networks.sort();
+  return result;
+}

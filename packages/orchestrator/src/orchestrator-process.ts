@@ -1,0 +1,134 @@
+import type { DispenserConfig } from '@dispenser/shared/config/types';
+import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
+import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { envelope, parseMessage, type Envelope, type Message } from '@dispenser/shared/ipc/messages';
+import type { Logger } from '@dispenser/shared/log';
+import { formatProblem, restartRequired } from './config-change.js';
+import type { Component } from './contracts.js';
+import type { ContainerEngine } from './docker/engine.js';
+import { ProcessPublisher } from './ipc/publisher.js';
+import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
+import { stableStringify } from './reconcile/hash.js';
+
+/** The IPC channel to the supervisor (process.send / process.on('message') in production). */
+export interface Channel {
+  send(raw: Envelope): void;
+  onMessage(fn: (raw: unknown) => void): void;
+}
+
+export interface ComponentContext {
+  orchestrator: Orchestrator;
+  publisher: ProcessPublisher;
+  config: DispenserConfig;
+  log: Logger;
+}
+
+export interface OrchestratorProcessDeps {
+  configFile: string;
+  /** dev mode: only these services (names or dirs) */
+  only?: readonly string[];
+  load: (configFile: string, options: LoadOptions) => Promise<LoadResult>;
+  engine: ContainerEngine;
+  channel: Channel | undefined;
+  log: Logger;
+  exit: (code: number) => void;
+  /** the long-lived parts (CD watcher + cron, certificates); started after the first reconcile */
+  createComponents: (ctx: ComponentContext) => Component[];
+  orchestratorOptions?: Partial<OrchestratorOptions>;
+}
+
+export interface OrchestratorProcess {
+  orchestrator: Orchestrator;
+  /** resolves once the reload (including its reconcile) is done */
+  reload(): Promise<void>;
+  drain(): Promise<void>;
+}
+
+/**
+ * The orchestrator process's protocol: proxy-settings first, reconcile, routes, `ready`; reload
+ * keeps the running config when the new one is invalid; drain stops Dispenser's own work and
+ * exits 0 while the containers keep running. Returns undefined after a fatal start.
+ */
+export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Promise<OrchestratorProcess | undefined> {
+  const { log, channel } = deps;
+  const send = (msg: Message): void => channel?.send(envelope(msg));
+  const loadOptions: LoadOptions = deps.only ? { only: deps.only } : {};
+  const load = async (): Promise<LoadResult> => {
+    try {
+      return await deps.load(deps.configFile, loadOptions);
+    } catch (err) {
+      return { ok: false, problems: [{ code: errorCode(err) ?? 'CONFIG_LOAD_FAILED', file: deps.configFile, message: errorMessage(err) }] };
+    }
+  };
+
+  const first = await load();
+  if (!first.ok) {
+    for (const p of first.problems) log.error({ code: p.code, file: p.file, line: p.line }, formatProblem(p));
+    send({ type: 'fatal', component: 'orchestrator', code: first.problems[0]?.code ?? 'CONFIG_INVALID', message: first.problems.map(formatProblem).join('\n') });
+    deps.exit(1);
+    return undefined;
+  }
+  let config = first.config;
+
+  const publisher = new ProcessPublisher(channel ? (raw) => channel.send(raw as Envelope) : undefined);
+  const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, ...deps.orchestratorOptions });
+  let components: Component[] = [];
+  let draining = false;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    orchestrator.stop();
+    await Promise.allSettled(components.map((c) => c.stop()));
+    log.info('orchestrator stopped; containers keep running');
+    deps.exit(0);
+  };
+
+  const reloadOnce = async (): Promise<void> => {
+    if (draining) return;
+    const next = await load();
+    if (!next.ok) {
+      for (const p of next.problems) log.error({ code: p.code, file: p.file, line: p.line }, formatProblem(p));
+      log.warn('the new configuration is invalid; the running one stays');
+      send({ type: 'reloaded', ok: false, errors: next.problems.map(formatProblem), restartRequired: [] });
+      return;
+    }
+    const before = config;
+    config = next.config;
+    const needsRestart = restartRequired(before, config);
+    for (const key of needsRestart) log.warn({ key }, `${key} changed: it takes effect after a full restart of Dispenser`);
+    if (stableStringify(before.proxy) !== stableStringify(config.proxy)) void publisher.publishProxySettings(config.proxy);
+    await orchestrator.reconcile(config, 'reload');
+    await Promise.allSettled(components.map((c) => c.update(config)));
+    send({ type: 'reloaded', ok: true, errors: [], restartRequired: needsRestart });
+  };
+  const reload = (): Promise<void> => {
+    const run = chain.then(reloadOnce, reloadOnce);
+    chain = run.catch((err) => log.error({ err: errorMessage(err) }, 'reload failed'));
+    return run;
+  };
+
+  channel?.onMessage((raw) => {
+    const msg = parseMessage(raw);
+    if (!msg) {
+      log.warn('ignored a message that is not part of the protocol');
+      return;
+    }
+    if (publisher.handle(msg)) return;
+    if (msg.type === 'reload') void reload();
+    else if (msg.type === 'drain') void drain();
+  });
+
+  // the supervisor caches these for every proxy worker; not awaited: the workers may start later
+  void publisher.publishProxySettings(config.proxy);
+  const startup = orchestrator.reconcile(config, 'startup');
+  chain = startup.catch(() => undefined);
+  await startup;
+  if (draining) return { orchestrator, reload, drain };
+  void orchestrator.watchEngine();
+  components = deps.createComponents({ orchestrator, publisher, config, log });
+  send({ type: 'ready', component: 'orchestrator' });
+  log.info({ instance: orchestrator.instance.name, services: config.services.length }, 'orchestrator ready');
+  return { orchestrator, reload, drain };
+}

@@ -1,0 +1,308 @@
+import type { DispenserConfig, ServiceConfig } from '@dispenser/shared/config/types';
+import { DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { instanceFromEnv, LABELS, ownershipFilter, type InstanceIdentity } from '@dispenser/shared/instance';
+import type { Route } from '@dispenser/shared/ipc/messages';
+import { serviceLogger, type Logger } from '@dispenser/shared/log';
+import { backoffDelay, sleep } from './backoff.js';
+import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
+import { registryAuthFor } from './docker/auth.js';
+import type { ContainerEngine, ContainerInfo, EngineEvent, RegistryAuth } from './docker/engine.js';
+import { wrapEngineError } from './docker/errors.js';
+import { repository, sameRepository } from './docker/image-ref.js';
+import { KeyedLock } from './keyed-lock.js';
+import { Applier, type PullMode, type ServiceOutcome } from './reconcile/apply.js';
+import { awaitCondition } from './reconcile/dependencies.js';
+import { desiredService, desiredServices, type DesiredService } from './reconcile/desired.js';
+import { ensureNetworks } from './reconcile/networks.js';
+import { plan, type Action, type ObservedContainer } from './reconcile/plan.js';
+import { routeTable } from './routes.js';
+
+export interface OrchestratorOptions {
+  engine: ContainerEngine;
+  publisher: ProxyPublisher;
+  log: Logger;
+  /** default: from DISPENSER_INSTANCE */
+  instance?: InstanceIdentity;
+  /** labels added to every container and network (tests: dispenser.test=<area>) */
+  extraLabels?: Readonly<Record<string, string>>;
+  registryAuth?: (image: string) => Promise<RegistryAuth | undefined>;
+  dependencyTimeoutMs?: number;
+  stopTimeoutS?: number;
+  /** retry of failed services / an unreachable daemon: base and cap of the backoff */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** how long to wait for the proxy to confirm a route table before logging and going on */
+  publishTimeoutMs?: number;
+}
+
+export interface ReconcileResult {
+  actions: Action[];
+  outcomes: ServiceOutcome[];
+  /** set when the whole pass could not run (daemon unreachable) */
+  error?: DispenserError;
+  routes: Route[];
+}
+
+/**
+ * Keeps the declared services running on the engine and is the Deployer the CD watcher and cron
+ * call. Every failure is per service, logged with a code and retried with backoff; nothing here
+ * throws out of reconcile().
+ */
+export class Orchestrator implements Deployer {
+  readonly instance: InstanceIdentity;
+  private readonly engine: ContainerEngine;
+  private readonly log: Logger;
+  private readonly lock = new KeyedLock();
+  private readonly applier: Applier;
+  private readonly abort = new AbortController();
+  private config: DispenserConfig | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempt = 0;
+  private unsubscribe: (() => void) | undefined;
+  private routesTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: OrchestratorOptions) {
+    this.engine = opts.engine;
+    this.log = opts.log;
+    this.instance = opts.instance ?? instanceFromEnv();
+    this.applier = new Applier({
+      engine: this.engine,
+      log: this.log,
+      lock: this.lock,
+      registryAuth: opts.registryAuth ?? ((image) => registryAuthFor(image)),
+      signal: this.abort.signal,
+      deploy: (d, existingId, log) => this.deploy(d, existingId, log),
+      ...(opts.dependencyTimeoutMs !== undefined ? { dependencyTimeoutMs: opts.dependencyTimeoutMs } : {}),
+      ...(opts.stopTimeoutS !== undefined ? { stopTimeoutS: opts.stopTimeoutS } : {}),
+    });
+  }
+
+  get currentConfig(): DispenserConfig | undefined {
+    return this.config;
+  }
+
+  /** Reconciles the engine onto `config`; passes run one after another. */
+  reconcile(config: DispenserConfig, mode: 'startup' | 'reload' = 'startup'): Promise<ReconcileResult> {
+    this.config = config;
+    const run = this.queue.then(() => this.reconcileOnce(config, mode));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reconcileOnce(config: DispenserConfig, mode: 'startup' | 'reload'): Promise<ReconcileResult> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    let actions: Action[] = [];
+    let outcomes: ServiceOutcome[] = [];
+    let error: DispenserError | undefined;
+    try {
+      const failedNetworks = await ensureNetworks(this.engine, config, this.instance, this.log, this.opts.extraLabels);
+      const desired = desiredServices(config, this.instance, this.desiredOptions());
+      const observed = await this.observe(desired);
+      actions = plan({ desired, observed, instance: this.instance.name, mode });
+      this.log.info({ mode, plan: summarize(actions) }, `reconcile (${mode}): ${summarize(actions)}`);
+      outcomes = await this.applier.apply(actions, new Map(desired.map((d) => [d.service, d])), failedNetworks);
+    } catch (err) {
+      error = wrapEngineError('RECONCILE_FAILED', 'reconcile failed', err);
+      this.log.error({ code: error.code, hint: error.hint }, error.message);
+    }
+    const failed = outcomes.filter((o) => !o.ok);
+    if (this.config === config && !this.stopped && (error || failed.length > 0)) {
+      const delay = backoffDelay(this.retryAttempt++, this.opts.retryBaseMs ?? 2000, this.opts.retryMaxMs ?? 60_000);
+      this.log.warn({ services: failed.map((o) => o.service), delayMs: delay }, `retrying ${error ? 'reconcile' : failed.map((o) => o.service).join(', ')} in ${Math.round(delay / 1000)} s`);
+      this.retryTimer = setTimeout(() => void this.reconcile(config, mode), delay);
+      this.retryTimer.unref?.();
+    } else if (!error && failed.length === 0) {
+      this.retryAttempt = 0;
+    }
+    const routes = error ? [] : await this.publishRoutes();
+    return { actions, outcomes, routes, ...(error ? { error } : {}) };
+  }
+
+  private desiredOptions(): { extraLabels?: Readonly<Record<string, string>> } {
+    return this.opts.extraLabels ? { extraLabels: this.opts.extraLabels } : {};
+  }
+
+  /** this instance's managed containers, plus whatever holds a desired container name */
+  private async observe(desired: readonly DesiredService[]): Promise<ObservedContainer[]> {
+    const list = await this.engine.listContainers(ownershipFilter(this.instance).label);
+    const names = new Set(list.map((c) => c.name));
+    const observed: ObservedContainer[] = list.map((c) => ({ id: c.id, name: c.name, labels: c.labels, state: c.state }));
+    for (const d of desired) {
+      if (names.has(d.containerName)) continue;
+      const info = await this.engine.inspectContainer(d.containerName);
+      if (info) observed.push({ id: info.Id, name: d.containerName, labels: info.Config.Labels ?? {}, state: info.State.Status });
+    }
+    return observed;
+  }
+
+  /** Route table of the running proxied services, published to the proxy. */
+  async publishRoutes(): Promise<Route[]> {
+    const config = this.config;
+    if (!config) return [];
+    let routes: Route[];
+    try {
+      const infos = new Map<string, ContainerInfo | undefined>();
+      for (const s of config.services) {
+        if (s.proxy) infos.set(s.name, await this.ownContainer(s.name));
+      }
+      routes = routeTable(config.services, infos, this.instance.network.name);
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'cannot compute the route table; the proxy keeps the previous one');
+      return [];
+    }
+    try {
+      // a supervisor that never confirms must not stall reconciling: warn and go on
+      const timeoutMs = this.opts.publishTimeoutMs ?? 15_000;
+      const confirmed = await Promise.race([this.opts.publisher.publishRoutes(routes).then(() => true), sleep(timeoutMs, this.abort.signal).then(() => false)]);
+      if (!confirmed && !this.stopped) this.log.warn({ timeoutMs }, 'the proxy has not confirmed the new routes yet');
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'publishing routes failed');
+    }
+    return routes;
+  }
+
+  private service(name: string): ServiceConfig {
+    const svc = this.config?.services.find((s) => s.name === name);
+    if (!svc) throw new DispenserError('SERVICE_UNKNOWN', `no service named ${name} is declared`, { hint: 'check [service] name in its service.toml' });
+    return svc;
+  }
+
+  private desired(name: string): DesiredService {
+    return desiredService(this.service(name), this.instance, this.desiredOptions());
+  }
+
+  /** the service's container if this instance manages it */
+  private async ownContainer(service: string): Promise<ContainerInfo | undefined> {
+    const info = await this.engine.inspectContainer(this.desired(service).containerName);
+    const labels = info?.Config.Labels ?? {};
+    if (!info || labels[LABELS.managed] !== 'true' || labels[LABELS.instance] !== this.instance.name || labels[LABELS.service] !== service) return undefined;
+    return info;
+  }
+
+  // ---- Deployer ----
+
+  async redeploy(service: string, opts: { reason: DeployReason; pull: boolean }): Promise<void> {
+    const d = this.desired(service);
+    const svc = this.service(service);
+    const log = serviceLogger(this.log, service);
+    await this.lock.run(service, async () => {
+      log.info({ reason: opts.reason, pull: opts.pull }, `redeploying ${service} (${opts.reason})`);
+      // a digest-triggered deploy exists to run the new image: falling back to the old one would hide the failure
+      const mode: PullMode = !opts.pull ? 'local-or-pull' : opts.reason === 'digest' ? 'pull-strict' : 'pull-or-local';
+      await this.applier.ensureImage(d, mode, log);
+      const existing = await this.engine.inspectContainer(d.containerName);
+      if (existing && existing.Config.Labels?.[LABELS.managed] !== 'true') {
+        throw new DispenserError('CONTAINER_NAME_CONFLICT', `a container named ${d.containerName} exists and is not managed by Dispenser; it was left alone`, {
+          hint: `remove or rename it (docker rm -f ${d.containerName}) or rename the service`,
+        });
+      }
+      for (const [dep, condition] of Object.entries(svc.dependsOn)) {
+        if (!this.config?.services.some((s) => s.name === dep)) continue;
+        await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000, log, signal: this.abort.signal });
+      }
+      await this.deploy(d, existing?.Id, log);
+    });
+    await this.publishRoutes();
+  }
+
+  /**
+   * One deploy of a service whose image is in place, for reconcile (create/recreate) and
+   * redeploy alike. Strategies sit side by side here: 'recreate'
+   * (stop the old container, start the new one; Applier.replace). The zero-downtime 'rollout' for
+   * proxied services belongs beside it (start the new container under a side name, health-gate,
+   * publish routes, drain, remove the old one); until it exists, 'rollout' services are recreated.
+   */
+  private async deploy(d: DesiredService, existingId: string | undefined, log: Logger): Promise<string> {
+    switch (d.strategy) {
+      case 'rollout':
+      case 'recreate':
+        return existingId ? this.applier.replace(existingId, d, log) : this.applier.createAndStart(d, log);
+    }
+  }
+
+  async runningImageDigest(service: string): Promise<string | undefined> {
+    const info = await this.ownContainer(service);
+    if (!info) return undefined;
+    const image = await this.engine.inspectImage(info.Image);
+    const repo = repository(this.service(service).image);
+    for (const rd of image?.RepoDigests ?? []) {
+      const [r, digest] = rd.split('@');
+      if (r && digest && sameRepository(r, repo)) return digest;
+    }
+    return undefined;
+  }
+
+  async isRunning(service: string): Promise<boolean> {
+    return (await this.ownContainer(service))?.State.Running ?? false;
+  }
+
+  async waitForExit(service: string): Promise<number> {
+    const info = await this.ownContainer(service);
+    if (!info) throw new DispenserError('CONTAINER_NOT_FOUND', `service ${service} has no container`);
+    return this.engine.waitContainer(info.Id);
+  }
+
+  // ---- engine connection ----
+
+  /**
+   * Follows the engine's events: container start/die of this instance refreshes the routes; when
+   * the stream breaks (dockerd restarted or stopped) it reconnects with backoff and reconciles
+   * again, since containers without a restart policy are gone after a daemon restart.
+   */
+  async watchEngine(): Promise<void> {
+    let attempt = 0;
+    let everConnected = false;
+    while (!this.stopped) {
+      try {
+        const ended = new Promise<Error | undefined>((resolve) => {
+          void this.engine
+            .subscribe((e) => this.onEngineEvent(e), resolve)
+            .then((unsub) => {
+              this.unsubscribe = unsub;
+            }, resolve);
+        });
+        // give a failed subscribe a moment to report before counting as connected
+        const early = await Promise.race([ended, sleep(300).then(() => 'up' as const)]);
+        if (early !== 'up') throw early ?? new Error('event stream ended');
+        if (everConnected || attempt > 0) {
+          this.log.info('connected to the Docker daemon again: reconciling');
+          if (this.config) void this.reconcile(this.config, 'startup');
+        }
+        everConnected = true;
+        attempt = 0;
+        const err = await ended;
+        if (this.stopped) return;
+        this.log.warn({ err: err ? errorMessage(err) : undefined }, 'lost the Docker daemon event stream; reconnecting');
+      } catch (err) {
+        if (this.stopped) return;
+        this.log.warn({ err: errorMessage(err), attempt }, 'Docker daemon unreachable; retrying');
+      }
+      await sleep(backoffDelay(attempt++, 500, 15_000), this.abort.signal);
+    }
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    if (e.attributes[LABELS.instance] !== this.instance.name || e.attributes[LABELS.managed] !== 'true') return;
+    if (!['start', 'die', 'destroy'].includes(e.action)) return;
+    clearTimeout(this.routesTimer);
+    this.routesTimer = setTimeout(() => void this.queue.then(() => this.publishRoutes()), 200);
+  }
+
+  /** Stops timers, waits and the event stream; containers keep running. */
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.routesTimer);
+    this.unsubscribe?.();
+  }
+}
+
+function summarize(actions: readonly Action[]): string {
+  const counts = new Map<string, number>();
+  for (const a of actions) counts.set(a.kind, (counts.get(a.kind) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do';
+}

@@ -1,0 +1,77 @@
+import { LABELS } from '@dispenser/shared/instance';
+import type { DesiredService } from './desired.js';
+
+/** A container as listed by the engine, reduced to what planning needs. */
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  labels: Readonly<Record<string, string>>;
+  /** created | running | paused | restarting | removing | exited | dead */
+  state: string;
+}
+
+export type Action =
+  /** unchanged and in the wanted state: keep it, no restart */
+  | { kind: 'adopt'; service: string; containerId: string }
+  /** unchanged but not running: start the existing container */
+  | { kind: 'start'; service: string; containerId: string }
+  | { kind: 'create'; service: string }
+  /** configuration changed: replace the container */
+  | { kind: 'recreate'; service: string; containerId: string }
+  /** a managed container that should not exist (service gone, or stale copy) */
+  | { kind: 'remove'; containerId: string; name: string; service: string | undefined; reason: 'undeclared' | 'stale' }
+  /** the name is taken by a container this instance does not manage: leave it, report the service */
+  | { kind: 'conflict'; service: string; containerId: string; name: string }
+  /** on-trigger service without a container: nothing to do until cron or the watcher fires */
+  | { kind: 'await-trigger'; service: string };
+
+export interface PlanInput {
+  desired: readonly DesiredService[];
+  /** this instance's managed containers plus any container holding a desired name */
+  observed: readonly ObservedContainer[];
+  instance: string;
+  /** startup: stopped containers of `immediately` services are started; reload: left as they are */
+  mode: 'startup' | 'reload';
+}
+
+function ownedBy(c: ObservedContainer, instance: string): boolean {
+  return c.labels[LABELS.managed] === 'true' && (c.labels[LABELS.instance] ?? 'default') === instance;
+}
+
+const activeStates = new Set(['running', 'restarting', 'paused']);
+
+/** Pure: what to do to turn `observed` into `desired`. Removals come first in the result. */
+export function plan(input: PlanInput): Action[] {
+  const removals: Action[] = [];
+  const actions: Action[] = [];
+  const byName = new Map(input.observed.map((c) => [c.name, c]));
+  const desiredNames = new Set(input.desired.map((d) => d.containerName));
+  const declared = new Set(input.desired.map((d) => d.service));
+
+  for (const c of input.observed) {
+    if (!ownedBy(c, input.instance) || desiredNames.has(c.name)) continue;
+    const service = c.labels[LABELS.service];
+    removals.push({ kind: 'remove', containerId: c.id, name: c.name, service, reason: service !== undefined && declared.has(service) ? 'stale' : 'undeclared' });
+  }
+
+  for (const d of input.desired) {
+    const c = byName.get(d.containerName);
+    if (!c) {
+      actions.push(d.initialize === 'immediately' ? { kind: 'create', service: d.service } : { kind: 'await-trigger', service: d.service });
+      continue;
+    }
+    if (!ownedBy(c, input.instance) || c.labels[LABELS.service] !== d.service) {
+      actions.push({ kind: 'conflict', service: d.service, containerId: c.id, name: c.name });
+      continue;
+    }
+    if (c.labels[LABELS.configHash] !== d.hash) {
+      if (d.initialize === 'immediately' || activeStates.has(c.state)) actions.push({ kind: 'recreate', service: d.service, containerId: c.id });
+      // an on-trigger service that is not running gets its new container on the next trigger
+      else removals.push({ kind: 'remove', containerId: c.id, name: c.name, service: d.service, reason: 'stale' });
+      continue;
+    }
+    const startIt = !activeStates.has(c.state) && d.initialize === 'immediately' && input.mode === 'startup';
+    actions.push(startIt ? { kind: 'start', service: d.service, containerId: c.id } : { kind: 'adopt', service: d.service, containerId: c.id });
+  }
+  return [...removals, ...actions];
+}

@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LoadResult } from '@dispenser/shared/config/load';
+import type { DispenserConfig } from '@dispenser/shared/config/types';
+import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
+import { createLogger } from '@dispenser/shared/log';
+import { infra } from '@dispenser/shared/testing/infra';
+import { runOrchestratorProcess, type Channel } from '../src/orchestrator-process.js';
+import { containerNameFor } from '../src/reconcile/desired.js';
+import { config, service } from './fixtures.js';
+import { buildImage, harness } from './docker-helpers.js';
+
+/** A supervisor stand-in: records what the orchestrator sends and confirms every snapshot. */
+function fakeSupervisor(): Channel & { received: Message[]; deliver(msg: Message): void } {
+  let handler: ((raw: unknown) => void) | undefined;
+  const ch = {
+    received: [] as Message[],
+    send(raw: unknown) {
+      const msg = parseMessage(raw)!;
+      ch.received.push(msg);
+      if ('version' in msg && msg.type !== 'applied' && msg.type !== 'ack') setImmediate(() => handler?.(envelope({ type: 'applied', kind: msg.type, version: msg.version })));
+    },
+    onMessage(fn: (raw: unknown) => void) {
+      handler = fn;
+    },
+    deliver(msg: Message) {
+      handler?.(envelope(msg));
+    },
+  };
+  return ch;
+}
+
+test('orchestrator process: start, reload (invalid, valid), drain', { timeout: 120_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry');
+  if (!env) return;
+  const h = harness('orch-proc');
+  const log = createLogger('orchestrator', { test: 'orch-proc' });
+  log.level = 'warn';
+  try {
+    const image = buildImage(env.registry, env.baseImage, ['RUN mkdir /www', 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]']);
+    h.images.push(image);
+    const proxy = { host: 'app.test', path: '/', servicePort: 8080, healthIntervalMs: 1000, healthTimeoutMs: 1000, deployTimeoutMs: 1000, drainTimeoutMs: 1000 };
+    const first = config([service('app', { image, proxy })]);
+    const second: DispenserConfig = { ...config([service('app', { image, proxy, env: { V: '2' } })]), proxy: { ...first.proxy, enabled: false } };
+    const results: LoadResult[] = [
+      { ok: true, config: first },
+      { ok: false, problems: [{ code: 'CONFIG_UNKNOWN_KEY', file: '/x/app/service.toml', line: 3, column: 1, path: 'service.imag', message: 'unknown key "imag"' }] },
+      { ok: true, config: second },
+    ];
+    const ch = fakeSupervisor();
+    const exits: number[] = [];
+    const proc = (await runOrchestratorProcess({
+      configFile: '/x/dispenser.toml',
+      load: async () => results.shift()!,
+      engine: h.engine,
+      channel: ch,
+      log,
+      exit: (c) => exits.push(c),
+      createComponents: () => [],
+      orchestratorOptions: { instance: h.instance, extraLabels: { 'dispenser.test': 'orch' }, retryBaseMs: 60_000, stopTimeoutS: 1 },
+    }))!;
+    h.orchestrators.push(proc.orchestrator);
+    assert.deepEqual(ch.received.map((m) => m.type), ['proxy-settings', 'routes', 'ready']);
+    const routes = ch.received[1] as Extract<Message, { type: 'routes' }>;
+    assert.equal(routes.routes[0]?.host, 'app.test');
+    const id = (await h.inspect(containerNameFor(h.instance, 'app')))!.Id;
+
+    ch.received.length = 0;
+    await proc.reload();
+    assert.deepEqual(ch.received, [{ type: 'reloaded', ok: false, errors: ['/x/app/service.toml:3:1: service.imag: unknown key "imag" [CONFIG_UNKNOWN_KEY]'], restartRequired: [] }]);
+    assert.equal((await h.inspect(containerNameFor(h.instance, 'app')))!.Id, id, 'the running config stays');
+
+    ch.received.length = 0;
+    await proc.reload();
+    assert.deepEqual(ch.received.map((m) => m.type), ['proxy-settings', 'routes', 'reloaded']);
+    assert.deepEqual(ch.received[2], { type: 'reloaded', ok: true, errors: [], restartRequired: ['proxy.enabled'] });
+    const after = (await h.inspect(containerNameFor(h.instance, 'app')))!;
+    assert.notEqual(after.Id, id);
+
+    ch.deliver({ type: 'drain', timeoutMs: 1000 });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(exits, [0]);
+    assert.equal((await h.inspect(after.Id))?.State.Running, true, 'containers keep running after drain');
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('orchestrator process: an invalid config at start is fatal', async () => {
+  const ch = fakeSupervisor();
+  const exits: number[] = [];
+  const log = createLogger('orchestrator');
+  log.level = 'silent';
+  const proc = await runOrchestratorProcess({
+    configFile: '/x/dispenser.toml',
+    load: async () => ({ ok: false, problems: [{ code: 'CONFIG_TOML_SYNTAX', file: '/x/dispenser.toml', line: 1, message: 'bad' }] }),
+    engine: undefined as never,
+    channel: ch,
+    log,
+    exit: (c) => exits.push(c),
+    createComponents: () => [],
+  });
+  assert.equal(proc, undefined);
+  assert.deepEqual(exits, [1]);
+  assert.deepEqual(ch.received, [{ type: 'fatal', component: 'orchestrator', code: 'CONFIG_TOML_SYNTAX', message: '/x/dispenser.toml:1: bad [CONFIG_TOML_SYNTAX]' }]);
+});

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { instanceFromEnv, LABELS } from '@dispenser/shared/instance';
+import { desiredService } from '../src/reconcile/desired.js';
+import { plan, type Action, type ObservedContainer } from '../src/reconcile/plan.js';
+import { service } from './fixtures.js';
+
+const instance = instanceFromEnv({});
+const web = desiredService(service('web'), instance);
+const job = desiredService(service('job', { dispenser: { watch: false, initialize: 'on-trigger', pull: 'always', strategy: 'recreate' } }), instance);
+
+function managed(name: string, svc: string, hash: string, state = 'running', inst = 'default'): ObservedContainer {
+  return { id: `id-${name}`, name, state, labels: { [LABELS.managed]: 'true', [LABELS.instance]: inst, [LABELS.service]: svc, [LABELS.configHash]: hash } };
+}
+
+const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedContainer[]; mode?: 'startup' | 'reload'; want: Action[] }> = [
+  { name: 'nothing exists: create', desired: [web], observed: [], want: [{ kind: 'create', service: 'web' }] },
+  { name: 'same hash, running: adopt (no restart)', desired: [web], observed: [managed('web', 'web', web.hash)], want: [{ kind: 'adopt', service: 'web', containerId: 'id-web' }] },
+  { name: 'same hash, exited, startup: start it', desired: [web], observed: [managed('web', 'web', web.hash, 'exited')], want: [{ kind: 'start', service: 'web', containerId: 'id-web' }] },
+  { name: 'same hash, exited, reload: leave it', desired: [web], observed: [managed('web', 'web', web.hash, 'exited')], mode: 'reload', want: [{ kind: 'adopt', service: 'web', containerId: 'id-web' }] },
+  { name: 'hash changed: recreate', desired: [web], observed: [managed('web', 'web', 'old')], want: [{ kind: 'recreate', service: 'web', containerId: 'id-web' }] },
+  {
+    name: 'service no longer declared: remove',
+    desired: [web],
+    observed: [managed('web', 'web', web.hash), managed('gone', 'gone', 'x')],
+    want: [
+      { kind: 'remove', containerId: 'id-gone', name: 'gone', service: 'gone', reason: 'undeclared' },
+      { kind: 'adopt', service: 'web', containerId: 'id-web' },
+    ],
+  },
+  {
+    name: 'same name without labels: conflict, left alone',
+    desired: [web],
+    observed: [{ id: 'foreign', name: 'web', state: 'running', labels: {} }],
+    want: [{ kind: 'conflict', service: 'web', containerId: 'foreign', name: 'web' }],
+  },
+  {
+    name: 'same name managed by another instance: conflict',
+    desired: [web],
+    observed: [managed('web', 'web', web.hash, 'running', 'other')],
+    want: [{ kind: 'conflict', service: 'web', containerId: 'id-web', name: 'web' }],
+  },
+  {
+    name: 'a managed copy of a declared service under another name: stale, removed',
+    desired: [web],
+    observed: [managed('web', 'web', web.hash), managed('web-old-1234', 'web', 'old', 'exited')],
+    want: [
+      { kind: 'remove', containerId: 'id-web-old-1234', name: 'web-old-1234', service: 'web', reason: 'stale' },
+      { kind: 'adopt', service: 'web', containerId: 'id-web' },
+    ],
+  },
+  { name: 'on-trigger without container: wait for the trigger', desired: [job], observed: [], want: [{ kind: 'await-trigger', service: 'job' }] },
+  { name: 'on-trigger exited with same hash: adopted, not started', desired: [job], observed: [managed('job', 'job', job.hash, 'exited')], want: [{ kind: 'adopt', service: 'job', containerId: 'id-job' }] },
+  {
+    name: 'on-trigger exited with a changed config: old container removed',
+    desired: [job],
+    observed: [managed('job', 'job', 'old', 'exited')],
+    want: [{ kind: 'remove', containerId: 'id-job', name: 'job', service: 'job', reason: 'stale' }],
+  },
+  { name: 'on-trigger running with a changed config: recreated', desired: [job], observed: [managed('job', 'job', 'old')], want: [{ kind: 'recreate', service: 'job', containerId: 'id-job' }] },
+  {
+    name: "another instance's containers are not ours to remove",
+    desired: [],
+    observed: [managed('x', 'x', 'h', 'running', 'other'), { id: 'plain', name: 'plain', state: 'running', labels: {} }],
+    want: [],
+  },
+];
+
+for (const c of cases) {
+  test(`plan: ${c.name}`, () => {
+    assert.deepEqual(plan({ desired: c.desired, observed: c.observed, instance: 'default', mode: c.mode ?? 'startup' }), c.want);
+  });
+}
