@@ -8,6 +8,7 @@ import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { envelope } from '@dispenser/shared/ipc/messages';
 import { createLogger } from '@dispenser/shared/log';
 import type { Component } from './contracts.js';
+import { startCertificates } from './certs/certificates.js';
 import { DockerodeEngine } from './docker/dockerode-engine.js';
 import { runOrchestratorProcess, type Channel, type ComponentContext } from './orchestrator-process.js';
 
@@ -33,13 +34,10 @@ function devServices(): readonly string[] | undefined {
   return parsed as string[];
 }
 
-function createComponents(_ctx: ComponentContext): Component[] {
-  // ==== PLUG-IN POINT (lead) ====
-  // Construct the CD watcher + cron scheduler (Deployer = _ctx.orchestrator) and the certificate
-  // manager (ProxyPublisher = _ctx.publisher) from _ctx.config here and return them. They are
-  // started now (after the first reconcile), get update(config) on every valid reload and stop()
-  // on drain.
-  return [];
+async function createComponents(ctx: ComponentContext): Promise<Component[]> {
+  // Certificates first: stored ones are published before `ready`, so a restart serves HTTPS at once.
+  const certificates = await startCertificates(ctx.config, { publisher: ctx.publisher, dev: ctx.dev, log: ctx.log });
+  return [certificates];
 }
 
 const configFile = process.env.DISPENSER_CONFIG;

@@ -21,6 +21,8 @@ export interface ComponentContext {
   publisher: ProcessPublisher;
   config: DispenserConfig;
   log: Logger;
+  /** `dispenser dev`: self-signed certificates, no ACME */
+  dev: boolean;
 }
 
 export interface OrchestratorProcessDeps {
@@ -33,7 +35,7 @@ export interface OrchestratorProcessDeps {
   log: Logger;
   exit: (code: number) => void;
   /** the long-lived parts (CD watcher + cron, certificates); started after the first reconcile */
-  createComponents: (ctx: ComponentContext) => Component[];
+  createComponents: (ctx: ComponentContext) => Component[] | Promise<Component[]>;
   orchestratorOptions?: Partial<OrchestratorOptions>;
 }
 
@@ -127,7 +129,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   await startup;
   if (draining) return { orchestrator, reload, drain };
   void orchestrator.watchEngine();
-  components = deps.createComponents({ orchestrator, publisher, config, log });
+  components = await deps.createComponents({ orchestrator, publisher, config, log, dev: deps.only !== undefined });
   send({ type: 'ready', component: 'orchestrator' });
   log.info({ instance: orchestrator.instance.name, services: config.services.length }, 'orchestrator ready');
   return { orchestrator, reload, drain };
