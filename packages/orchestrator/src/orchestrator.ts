@@ -16,6 +16,8 @@ import { desiredService, desiredServices, type DesiredService } from './reconcil
 import { ensureNetworks } from './reconcile/networks.js';
 import { plan, type Action, type ObservedContainer } from './reconcile/plan.js';
 import { routeTable } from './routes.js';
+import { runRollout } from './rollout/procedure.js';
+import { engineSteps } from './rollout/steps.js';
 
 export interface OrchestratorOptions {
   engine: ContainerEngine;
@@ -62,6 +64,12 @@ export class Orchestrator implements Deployer {
   private unsubscribe: (() => void) | undefined;
   private routesTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** service → candidate container id the proxy routes to while a rollout is under way */
+  private readonly routeOverrides = new Map<string, string>();
+  /** route tables are computed and sent one at a time, so the proxy gets them in order */
+  private routesSending: Promise<unknown> = Promise.resolve();
+  /** the last failed rollout per service: not retried by reconcile for the same config and image */
+  private readonly failedRollouts = new Map<string, FailedRollout>();
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.engine = opts.engine;
@@ -73,7 +81,7 @@ export class Orchestrator implements Deployer {
       lock: this.lock,
       registryAuth: opts.registryAuth ?? ((image) => registryAuthFor(image)),
       signal: this.abort.signal,
-      deploy: (d, existingId, log) => this.deploy(d, existingId, log),
+      deploy: (d, existingId, log) => this.deploy(d, existingId, log, { retryFailed: false }),
       ...(opts.dependencyTimeoutMs !== undefined ? { dependencyTimeoutMs: opts.dependencyTimeoutMs } : {}),
       ...(opts.stopTimeoutS !== undefined ? { stopTimeoutS: opts.stopTimeoutS } : {}),
     });
@@ -138,30 +146,58 @@ export class Orchestrator implements Deployer {
     return observed;
   }
 
+  /**
+   * Computes the route table (running proxied services; a service in the middle of a rollout is
+   * routed to its candidate) and sends it. One at a time: a table computed later never reaches
+   * the proxy before one computed earlier. Resolves once sent, with the proxy's confirmation.
+   */
+  private sendRoutes(): Promise<{ routes: Route[]; confirmed: Promise<void> } | undefined> {
+    const run = this.routesSending.then(async () => {
+      const config = this.config;
+      if (!config) return undefined;
+      let routes: Route[];
+      try {
+        const infos = new Map<string, ContainerInfo | undefined>();
+        for (const s of config.services) {
+          if (!s.proxy) continue;
+          const override = this.routeOverrides.get(s.name);
+          infos.set(s.name, override ? await this.engine.inspectContainer(override) : await this.ownContainer(s.name));
+        }
+        routes = routeTable(config.services, infos, this.instance.network.name);
+      } catch (err) {
+        this.log.error({ err: errorMessage(err) }, 'cannot compute the route table; the proxy keeps the previous one');
+        return undefined;
+      }
+      const confirmed = Promise.resolve().then(() => this.opts.publisher.publishRoutes(routes));
+      confirmed.catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'publishing routes failed'));
+      return { routes, confirmed };
+    });
+    this.routesSending = run.catch(() => undefined);
+    return run;
+  }
+
+  /** true once every proxy worker confirmed `confirmed` within the publish timeout */
+  private async confirmedInTime(confirmed: Promise<void>): Promise<boolean> {
+    const timeoutMs = this.opts.publishTimeoutMs ?? 15_000;
+    return Promise.race([confirmed.then(() => true, () => false), sleep(timeoutMs, this.abort.signal).then(() => false)]);
+  }
+
   /** Route table of the running proxied services, published to the proxy. */
   async publishRoutes(): Promise<Route[]> {
-    const config = this.config;
-    if (!config) return [];
-    let routes: Route[];
-    try {
-      const infos = new Map<string, ContainerInfo | undefined>();
-      for (const s of config.services) {
-        if (s.proxy) infos.set(s.name, await this.ownContainer(s.name));
-      }
-      routes = routeTable(config.services, infos, this.instance.network.name);
-    } catch (err) {
-      this.log.error({ err: errorMessage(err) }, 'cannot compute the route table; the proxy keeps the previous one');
-      return [];
-    }
-    try {
-      // a supervisor that never confirms must not stall reconciling: warn and go on
-      const timeoutMs = this.opts.publishTimeoutMs ?? 15_000;
-      const confirmed = await Promise.race([this.opts.publisher.publishRoutes(routes).then(() => true), sleep(timeoutMs, this.abort.signal).then(() => false)]);
-      if (!confirmed && !this.stopped) this.log.warn({ timeoutMs }, 'the proxy has not confirmed the new routes yet');
-    } catch (err) {
-      this.log.error({ err: errorMessage(err) }, 'publishing routes failed');
-    }
-    return routes;
+    const sent = await this.sendRoutes();
+    if (!sent) return [];
+    // a supervisor that never confirms must not stall reconciling: warn and go on
+    const confirmed = await this.confirmedInTime(sent.confirmed);
+    if (!confirmed && !this.stopped) this.log.warn({ timeoutMs: this.opts.publishTimeoutMs ?? 15_000 }, 'the proxy has not confirmed the new routes yet');
+    return sent.routes;
+  }
+
+  /** rollout's route switch: `service` → container `id` (undefined: by name again), confirmed by every worker */
+  private async routeTo(service: string, id: string | undefined): Promise<boolean> {
+    if (id) this.routeOverrides.set(service, id);
+    else this.routeOverrides.delete(service);
+    const sent = await this.sendRoutes();
+    return sent ? this.confirmedInTime(sent.confirmed) : false;
   }
 
   private service(name: string): ServiceConfig {
@@ -203,24 +239,68 @@ export class Orchestrator implements Deployer {
         if (!this.config?.services.some((s) => s.name === dep)) continue;
         await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000, log, signal: this.abort.signal });
       }
-      await this.deploy(d, existing?.Id, log);
+      // an explicit trigger (new digest, cron, manual) tries again even after a failed rollout
+      await this.deploy(d, existing?.Id, log, { retryFailed: true });
     });
     await this.publishRoutes();
   }
 
   /**
    * One deploy of a service whose image is in place, for reconcile (create/recreate) and
-   * redeploy alike. Strategies sit side by side here: 'recreate'
-   * (stop the old container, start the new one; Applier.replace). The zero-downtime 'rollout' for
-   * proxied services belongs beside it (start the new container under a side name, health-gate,
-   * publish routes, drain, remove the old one); until it exists, 'rollout' services are recreated.
+   * redeploy alike. 'recreate': stop the old container, start the new one (Applier.replace).
+   * 'rollout' (proxied services): start the new container beside the running one, health-gate
+   * it, switch the proxy, drain and remove the old one (rollout/procedure.ts). A rollout needs a
+   * running old container to protect; without one, recreate is just as good and faster.
    */
-  private async deploy(d: DesiredService, existingId: string | undefined, log: Logger): Promise<string> {
-    switch (d.strategy) {
-      case 'rollout':
-      case 'recreate':
-        return existingId ? this.applier.replace(existingId, d, log) : this.applier.createAndStart(d, log);
+  private async deploy(d: DesiredService, existingId: string | undefined, log: Logger, opts: { retryFailed: boolean }): Promise<string> {
+    if (!existingId) return this.applier.createAndStart(d, log);
+    if (d.strategy === 'rollout') {
+      const svc = this.config?.services.find((s) => s.name === d.service);
+      const old = await this.engine.inspectContainer(existingId);
+      if (svc?.proxy && old?.State.Running && !hasHostPorts(d)) return this.rollout(d, svc.proxy, existingId, log, opts);
     }
+    return this.applier.replace(existingId, d, log);
+  }
+
+  private async rollout(d: DesiredService, proxy: NonNullable<ServiceConfig['proxy']>, oldId: string, log: Logger, opts: { retryFailed: boolean }): Promise<string> {
+    const image = await this.engine.inspectImage(d.image);
+    const attempt: FailedRollout = { hash: d.hash, imageId: image?.Id ?? d.image, digest: registryDigest(image?.RepoDigests, d.image), code: '' };
+    const failed = this.failedRollouts.get(d.service);
+    if (!opts.retryFailed && failed && failed.hash === attempt.hash && failed.imageId === attempt.imageId) {
+      log.warn(
+        { code: 'ROLLOUT_NOT_RETRIED', failedCode: failed.code, image: d.image, digest: failed.digest },
+        `not retrying the rollout of ${d.service}: this configuration and image failed before (${failed.code}); the previous container keeps serving. Change the configuration, push a new image, or restart Dispenser to try again`,
+      );
+      return oldId;
+    }
+    try {
+      const id = await runRollout(
+        oldId,
+        engineSteps({
+          engine: this.engine,
+          createAndStart: (x, l) => this.applier.createAndStart(x, l),
+          removeContainer: (x) => this.applier.removeContainer(x),
+          routes: { routeTo: (service, id) => this.routeTo(service, id) },
+          desired: d,
+          proxy,
+          network: this.instance.network.name,
+          log,
+          signal: this.abort.signal,
+        }),
+      );
+      this.failedRollouts.delete(d.service);
+      return id;
+    } catch (err) {
+      this.routeOverrides.delete(d.service);
+      const e = err instanceof DispenserError ? err : new DispenserError('ROLLOUT_FAILED', errorMessage(err), { cause: err });
+      this.failedRollouts.set(d.service, { ...attempt, code: e.code });
+      throw e;
+    }
+  }
+
+  /** the last failed rollout of `service` (config hash, image id, registry digest, error code), if any */
+  failedRollout(service: string): Readonly<FailedRollout> | undefined {
+    return this.failedRollouts.get(service);
   }
 
   async runningImageDigest(service: string): Promise<string | undefined> {
@@ -299,6 +379,28 @@ export class Orchestrator implements Deployer {
     clearTimeout(this.routesTimer);
     this.unsubscribe?.();
   }
+}
+
+export interface FailedRollout {
+  hash: string;
+  /** local image id the failed container ran */
+  imageId: string;
+  /** registry digest of that image, when it came from a registry */
+  digest: string | undefined;
+  code: string;
+}
+
+function hasHostPorts(d: DesiredService): boolean {
+  return Object.keys(d.spec.HostConfig?.PortBindings ?? {}).length > 0;
+}
+
+function registryDigest(repoDigests: readonly string[] | undefined, image: string): string | undefined {
+  const repo = repository(image);
+  for (const rd of repoDigests ?? []) {
+    const [r, digest] = rd.split('@');
+    if (r && digest && sameRepository(r, repo)) return digest;
+  }
+  return undefined;
 }
 
 function summarize(actions: readonly Action[]): string {

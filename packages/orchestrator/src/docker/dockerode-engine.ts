@@ -152,6 +152,16 @@ export class DockerodeEngine implements ContainerEngine {
     });
   }
 
+  containerLogs(id: string, tail: number): Promise<string[]> {
+    return this.call(async (d) => {
+      const container = d.getContainer(id);
+      const info = await container.inspect();
+      const raw = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+      const text = info.Config.Tty ? raw.toString('utf8') : demultiplex(raw);
+      return text.split('\n').filter((l) => l.length > 0).slice(-tail);
+    });
+  }
+
   inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {
     return this.call(async (d) => {
       try {
@@ -250,6 +260,18 @@ export class DockerodeEngine implements ContainerEngine {
       };
     });
   }
+}
+
+/** Docker's log stream without a TTY: frames of [stream, 0, 0, 0, size(4, BE)] + payload. */
+export function demultiplex(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 export { engineMessage };

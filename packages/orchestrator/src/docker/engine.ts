@@ -56,6 +56,8 @@ export interface ContainerEngine {
   renameContainer(id: string, name: string): Promise<void>;
   /** resolves with the exit code once the container is not running */
   waitContainer(id: string): Promise<number>;
+  /** the last `tail` lines of the container's stdout and stderr, interleaved as written */
+  containerLogs(id: string, tail: number): Promise<string[]>;
   inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined>;
   /** rejects when the stream reports an error, even though the HTTP call succeeded */
   pullImage(ref: string, auth: RegistryAuth | undefined, onEvent: (e: PullEvent) => void): Promise<void>;

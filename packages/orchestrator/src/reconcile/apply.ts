@@ -58,6 +58,18 @@ export class Applier {
   async apply(actions: readonly Action[], desired: ReadonlyMap<string, DesiredService>, failedNetworks: ReadonlyMap<string, DispenserError> = new Map()): Promise<ServiceOutcome[]> {
     const outcomes: ServiceOutcome[] = [];
     for (const a of actions) {
+      if (a.kind === 'rename') {
+        const log = this.logFor(a.service);
+        try {
+          await this.opts.lock.run(a.service, () => this.engine.renameContainer(a.containerId, a.to));
+          log.warn({ container: a.to, from: a.from }, `container ${a.from} was left under its rollout name (Dispenser stopped mid-rollout): renamed to ${a.to}`);
+        } catch (err) {
+          const e = wrapEngineError('CONTAINER_RENAME_FAILED', `cannot rename ${a.from} to ${a.to}`, err);
+          if (e.code === 'DOCKER_UNAVAILABLE') throw e;
+          log.error({ code: e.code }, e.message);
+        }
+        continue;
+      }
       if (a.kind !== 'remove') continue;
       const run = async (): Promise<void> => {
         const log = this.logFor(a.service ?? a.name);
@@ -76,7 +88,7 @@ export class Applier {
     // a cycle would make its services wait on each other forever: fail them up front
     const cyclic = servicesInCycles(new Map([...desired.values()].map((d) => [d.service, Object.keys(d.dependsOn)])));
     const tasks = new Map<string, Promise<string | undefined>>();
-    const serviceActions = actions.filter((a): a is Exclude<Action, { kind: 'remove' }> => a.kind !== 'remove');
+    const serviceActions = actions.filter((a): a is Exclude<Action, { kind: 'remove' | 'rename' }> => a.kind !== 'remove' && a.kind !== 'rename');
     for (const a of serviceActions) {
       const d = desired.get(a.service);
       if (!d) continue;
@@ -99,7 +111,7 @@ export class Applier {
   }
 
   private async runServiceAction(
-    a: Exclude<Action, { kind: 'remove' }>,
+    a: Exclude<Action, { kind: 'remove' | 'rename' }>,
     d: DesiredService,
     desired: ReadonlyMap<string, DesiredService>,
     tasks: ReadonlyMap<string, Promise<string | undefined>>,

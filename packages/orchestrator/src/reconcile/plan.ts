@@ -20,6 +20,12 @@ export type Action =
   | { kind: 'recreate'; service: string; containerId: string }
   /** a managed container that should not exist (service gone, or stale copy) */
   | { kind: 'remove'; containerId: string; name: string; service: string | undefined; reason: 'undeclared' | 'stale' }
+  /**
+   * the service's name is free but its container runs under another name (Dispenser stopped in
+   * the middle of a rollout, after removing the old container): give it the name back instead of
+   * replacing a working container
+   */
+  | { kind: 'rename'; service: string; containerId: string; from: string; to: string }
   /** the name is taken by a container this instance does not manage: leave it, report the service */
   | { kind: 'conflict'; service: string; containerId: string; name: string }
   /** on-trigger service without a container: nothing to do until cron or the watcher fires */
@@ -48,8 +54,18 @@ export function plan(input: PlanInput): Action[] {
   const desiredNames = new Set(input.desired.map((d) => d.containerName));
   const declared = new Set(input.desired.map((d) => d.service));
 
+  const rescued = new Set<string>();
+  for (const d of input.desired) {
+    if (byName.has(d.containerName)) continue;
+    const orphan = rescueCandidate(d, input.observed, desiredNames, input.instance);
+    if (!orphan) continue;
+    rescued.add(orphan.id);
+    removals.push({ kind: 'rename', service: d.service, containerId: orphan.id, from: orphan.name, to: d.containerName });
+    byName.set(d.containerName, { ...orphan, name: d.containerName });
+  }
+
   for (const c of input.observed) {
-    if (!ownedBy(c, input.instance) || desiredNames.has(c.name)) continue;
+    if (!ownedBy(c, input.instance) || desiredNames.has(c.name) || rescued.has(c.id)) continue;
     const service = c.labels[LABELS.service];
     removals.push({ kind: 'remove', containerId: c.id, name: c.name, service, reason: service !== undefined && declared.has(service) ? 'stale' : 'undeclared' });
   }
@@ -74,4 +90,10 @@ export function plan(input: PlanInput): Action[] {
     actions.push(startIt ? { kind: 'start', service: d.service, containerId: c.id } : { kind: 'adopt', service: d.service, containerId: c.id });
   }
   return [...removals, ...actions];
+}
+
+/** A running container of `d`'s service under another name; the one with the current config first. */
+function rescueCandidate(d: DesiredService, observed: readonly ObservedContainer[], desiredNames: ReadonlySet<string>, instance: string): ObservedContainer | undefined {
+  const orphans = observed.filter((c) => ownedBy(c, instance) && c.labels[LABELS.service] === d.service && !desiredNames.has(c.name) && c.state === 'running');
+  return orphans.find((c) => c.labels[LABELS.configHash] === d.hash) ?? orphans[0];
 }

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import type { ServiceProxyConfig } from '@dispenser/shared/config/types';
+import { DispenserError, errorMessage } from '@dispenser/shared/errors';
+import type { Logger } from '@dispenser/shared/log';
+import { sleep } from '../backoff.js';
+import type { ContainerEngine } from '../docker/engine.js';
+import type { DesiredService } from '../reconcile/desired.js';
+import { drain, openConnections } from './drain.js';
+import { waitHealthy } from './health-gate.js';
+import { chooseHealthMethod, hasDockerHealthcheck } from './health.js';
+import type { RolloutSteps } from './procedure.js';
+import { probeHttp, probeTcp } from './probes.js';
+
+/** How the rollout steers the proxy: the orchestrator's route table with a per-service override. */
+export interface RouteSwitch {
+  /**
+   * Routes `service` to container `id` (undefined: to whatever holds its name), publishes the
+   * table and resolves once every proxy worker acknowledged it; false when that did not happen
+   * within the publish timeout.
+   */
+  routeTo(service: string, id: string | undefined): Promise<boolean>;
+}
+
+export interface RolloutContext {
+  engine: ContainerEngine;
+  /** creates, connects and starts; removes what it created on failure */
+  createAndStart(d: DesiredService, log: Logger): Promise<string>;
+  /** stop (with the configured stop timeout) and remove */
+  removeContainer(id: string): Promise<void>;
+  routes: RouteSwitch;
+  desired: DesiredService;
+  proxy: ServiceProxyConfig;
+  network: string;
+  log: Logger;
+  signal: AbortSignal;
+  /** lines of the failed container's log reported with the failure */
+  logLines?: number;
+}
+
+/** The name a new container has while the old one still holds the service's name. */
+export function candidateName(containerName: string): string {
+  return `${containerName}-rollout-${randomBytes(3).toString('hex')}`;
+}
+
+/** Reading a candidate name back (crash recovery): the service's container name, or undefined. */
+export function isCandidateNameOf(name: string, containerName: string): boolean {
+  return new RegExp(`^${containerName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-rollout-[0-9a-f]{6}$`).test(name);
+}
+
+export function engineSteps(ctx: RolloutContext): RolloutSteps {
+  const { engine, desired: d, proxy, log } = ctx;
+  const side = candidateName(d.containerName);
+  const pause = (ms: number): Promise<boolean> => sleep(ms, ctx.signal);
+  let candidateStartedAt = 0;
+
+  return {
+    async startCandidate() {
+      log.info({ container: side }, `rolling out a new container for ${d.service} beside the running one`);
+      const id = await ctx.createAndStart({ ...d, containerName: side, spec: { ...d.spec, name: side } }, log);
+      candidateStartedAt = Date.now();
+      return id;
+    },
+
+    async waitHealthy(id) {
+      const info = await engine.inspectContainer(id);
+      const method = chooseHealthMethod(info ? hasDockerHealthcheck(info) : false, proxy.healthPath);
+      const deadlineMs = Math.max(0, proxy.deployTimeoutMs - (Date.now() - candidateStartedAt));
+      const detail = await waitHealthy(
+        id,
+        { method, network: ctx.network, port: proxy.servicePort, intervalMs: proxy.healthIntervalMs, probeTimeoutMs: proxy.healthTimeoutMs, deadlineMs, log },
+        { inspect: (x) => engine.inspectContainer(x), probeHttp, probeTcp, sleep: pause, now: Date.now },
+      );
+      log.info({ container: side, method: method.kind, afterMs: Date.now() - candidateStartedAt }, `new container is healthy (${detail})`);
+      return detail;
+    },
+
+    async switchRoutes(id) {
+      if (!(await ctx.routes.routeTo(d.service, id))) {
+        throw new DispenserError('ROLLOUT_ROUTES_UNCONFIRMED', 'the proxy workers did not confirm the new route table', {
+          hint: 'look for proxy worker errors in the log; the old container kept serving',
+        });
+      }
+      log.info({ container: side }, 'every proxy worker routes to the new container');
+    },
+
+    async revertRoutes() {
+      await ctx.routes.routeTo(d.service, undefined);
+    },
+
+    async drainOld(oldId) {
+      const old = await engine.inspectContainer(oldId);
+      const pid = old?.State.Running ? old.State.Pid : 0;
+      const r = await drain(proxy.drainTimeoutMs, { connections: () => openConnections(pid, proxy.servicePort), sleep: pause, now: Date.now });
+      if (r.drained) log.info({ method: r.method, waitedMs: r.waitedMs }, 'old container drained');
+      else log.warn({ open: r.open, waitedMs: r.waitedMs }, `drain_timeout reached with ${r.open} connection(s) still open on the old container: closing them`);
+    },
+
+    async removeOld(oldId) {
+      await ctx.removeContainer(oldId);
+    },
+
+    async promote(id) {
+      await engine.renameContainer(id, d.containerName);
+    },
+
+    async settleRoutes() {
+      await ctx.routes.routeTo(d.service, undefined);
+    },
+
+    async discard(id, cause) {
+      let lastLogs: string[] = [];
+      try {
+        lastLogs = (await engine.containerLogs(id, ctx.logLines ?? 20)).map((l) => (l.length > 500 ? `${l.slice(0, 500)}…` : l));
+      } catch (err) {
+        lastLogs = [`(logs unavailable: ${errorMessage(err)})`];
+      }
+      log.error(
+        { code: cause.code, container: side, image: d.image, lastLogs },
+        `rollout of ${d.service} failed: ${cause.message}; the previous container keeps serving. Last log lines of the new container:\n${lastLogs.join('\n') || '(none)'}`,
+      );
+      try {
+        await ctx.removeContainer(id);
+      } catch (err) {
+        log.error({ container: side, err: errorMessage(err) }, `could not remove the failed new container ${side}; remove it with docker rm -f ${side}`);
+      }
+    },
+  };
+}
