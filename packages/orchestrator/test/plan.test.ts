@@ -41,6 +41,33 @@ const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedCont
     want: [{ kind: 'conflict', service: 'web', containerId: 'id-web', name: 'web' }],
   },
   {
+    name: 'crash mid-rollout, both containers left: the unfinished candidate is removed, the old one keeps serving (and is rolled out again)',
+    desired: [web],
+    observed: [managed('web', 'web', 'old'), managed('web-rollout-a1b2c3', 'web', web.hash)],
+    want: [
+      { kind: 'remove', containerId: 'id-web-rollout-a1b2c3', name: 'web-rollout-a1b2c3', service: 'web', reason: 'stale' },
+      { kind: 'recreate', service: 'web', containerId: 'id-web' },
+    ],
+  },
+  {
+    name: 'crash mid-rollout after the old container was removed: the running candidate gets the name back and is adopted',
+    desired: [web],
+    observed: [managed('web-rollout-a1b2c3', 'web', web.hash)],
+    want: [
+      { kind: 'rename', service: 'web', containerId: 'id-web-rollout-a1b2c3', from: 'web-rollout-a1b2c3', to: 'web' },
+      { kind: 'adopt', service: 'web', containerId: 'id-web-rollout-a1b2c3' },
+    ],
+  },
+  {
+    name: 'a stopped stray copy is not rescued: removed, and the service created',
+    desired: [web],
+    observed: [managed('web-old-1234', 'web', 'old', 'exited')],
+    want: [
+      { kind: 'remove', containerId: 'id-web-old-1234', name: 'web-old-1234', service: 'web', reason: 'stale' },
+      { kind: 'create', service: 'web' },
+    ],
+  },
+  {
     name: 'a managed copy of a declared service under another name: stale, removed',
     desired: [web],
     observed: [managed('web', 'web', web.hash), managed('web-old-1234', 'web', 'old', 'exited')],
