@@ -77,12 +77,12 @@ export function needsProbe(method: HealthMethod, obs: Observation): boolean {
 }
 
 export function judge(method: HealthMethod, obs: Observation): Verdict {
-  if (!obs.exists) return { kind: 'failed', code: 'ROLLOUT_CONTAINER_EXITED', detail: 'the container was removed' };
+  if (!obs.exists) return { kind: 'failed', code: 'ROLLOUT_CONTAINER_EXITED', detail: 'the new container was removed' };
   // a restart policy hides a crash behind "restarting": a candidate that crashed once is not trusted
-  if (obs.restarting || obs.restartCount > 0) return { kind: 'failed', code: 'ROLLOUT_CONTAINER_EXITED', detail: `the container crashed and is being restarted (exit code ${obs.exitCode})` };
+  if (obs.restarting || obs.restartCount > 0) return { kind: 'failed', code: 'ROLLOUT_CONTAINER_EXITED', detail: `the new container crashed and is being restarted (exit code ${obs.exitCode})` };
   if (!obs.running) {
     if (obs.status === 'created') return { kind: 'wait', detail: 'not started yet' };
-    return { kind: 'failed', code: 'ROLLOUT_CONTAINER_EXITED', detail: `the container exited with code ${obs.exitCode}` };
+    return { kind: 'failed', code: 'ROLLOUT_CONTAINER_EXITED', detail: `the new container exited with code ${obs.exitCode}` };
   }
   if (method.kind === 'docker') {
     if (obs.health === 'healthy') return { kind: 'healthy', detail: 'Docker health check: healthy' };

@@ -1,0 +1,162 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import type { ServiceConfig } from '@dispenser/shared/config/types';
+import type { Route } from '@dispenser/shared/ipc/messages';
+import { LABELS } from '@dispenser/shared/instance';
+import { infra } from '@dispenser/shared/testing/infra';
+import type { ProxyPublisher } from '../../src/contracts.js';
+import type { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
+import { containerNameFor } from '../../src/reconcile/desired.js';
+import { config, service } from '../fixtures.js';
+import { docker, harness, rand, TEST_LABEL } from '../docker-helpers.js';
+
+/** An in-memory proxy: keeps every table it was sent, and what the engine looked like at that moment. */
+class RecordingPublisher implements ProxyPublisher {
+  tables: Array<{ routes: Route[]; containers: string[] }> = [];
+  constructor(
+    private readonly engine: DockerodeEngine,
+    private readonly instance: string,
+  ) {}
+  get routes(): Route[] {
+    return this.tables.at(-1)?.routes ?? [];
+  }
+  async publishRoutes(routes: readonly Route[]): Promise<void> {
+    const containers = (await this.engine.listContainers([`${LABELS.instance}=${this.instance}`])).filter((c) => c.state === 'running').map((c) => c.name);
+    this.tables.push({ routes: [...routes], containers });
+  }
+  async publishCerts(): Promise<void> {}
+  async publishChallenges(): Promise<void> {}
+}
+
+/** Builds an httpd image answering `body` on / (and on /health unless `health` is false); pushes it as `ref`. */
+function buildWeb(ref: string, base: string, body: string, opts: { health?: boolean; cmd?: string[] } = {}): void {
+  const lines = [
+    `FROM ${base}`,
+    `LABEL ${TEST_LABEL}`,
+    `RUN mkdir -p /www && echo "${body}" > /www/index.html${opts.health === false ? '' : ' && echo ok > /www/health'}`,
+    `CMD ${JSON.stringify(opts.cmd ?? ['httpd', '-f', '-p', '8080', '-h', '/www'])}`,
+  ];
+  execFileSync('docker', ['build', '-q', '-t', ref, '-'], { input: lines.join('\n'), env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['pipe', 'ignore', 'pipe'] });
+  execFileSync('docker', ['push', '-q', ref], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry');
+  if (!env) return;
+  const h = harness('rollout');
+  const publisher = new RecordingPublisher(h.engine, h.instance.name);
+  const repo = `${env.registry}/rollout-test-${rand()}`;
+  const live = `${repo}:live`;
+  h.images.push(live, `${repo}:bad`, `${repo}:exits`);
+  const cname = containerNameFor(h.instance, 'web');
+  const web = (image: string, extra: Partial<ServiceConfig> = {}): ServiceConfig =>
+    service('web', {
+      image,
+      dispenser: { watch: true, initialize: 'immediately', pull: 'on-startup', strategy: 'rollout' },
+      proxy: { host: 'web.rollout.test', path: '/', servicePort: 8080, healthPath: '/health', healthIntervalMs: 250, healthTimeoutMs: 1000, deployTimeoutMs: 5000, drainTimeoutMs: 3000 },
+      ...extra,
+    });
+  const ipOf = async (id: string): Promise<string | undefined> => (await h.inspect(id))?.NetworkSettings.Networks[h.instance.network.name]?.IPAddress;
+  const rolloutLeftovers = (): string[] => docker('ps', '-a', '--format', '{{.Names}}', '--filter', `label=dispenser.instance=${h.instance.name}`).split('\n').filter((n) => /-rollout-[0-9a-f]{6}$/.test(n));
+  try {
+    buildWeb(live, env.baseImage, 'v1');
+    const o = h.make({ publisher });
+    let cfg = config([web(live)]);
+    const first = await o.reconcile(cfg);
+    assert.deepEqual(first.outcomes.filter((x) => !x.ok), []);
+    const v1 = (await h.inspect(cname))!;
+    const v1Ip = await ipOf(v1.Id);
+    assert.equal(publisher.routes[0]?.upstream.host, v1Ip);
+
+    await t.test('a new image behind the tag (CD redeploy): routes switch to the healthy new container before the old one goes; the name moves to it', async () => {
+      buildWeb(live, env.baseImage, 'v2');
+      publisher.tables = [];
+      await o.redeploy('web', { reason: 'digest', pull: true });
+      const now = (await h.inspect(cname))!;
+      assert.notEqual(now.Id, v1.Id);
+      assert.equal(now.State.Running, true);
+      assert.equal(await h.inspect(v1.Id), undefined, 'old container removed');
+      assert.match(docker('exec', now.Id, 'cat', '/www/index.html'), /v2/);
+      const newIp = await ipOf(now.Id);
+      assert.equal(publisher.routes[0]?.upstream.host, newIp);
+      // the first table pointing at the new container was sent while the old one still ran
+      const switched = publisher.tables.find((x) => x.routes[0]?.upstream.host === newIp)!;
+      assert.ok(switched.containers.includes(cname), 'old container still running when the proxy switched');
+      // every table sent during the rollout had a route for the service
+      assert.ok(publisher.tables.every((x) => x.routes.length === 1), JSON.stringify(publisher.tables));
+      assert.deepEqual(rolloutLeftovers(), []);
+      // the service name is still an alias on the network
+      assert.ok(now.NetworkSettings.Networks[h.instance.network.name]?.Aliases?.includes('web'));
+      assert.match((await o.runningImageDigest('web')) ?? '', /^sha256:/);
+    });
+
+    await t.test('a config change on reload rolls out too', async () => {
+      const before = (await h.inspect(cname))!;
+      cfg = config([web(live, { env: { RELEASE: '2' } })]);
+      const r = await o.reconcile(cfg, 'reload');
+      assert.deepEqual(r.outcomes.filter((x) => !x.ok), []);
+      const now = (await h.inspect(cname))!;
+      assert.notEqual(now.Id, before.Id);
+      assert.ok(now.Config.Env.includes('RELEASE=2'));
+      assert.equal(publisher.routes[0]?.upstream.host, await ipOf(now.Id));
+      assert.deepEqual(rolloutLeftovers(), []);
+    });
+
+    await t.test('a new image that never becomes healthy: old kept serving, new removed, failure reported, not retried by reconcile', async () => {
+      const before = (await h.inspect(cname))!;
+      const beforeIp = await ipOf(before.Id);
+      buildWeb(`${repo}:bad`, env.baseImage, 'bad', { health: false });
+      cfg = config([web(`${repo}:bad`, { env: { RELEASE: '2' } })]);
+      const started = Date.now();
+      const r = await o.reconcile(cfg, 'reload');
+      const outcome = r.outcomes.find((x) => x.service === 'web')!;
+      assert.equal(outcome.ok, false);
+      assert.equal(outcome.error?.code, 'ROLLOUT_UNHEALTHY');
+      assert.match(outcome.error?.message ?? '', /HTTP 404/);
+      assert.ok(Date.now() - started >= 4000, 'waited for the deploy timeout');
+      const now = (await h.inspect(cname))!;
+      assert.equal(now.Id, before.Id, 'old container untouched');
+      assert.equal(now.State.Running, true);
+      assert.equal(publisher.routes[0]?.upstream.host, beforeIp);
+      assert.deepEqual(rolloutLeftovers(), []);
+      assert.equal(o.failedRollout('web')?.code, 'ROLLOUT_UNHEALTHY');
+      assert.match(o.failedRollout('web')?.digest ?? '', /^sha256:/);
+      // the same config and image are not rolled out again by reconcile (its retry or a reload)
+      const again = Date.now();
+      const r2 = await o.reconcile(cfg, 'reload');
+      assert.equal(r2.outcomes.find((x) => x.service === 'web')?.ok, true);
+      assert.ok(Date.now() - again < 3000, 'no second rollout attempt');
+      assert.equal((await h.inspect(cname))?.Id, before.Id);
+    });
+
+    await t.test('a new container that exits at once: rolled back without waiting for the deploy timeout', async () => {
+      const before = (await h.inspect(cname))!;
+      buildWeb(`${repo}:exits`, env.baseImage, 'x', { cmd: ['sh', '-c', 'echo "fatal: missing DATABASE_URL" >&2; exit 3'] });
+      cfg = config([web(`${repo}:exits`)]);
+      const started = Date.now();
+      const r = await o.reconcile(cfg, 'reload');
+      const outcome = r.outcomes.find((x) => x.service === 'web')!;
+      assert.equal(outcome.error?.code, 'ROLLOUT_CONTAINER_EXITED');
+      assert.match(outcome.error?.message ?? '', /code 3/);
+      assert.ok(Date.now() - started < 4000, `rolled back in ${Date.now() - started} ms`);
+      assert.equal((await h.inspect(cname))?.Id, before.Id);
+      assert.deepEqual(rolloutLeftovers(), []);
+    });
+
+    await t.test('restart after a crash that left only the new container under its rollout name: it gets the name back, no restart', async () => {
+      cfg = config([web(live, { env: { RELEASE: '2' } })]);
+      const current = (await h.inspect(cname))!;
+      const side = `${cname}-rollout-abc123`;
+      docker('rename', current.Id, side);
+      const r = await h.make({ publisher }).reconcile(cfg, 'startup');
+      assert.deepEqual(r.actions.map((a) => a.kind), ['rename', 'adopt']);
+      const now = (await h.inspect(cname))!;
+      assert.equal(now.Id, current.Id);
+      assert.equal(now.State.StartedAt, current.State.StartedAt);
+      assert.equal(publisher.routes[0]?.upstream.host, await ipOf(now.Id));
+    });
+  } finally {
+    h.cleanup();
+  }
+});
