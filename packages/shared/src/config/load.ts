@@ -1,4 +1,19 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigDocument } from './document.js';
+import { exists, isDirectory, readConfigFile } from './files.js';
+import type { LoadedMain, LoadedService } from './loaded.js';
+import { normalizeConfig } from './normalize.js';
+import { dispenserFileSchema, serviceFileSchema } from './schema.js';
+import { validateWith } from './schema-problems.js';
+import { SecretResolver } from './secrets.js';
+import { redactProblems } from './redact.js';
+import { selectServices } from './select.js';
+import { renderTemplate } from './template.js';
+import { parseToml, type TomlTable } from './toml.js';
 import type { DispenserConfig } from './types.js';
+import { validateAcrossFiles } from './validate.js';
+import { loadVars, withPlaceholders, type VarValue } from './vars.js';
 
 /** One problem found in the configuration; every field a person needs to fix it. */
 export interface ConfigProblem {
@@ -9,6 +24,8 @@ export interface ConfigProblem {
   /** 1-based; absent when the problem has no single place (e.g. a missing file) */
   line?: number;
   column?: number;
+  /** 1-based, exclusive: where the marker under the offending text ends (same line) */
+  endColumn?: number;
   /** dotted key path inside the file, e.g. "service.memory" or "port[1].host" */
   path?: string;
   /** what is wrong and what was expected; never contains a secret value */
@@ -25,6 +42,80 @@ export interface LoadOptions {
 export type LoadResult = { ok: true; config: DispenserConfig } | { ok: false; problems: ConfigProblem[] };
 
 /** Reads, renders, parses and validates a whole config directory. Never throws for bad input. */
-export async function loadConfig(_configFile: string, _options: LoadOptions = {}): Promise<LoadResult> {
-  throw new Error('loadConfig: not implemented yet (issue 2)');
+export async function loadConfig(configFile: string, options: LoadOptions = {}): Promise<LoadResult> {
+  const file = resolve(configFile);
+  const baseDir = dirname(file);
+  const env = options.env ?? process.env;
+  const problems: ConfigProblem[] = [];
+
+  const vars = await loadVars(baseDir, new SecretResolver(env, baseDir));
+  problems.push(...vars.problems);
+  const templateVars = withPlaceholders(vars.values, vars.failed);
+  const finish = (result: LoadResult): LoadResult => (result.ok ? result : { ok: false, problems: redactProblems(result.problems, vars.secretValues) });
+
+  const main = await loadFile(file, 'dispenser.toml', templateVars, (doc, table) => validateWith(doc, dispenserFileSchema, table));
+  if (!main.ok) return finish({ ok: false, problems: [...problems, ...main.problems] });
+  const loadedMain: LoadedMain = { file, baseDir, doc: main.doc, value: main.value };
+
+  const services: LoadedService[] = [];
+  const serviceProblems = new Map<number, ConfigProblem[]>();
+  await Promise.all(
+    main.value.service.map(async (entry, index) => {
+      const dir = resolve(baseDir, entry.path);
+      if (!(await isDirectory(dir))) {
+        const why = (await exists(dir)) ? 'is not a directory' : 'does not exist';
+        serviceProblems.set(index, [main.doc.problem('CONFIG_SERVICE_DIR_MISSING', ['service', index, 'path'], `service directory ${dir} ${why}; expected a directory holding a service.toml (relative paths resolve from ${baseDir})`, 'value')]);
+        return;
+      }
+      const serviceFile = join(dir, 'service.toml');
+      const loaded = await loadFile(serviceFile, 'service.toml', templateVars, (doc, table) => validateWith(doc, serviceFileSchema, table));
+      if (!loaded.ok) {
+        serviceProblems.set(index, loaded.problems);
+        return;
+      }
+      const service: LoadedService = { index, entryPath: entry.path, dir, file: serviceFile, doc: loaded.doc, value: loaded.value };
+      const fileProblems = await checkServiceFiles(service);
+      if (fileProblems.length) serviceProblems.set(index, fileProblems);
+      else services.push(service);
+    }),
+  );
+  services.sort((a, b) => a.index - b.index);
+
+  const selection = selectServices(loadedMain, services, options.only);
+  for (const [index, list] of [...serviceProblems].sort((a, b) => a[0] - b[0])) {
+    if (selection.keepProblemsOf(index)) problems.push(...list);
+  }
+  problems.push(...selection.problems);
+  problems.push(...validateAcrossFiles(loadedMain, selection.services, selection.allNames));
+  if (problems.length > 0) return finish({ ok: false, problems });
+  const config = normalizeConfig(loadedMain, selection.services, { exists: existsSync, ...(options.only ? { loadedNames: new Set(selection.services.map((s) => s.value.service.name)) } : {}) });
+  return { ok: true, config };
+}
+
+type FileResult<T> = { ok: true; doc: ConfigDocument; value: T } | { ok: false; problems: ConfigProblem[] };
+
+/** read → render → parse → schema, for one file. */
+async function loadFile<T>(file: string, what: string, vars: Record<string, VarValue>, validate: (doc: ConfigDocument, table: TomlTable) => { ok: true; value: T } | { ok: false; problems: ConfigProblem[] }): Promise<FileResult<T>> {
+  const read = await readConfigFile(file, what);
+  if (!read.ok) return { ok: false, problems: [read.problem] };
+  const rendered = renderTemplate(read.text, vars);
+  if (!rendered.ok) return { ok: false, problems: rendered.errors.map((e) => ({ code: e.code, file, line: e.line, column: e.column, ...(e.endColumn ? { endColumn: e.endColumn } : {}), message: e.message })) };
+  const doc = new ConfigDocument(file, read.text, rendered.text);
+  const parsed = parseToml(rendered.text);
+  if (!parsed.ok) return { ok: false, problems: [{ code: 'CONFIG_TOML_SYNTAX', file, ...doc.toSource(parsed.line, parsed.column), message: parsed.message }] };
+  const valid = validate(doc, parsed.value);
+  return valid.ok ? { ok: true, doc, value: valid.value } : valid;
+}
+
+/** cert_file / key_file must be there to be served. */
+async function checkServiceFiles(s: LoadedService): Promise<ConfigProblem[]> {
+  const out: ConfigProblem[] = [];
+  for (const key of ['cert_file', 'key_file'] as const) {
+    const rel = s.value.proxy?.[key];
+    if (rel === undefined) continue;
+    const path = resolve(s.dir, rel);
+    const read = await readConfigFile(path, key);
+    if (!read.ok) out.push(s.doc.problem(read.problem.code, ['proxy', key], `${key} ${path} ${read.missing ? 'does not exist' : 'cannot be read'}; expected a PEM file (relative paths resolve from ${s.dir})`, 'value'));
+  }
+  return out;
 }
