@@ -51,7 +51,7 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   const vars = await loadVars(baseDir, new SecretResolver(env, baseDir));
   problems.push(...vars.problems);
   const templateVars = withPlaceholders(vars.values, vars.failed);
-  const finish = (result: LoadResult): LoadResult => (result.ok ? result : { ok: false, problems: redactProblems(result.problems, vars.secretValues) });
+  const finish = (result: LoadResult): LoadResult => (result.ok ? result : { ok: false, problems: redactProblems(inReadingOrder(result.problems), vars.secretValues) });
 
   const main = await loadFile(file, 'dispenser.toml', templateVars, (doc, table) => validateWith(doc, dispenserFileSchema, table));
   if (!main.ok) return finish({ ok: false, problems: [...problems, ...main.problems] });
@@ -90,6 +90,13 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   if (problems.length > 0) return finish({ ok: false, problems });
   const config = normalizeConfig(loadedMain, selection.services, { exists: existsSync, ...(options.only ? { loadedNames: new Set(selection.services.map((s) => s.value.service.name)) } : {}) });
   return { ok: true, config };
+}
+
+/** Files in the order they were first mentioned, each file's problems top to bottom. */
+function inReadingOrder(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const fileOrder = new Map<string, number>();
+  for (const p of problems) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
+  return [...problems].sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
 type FileResult<T> = { ok: true; doc: ConfigDocument; value: T } | { ok: false; problems: ConfigProblem[] };
