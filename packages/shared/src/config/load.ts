@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { ConfigDocument } from './document.js';
 import { exists, isDirectory, readConfigFile } from './files.js';
 import type { LoadedMain, LoadedService } from './loaded.js';
@@ -51,37 +52,26 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   const vars = await loadVars(baseDir, new SecretResolver(env, baseDir));
   problems.push(...vars.problems);
   const templateVars = withPlaceholders(vars.values, vars.failed);
-  const finish = (result: LoadResult): LoadResult => (result.ok ? result : { ok: false, problems: redactProblems(inReadingOrder(result.problems), vars.secretValues) });
+  // problems are listed file by file in the order the files are read
+  const fileRank: string[] = [...vars.files, file];
+  const finish = (result: LoadResult): LoadResult => (result.ok ? result : { ok: false, problems: redactProblems(inReadingOrder(result.problems, fileRank), vars.secretValues) });
 
   const main = await loadFile(file, 'dispenser.toml', templateVars, (doc, table) => validateWith(doc, dispenserFileSchema, table));
-  if (!main.ok) return finish({ ok: false, problems: [...problems, ...main.problems] });
+  if (!main.ok) {
+    problems.push(...main.problems);
+    // Keep going with the [[service]] list when only other keys are wrong: report every problem.
+    const entries = main.doc && main.table ? serviceEntriesSchema.safeParse(main.table.service ?? []) : undefined;
+    if (!main.doc || !entries?.success) return finish({ ok: false, problems });
+    const loaded = await loadServices(main.doc, baseDir, entries.data, templateVars);
+    fileRank.push(...entries.data.map((e) => join(resolve(baseDir, e.path), 'service.toml')));
+    for (const [, list] of [...loaded.problems].sort((a, b) => a[0] - b[0])) problems.push(...list);
+    return finish({ ok: false, problems });
+  }
   const loadedMain: LoadedMain = { file, baseDir, doc: main.doc, value: main.value };
+  const { services, problems: serviceProblems, names } = await loadServices(main.doc, baseDir, main.value.service, templateVars);
+  fileRank.push(...main.value.service.map((e) => join(resolve(baseDir, e.path), 'service.toml')));
 
-  const services: LoadedService[] = [];
-  const serviceProblems = new Map<number, ConfigProblem[]>();
-  await Promise.all(
-    main.value.service.map(async (entry, index) => {
-      const dir = resolve(baseDir, entry.path);
-      if (!(await isDirectory(dir))) {
-        const why = (await exists(dir)) ? 'is not a directory' : 'does not exist';
-        serviceProblems.set(index, [main.doc.problem('CONFIG_SERVICE_DIR_MISSING', ['service', index, 'path'], `service directory ${dir} ${why}; expected a directory holding a service.toml (relative paths resolve from ${baseDir})`, 'value')]);
-        return;
-      }
-      const serviceFile = join(dir, 'service.toml');
-      const loaded = await loadFile(serviceFile, 'service.toml', templateVars, (doc, table) => validateWith(doc, serviceFileSchema, table));
-      if (!loaded.ok) {
-        serviceProblems.set(index, loaded.problems);
-        return;
-      }
-      const service: LoadedService = { index, entryPath: entry.path, dir, file: serviceFile, doc: loaded.doc, value: loaded.value };
-      const fileProblems = await checkServiceFiles(service);
-      if (fileProblems.length) serviceProblems.set(index, fileProblems);
-      else services.push(service);
-    }),
-  );
-  services.sort((a, b) => a.index - b.index);
-
-  const selection = selectServices(loadedMain, services, options.only);
+  const selection = selectServices(loadedMain, services, options.only, names);
   for (const [index, list] of [...serviceProblems].sort((a, b) => a[0] - b[0])) {
     if (selection.keepProblemsOf(index)) problems.push(...list);
   }
@@ -93,13 +83,56 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
 }
 
 /** Files in the order they were first mentioned, each file's problems top to bottom. */
-function inReadingOrder(problems: readonly ConfigProblem[]): ConfigProblem[] {
+function inReadingOrder(problems: readonly ConfigProblem[], files: readonly string[]): ConfigProblem[] {
   const fileOrder = new Map<string, number>();
+  for (const f of files) if (!fileOrder.has(f)) fileOrder.set(f, fileOrder.size);
   for (const p of problems) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
   return [...problems].sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
-type FileResult<T> = { ok: true; doc: ConfigDocument; value: T } | { ok: false; problems: ConfigProblem[] };
+type FileResult<T> = { ok: true; doc: ConfigDocument; value: T } | { ok: false; problems: ConfigProblem[]; doc?: ConfigDocument; table?: TomlTable };
+
+const serviceEntriesSchema = z.array(z.object({ path: z.string().min(1) }));
+
+/** Every [[service]] entry's directory and service.toml; problems keyed by entry index. */
+async function loadServices(mainDoc: ConfigDocument, baseDir: string, entries: readonly { path: string }[], templateVars: Record<string, VarValue>): Promise<{ services: LoadedService[]; problems: Map<number, ConfigProblem[]>; names: Set<string> }> {
+  const services: LoadedService[] = [];
+  const problems = new Map<number, ConfigProblem[]>();
+  const names = new Set<string>();
+  const firstEntry = new Map<string, number>();
+  await Promise.all(
+    entries.map(async (entry, index) => {
+      const dir = resolve(baseDir, entry.path);
+      const first = firstEntry.get(dir);
+      if (first !== undefined) {
+        problems.set(index, [mainDoc.problem('CONFIG_DUPLICATE_SERVICE', ['service', index, 'path'], `service directory ${dir} is already listed as service[${first}]; list each directory once`, 'value')]);
+        return;
+      }
+      firstEntry.set(dir, index);
+      if (!(await isDirectory(dir))) {
+        const why = (await exists(dir)) ? 'is not a directory' : 'does not exist';
+        problems.set(index, [mainDoc.problem('CONFIG_SERVICE_DIR_MISSING', ['service', index, 'path'], `service directory ${dir} ${why}; expected a directory holding a service.toml (relative paths resolve from ${baseDir})`, 'value')]);
+        return;
+      }
+      const serviceFile = join(dir, 'service.toml');
+      const loaded = await loadFile(serviceFile, 'service.toml', templateVars, (doc, table) => {
+        const name = (table.service as { name?: unknown } | undefined)?.name;
+        if (typeof name === 'string') names.add(name);
+        return validateWith(doc, serviceFileSchema, table);
+      });
+      if (!loaded.ok) {
+        problems.set(index, loaded.problems);
+        return;
+      }
+      const service: LoadedService = { index, entryPath: entry.path, dir, file: serviceFile, doc: loaded.doc, value: loaded.value };
+      const fileProblems = await checkServiceFiles(service);
+      if (fileProblems.length) problems.set(index, fileProblems);
+      services.push(service);
+    }),
+  );
+  services.sort((a, b) => a.index - b.index);
+  return { services, problems, names };
+}
 
 /** read → render → parse → schema, for one file. */
 async function loadFile<T>(file: string, what: string, vars: Record<string, VarValue>, validate: (doc: ConfigDocument, table: TomlTable) => { ok: true; value: T } | { ok: false; problems: ConfigProblem[] }): Promise<FileResult<T>> {
@@ -111,7 +144,7 @@ async function loadFile<T>(file: string, what: string, vars: Record<string, VarV
   const parsed = parseToml(rendered.text);
   if (!parsed.ok) return { ok: false, problems: [{ code: 'CONFIG_TOML_SYNTAX', file, ...doc.toSource(parsed.line, parsed.column), message: parsed.message }] };
   const valid = validate(doc, parsed.value);
-  return valid.ok ? { ok: true, doc, value: valid.value } : valid;
+  return valid.ok ? { ok: true, doc, value: valid.value } : { ...valid, doc, table: parsed.value };
 }
 
 /** cert_file / key_file must be there to be served. */

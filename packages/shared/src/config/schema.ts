@@ -1,7 +1,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import cronParser from 'cron-parser';
 import { z } from 'zod';
-import { parseCpus, parseDuration, parseMemory, type Parsed } from './units.js';
+import { DURATION_EXPECTED, parseCpus, parseDuration, parseMemory, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
 
 /**
@@ -28,7 +28,7 @@ function converted<T>(parse: (input: string) => Parsed<T>, expected: string) {
     .describe(expected);
 }
 
-const duration = () => converted(parseDuration, 'a duration string like "500ms", "5s", "2m" or "1h"');
+const duration = () => converted(parseDuration, DURATION_EXPECTED);
 const port = () => z.number().int().min(1).max(65535).describe('a port number (integer 1–65535)');
 const bool = () => z.boolean().describe('true or false');
 const nonEmpty = (what: string) => z.string().min(1).describe(what);
@@ -164,7 +164,7 @@ export const serviceProxySchema = z.strictObject({
 export const DEPENDS_ON_CONDITIONS = ['service-started', 'started', 'service-completed', 'completed', 'service-healthy', 'healthy'] as const;
 
 export const serviceFileSchema = z.strictObject({
-  service: serviceSectionSchema,
+  service: serviceSectionSchema.describe('a [service] table with at least name and image'),
   port: z.array(z.strictObject({ host: port(), container: port() })).describe('an array of [[port]] tables').default([]),
   volume: z
     .array(
@@ -187,13 +187,15 @@ export const serviceFileSchema = z.strictObject({
     )
     .describe('an array of [[extra_host]] tables')
     .default([]),
-  dispenser: z.strictObject({
+  dispenser: z
+    .strictObject({
     watch: bool(),
     initialize: z.enum(['immediately', 'on-trigger']).describe('"immediately" or "on-trigger"').default('immediately'),
     cron: cron().optional(),
     pull: z.enum(['on-startup', 'always']).describe('"on-startup" or "always"').default('on-startup'),
     strategy: z.enum(['rollout', 'recreate']).describe('"rollout" or "recreate"').optional(),
-  }),
+  })
+    .describe('a [dispenser] table with at least watch = true or false'),
   depends_on: z
     .record(z.string(), z.enum(DEPENDS_ON_CONDITIONS).describe('one of "service-started" ("started"), "service-completed" ("completed"), "service-healthy" ("healthy")'))
     .describe('a table of service name = condition')

@@ -15,8 +15,8 @@ export interface Selection {
  * Dev mode (`only`): keep the services matched by service dir path or name. Problems of other
  * services are not reported, unless a requested name matched nothing (it may be the broken one).
  */
-export function selectServices(main: LoadedMain, services: readonly LoadedService[], only: readonly string[] | undefined): Selection {
-  const allNames = new Set(services.map((s) => s.value.service.name));
+export function selectServices(main: LoadedMain, services: readonly LoadedService[], only: readonly string[] | undefined, declaredNames: ReadonlySet<string> = new Set()): Selection {
+  const allNames = new Set([...declaredNames, ...services.map((s) => s.value.service.name)]);
   if (!only) return { services: [...services], allNames, problems: [], keepProblemsOf: () => true };
   const entries = main.value.service.map((e) => resolve(main.baseDir, e.path));
   const matchedEntries = new Set<number>();

@@ -3,7 +3,7 @@
 export type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-export const DURATION_EXPECTED = 'a duration like "500ms", "5s", "2m", "1h" or "1m30s"';
+export const DURATION_EXPECTED = 'a duration string like "500ms", "5s", "2m", "1h" or "1m30s"';
 
 /** "500ms", "5s", "1.5s", "2m", "1h", "1m30s" → milliseconds. */
 export function parseDuration(text: string): Parsed<number> {

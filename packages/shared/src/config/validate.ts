@@ -10,7 +10,6 @@ import { DEFAULT_NETWORK } from './types.js';
  */
 export function validateAcrossFiles(main: LoadedMain, services: readonly LoadedService[], allNames: ReadonlySet<string>): ConfigProblem[] {
   return [
-    ...uniqueEntries(main, services),
     ...uniqueNames(services),
     ...hostPorts(main, services),
     ...networks(main, services),
@@ -18,17 +17,6 @@ export function validateAcrossFiles(main: LoadedMain, services: readonly LoadedS
     ...routes(services),
     ...perService(services),
   ];
-}
-
-function uniqueEntries(main: LoadedMain, services: readonly LoadedService[]): ConfigProblem[] {
-  const seen = new Map<string, LoadedService>();
-  const out: ConfigProblem[] = [];
-  for (const s of services) {
-    const first = seen.get(s.dir);
-    if (first) out.push(main.doc.problem('CONFIG_DUPLICATE_SERVICE', ['service', s.index, 'path'], `service directory ${s.dir} is listed twice (also as service[${first.index}]); list each directory once`, 'value'));
-    else seen.set(s.dir, s);
-  }
-  return out;
 }
 
 function uniqueNames(services: readonly LoadedService[]): ConfigProblem[] {

@@ -5,6 +5,7 @@ import { listDir, readConfigFile } from './files.js';
 import { secretRefSchema } from './schema.js';
 import { validateWith } from './schema-problems.js';
 import type { SecretResolver } from './secrets.js';
+import { closest } from './suggest.js';
 import { renderTemplate } from './template.js';
 import { parseToml } from './toml.js';
 
@@ -17,8 +18,11 @@ export interface Vars {
   /** names whose value could not be determined: templates must not report them again as undefined */
   failed: Set<string>;
   problems: ConfigProblem[];
+  /** the vars files read, in order */
+  files: string[];
 }
 
+const SECRET_SOURCES = ['google', 'env', 'file'];
 export const VARS_FILE = 'dispenser.vars';
 const EXTRA_VARS = /^.+\.dispenser\.vars$/;
 
@@ -27,7 +31,7 @@ const EXTRA_VARS = /^.+\.dispenser\.vars$/;
  * rendered as a template with the values of dispenser.vars. A name defined twice is an error.
  */
 export async function loadVars(baseDir: string, secrets: SecretResolver): Promise<Vars> {
-  const vars: Vars = { values: {}, secretValues: [], failed: new Set(), problems: [] };
+  const vars: Vars = { values: {}, secretValues: [], failed: new Set(), problems: [], files: [] };
   const definedIn = new Map<string, string>();
   await loadVarsFile(join(baseDir, VARS_FILE), undefined, vars, definedIn, secrets);
   const base = { ...vars.values };
@@ -37,6 +41,7 @@ export async function loadVars(baseDir: string, secrets: SecretResolver): Promis
 }
 
 async function loadVarsFile(file: string, templateVars: Record<string, VarValue> | undefined, vars: Vars, definedIn: Map<string, string>, secrets: SecretResolver): Promise<void> {
+  vars.files.push(file);
   const read = await readConfigFile(file, 'vars file');
   if (!read.ok) {
     if (!read.missing || templateVars !== undefined) vars.problems.push(read.problem);
@@ -77,6 +82,13 @@ async function loadVarsFile(file: string, templateVars: Record<string, VarValue>
     if (!('source' in value)) {
       vars.failed.add(name);
       vars.problems.push(doc.problem('CONFIG_VARS_INVALID', [name], `invalid variable "${name}": a table must be a secret reference with source = "google", "env" or "file"; nested tables are not variables`, 'value'));
+      continue;
+    }
+    const source = (value as { source?: unknown }).source;
+    if (typeof source !== 'string' || !SECRET_SOURCES.includes(source)) {
+      vars.failed.add(name);
+      const guess = typeof source === 'string' ? closest(source, SECRET_SOURCES) : undefined;
+      vars.problems.push(doc.problem('CONFIG_INVALID_VALUE', [name, 'source'], `secret "${name}": expected source = "google", "env" or "file"; got ${JSON.stringify(source)}${guess ? ` (did you mean "${guess}"?)` : ''}`, 'value'));
       continue;
     }
     const ref = validateWith(doc, secretRefSchema, value, [name]);

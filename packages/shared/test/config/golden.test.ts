@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSy
 import { generateKeyPairSync } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { formatProblems } from '../../src/config/format.js';
@@ -39,14 +40,24 @@ function stabilize(value: unknown, dir: string): unknown {
   );
 }
 
+/** A loopback port nothing listens on (listen on port 0, then close). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 async function withGoogle(spec: CaseSpec, env: Record<string, string>, run: () => Promise<void>): Promise<void> {
   if (!spec.google) return run();
   let fake: GoogleFake | undefined;
   let tmp: string | undefined;
   try {
     if (spec.google.credentials === 'unreachable') {
-      env.DISPENSER_GOOGLE_METADATA_URL = 'http://127.0.0.1:9';
-      env.DISPENSER_GOOGLE_SECRETS_URL = 'http://127.0.0.1:9';
+      const closed = `http://127.0.0.1:${await closedPort()}`;
+      env.DISPENSER_GOOGLE_METADATA_URL = closed;
+      env.DISPENSER_GOOGLE_SECRETS_URL = closed;
     } else {
       const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
       fake = await startGoogleFake({ secrets: spec.google.secrets, publicKeyPem: keys.publicKey });
@@ -86,7 +97,8 @@ for (const name of readdirSync(FIXTURES).sort()) {
         expectedFile = expectedJson;
         assert.ok(UPDATE || !existsSync(expectedTxt), `${name} was expected to be invalid, but it loaded`);
       } else {
-        actual = formatProblems(result.problems, { relativeTo: dir }) + '\n';
+        // absolute paths inside messages differ per checkout
+        actual = formatProblems(result.problems, { relativeTo: dir }).split(dir).join('<case>').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>') + '\n';
         expectedFile = expectedTxt;
         assert.ok(UPDATE || !existsSync(expectedJson), `${name} was expected to be valid:\n${actual}`);
         for (const p of result.problems) assert.match(p.code, /^CONFIG_[A-Z_]+$/);
