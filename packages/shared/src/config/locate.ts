@@ -109,7 +109,7 @@ export class KeyIndex {
 
   /** Keys and elements of a one-line inline table or array. */
   private scanInline(text: string, offset: number, line: number, base: (string | number)[]): void {
-    type Frame = { path: (string | number)[]; kind: 'table' | 'array'; index: number; start: number };
+    type Frame = { path: (string | number)[]; kind: 'table' | 'array'; index: number; start: number; lastKey?: string };
     const stack: Frame[] = [];
     let expectKey = false;
     let elementStart = -1;
@@ -123,7 +123,7 @@ export class KeyIndex {
         continue;
       }
       if (c === '{' || c === '[') {
-        const path = top === undefined ? base : top.kind === 'array' ? [...top.path, top.index] : top.path;
+        const path = top === undefined ? base : top.kind === 'array' ? [...top.path, top.index] : [...top.path, top.lastKey ?? ''];
         if (top?.kind === 'array') this.record(path, { key: { line, column: offset + i + 1, endColumn: offset + i + 2 } });
         stack.push({ path, kind: c === '{' ? 'table' : 'array', index: 0, start: i });
         expectKey = c === '{';
@@ -150,6 +150,7 @@ export class KeyIndex {
           const eq = /^\s*=\s*/.exec(after);
           const valueCol = eq ? col + m[0].length + eq[0].length : col;
           this.record([...top.path, m[0]], { key: { line, column: col, endColumn: col + m[0].length }, value: { line, column: valueCol, endColumn: valueCol + valueLength(text.slice(valueCol - offset - 1)) } });
+          top.lastKey = m[0];
           i += m[0].length - 1;
         }
         expectKey = false;
