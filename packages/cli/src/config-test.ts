@@ -20,6 +20,6 @@ export async function runConfigTest(configFile: string, out: Output): Promise<nu
     out.log('Dispenser config is ok.');
     return 0;
   }
-  out.error(formatProblems(result.problems));
+  out.error(formatProblems(result.problems, result.redact ? { redact: result.redact } : {}));
   return 1;
 }

@@ -8,6 +8,8 @@ export interface FormatOptions {
   relativeTo?: string;
   /** source text of a file; frames are drawn from what the user wrote, never from rendered text */
   readSource?: (file: string) => string | undefined;
+  /** scrubs secret values from the frames (LoadResult.redact) */
+  redact?: (text: string) => string;
 }
 
 /**
@@ -28,7 +30,7 @@ export function formatProblem(problem: ConfigProblem, options: FormatOptions = {
       const column = problem.column ?? 1;
       const end = problem.endColumn && problem.endColumn > column ? { end: { line: problem.line, column: problem.endColumn } } : {};
       const frame = codeFrameColumns(source, { start: { line: problem.line, column }, ...end }, { highlightCode: false, linesAbove: 2, linesBelow: 1 });
-      if (frame.trim() !== '') lines.push(frame);
+      if (frame.trim() !== '') lines.push(options.redact ? options.redact(frame) : frame);
     }
   }
   return lines.join('\n');

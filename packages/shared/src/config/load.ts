@@ -8,7 +8,7 @@ import { normalizeConfig } from './normalize.js';
 import { dispenserFileSchema, serviceFileSchema } from './schema.js';
 import { validateWith } from './schema-problems.js';
 import { SecretResolver } from './secrets.js';
-import { redactProblems } from './redact.js';
+import { redactor, redactProblems } from './redact.js';
 import { selectServices } from './select.js';
 import { renderTemplate } from './template.js';
 import { parseToml, type TomlTable } from './toml.js';
@@ -40,7 +40,14 @@ export interface LoadOptions {
   only?: readonly string[];
 }
 
-export type LoadResult = { ok: true; config: DispenserConfig } | { ok: false; problems: ConfigProblem[] };
+export type LoadResult =
+  | { ok: true; config: DispenserConfig }
+  | {
+      ok: false;
+      problems: ConfigProblem[];
+      /** scrubs the secret values fetched during this load from any text (e.g. code frames); messages are already scrubbed */
+      redact?: (text: string) => string;
+    };
 
 /** Reads, renders, parses and validates a whole config directory. Never throws for bad input. */
 export async function loadConfig(configFile: string, options: LoadOptions = {}): Promise<LoadResult> {
@@ -54,7 +61,8 @@ export async function loadConfig(configFile: string, options: LoadOptions = {}):
   const templateVars = withPlaceholders(vars.values, vars.failed);
   // problems are listed file by file in the order the files are read
   const fileRank: string[] = [...vars.files, file];
-  const finish = (result: LoadResult): LoadResult => (result.ok ? result : { ok: false, problems: redactProblems(inReadingOrder(result.problems, fileRank), vars.secretValues) });
+  const finish = (result: LoadResult): LoadResult =>
+    result.ok ? result : { ok: false, problems: redactProblems(inReadingOrder(result.problems, fileRank), vars.secretValues), redact: redactor(vars.secretValues) };
 
   const main = await loadFile(file, 'dispenser.toml', templateVars, (doc, table) => validateWith(doc, dispenserFileSchema, table));
   if (!main.ok) {

@@ -98,7 +98,7 @@ for (const name of readdirSync(FIXTURES).sort()) {
         assert.ok(UPDATE || !existsSync(expectedTxt), `${name} was expected to be invalid, but it loaded`);
       } else {
         // absolute paths inside messages differ per checkout
-        actual = formatProblems(result.problems, { relativeTo: dir }).split(dir).join('<case>').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>') + '\n';
+        actual = formatProblems(result.problems, { relativeTo: dir, ...(result.redact ? { redact: result.redact } : {}) }).split(dir).join('<case>').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>') + '\n';
         expectedFile = expectedTxt;
         assert.ok(UPDATE || !existsSync(expectedJson), `${name} was expected to be valid:\n${actual}`);
         for (const p of result.problems) assert.match(p.code, /^CONFIG_[A-Z_]+$/);
