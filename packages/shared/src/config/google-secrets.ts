@@ -82,7 +82,15 @@ async function request(url: string, init: RequestInit, what: string, hint = 'che
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const reason = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new GoogleSecretError(`cannot reach ${what} at ${new URL(url).origin}: ${reason}; ${hint}`);
+    throw new GoogleSecretError(`cannot reach ${what} at ${originOf(url)}: ${reason}; ${hint}`);
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return `"${url}" (not a URL)`;
   }
 }
 

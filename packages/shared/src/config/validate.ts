@@ -1,6 +1,7 @@
 import type { ConfigProblem } from './load.js';
 import type { LoadedMain, LoadedService } from './loaded.js';
 import { normalizeProxyPath } from './normalize-values.js';
+import { CONTAINER_NAME } from './schema.js';
 import { closest } from './suggest.js';
 import { DEFAULT_NETWORK } from './types.js';
 
@@ -127,6 +128,10 @@ function perService(services: readonly LoadedService[]): ConfigProblem[] {
     const v = s.value;
     const targets = new Map<string, number>();
     v.volume.forEach((vol, i) => {
+      const pathLike = vol.source.includes('/') || vol.source.startsWith('.');
+      if (!pathLike && !CONTAINER_NAME.test(vol.source)) {
+        out.push(s.doc.problem('CONFIG_INVALID_VALUE', ['volume', i, 'source'], `volume source "${vol.source}" is neither a path nor a valid volume name; expected a path like "./data" or "/srv/data", or a name of letters, digits, "_", "." and "-"`, 'value'));
+      }
       if (targets.has(vol.target)) out.push(s.doc.problem('CONFIG_INVALID_VALUE', ['volume', i, 'target'], `volume target "${vol.target}" is already mounted by volume[${targets.get(vol.target)}]; each target may be mounted once`, 'value'));
       else targets.set(vol.target, i);
     });
