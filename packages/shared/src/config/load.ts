@@ -51,7 +51,16 @@ export type LoadResult =
 
 /** Reads, renders, parses and validates a whole config directory. Never throws for bad input. */
 export async function loadConfig(configFile: string, options: LoadOptions = {}): Promise<LoadResult> {
-  const file = resolve(configFile);
+  try {
+    return await load(resolve(configFile), options);
+  } catch (err) {
+    // A bug, not bad input; still data, so a reload keeps the running config and nobody sees a stack trace.
+    const message = `internal error while loading the configuration: ${err instanceof Error ? err.message : String(err)}; please report it`;
+    return { ok: false, problems: [{ code: 'CONFIG_INTERNAL_ERROR', file: resolve(configFile), message }] };
+  }
+}
+
+async function load(file: string, options: LoadOptions): Promise<LoadResult> {
   const baseDir = dirname(file);
   const env = options.env ?? process.env;
   const problems: ConfigProblem[] = [];
