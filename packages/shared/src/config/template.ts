@@ -125,18 +125,35 @@ function undefinedVariables(root: TemplateNode, defined: ReadonlySet<string>): T
 function syntaxError(source: string, err: unknown): TemplateError {
   const raw = err instanceof Error ? err.message : String(err);
   const pos = /\[Line (\d+), Column (\d+)\]/.exec(raw);
-  const detail = raw.replace(/^\(unknown path\)( \[Line \d+, Column \d+\])?\s*/, '').replace(/^Error:\s*/, '').trim();
+  // nunjucks nests "Template render error: (unknown path)" prefixes; the last line is the reason
+  const detail = (raw.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^(Template render error: )?\(unknown path\)/.test(l)).pop() ?? raw).replace(/^Error:\s*/, '');
   const lines = source.split('\n');
   const e = err as { lineno?: number; colno?: number };
-  const line = pos ? Number(pos[1]) : e.lineno ?? lines.length;
-  const column = pos ? Number(pos[2]) : e.colno ?? (lines[line - 1]?.length ?? 0) + 1;
+  const guess = pos ? undefined : guessPosition(lines, detail);
+  const line = pos ? Number(pos[1]) : guess?.line ?? e.lineno ?? lines.length;
+  const column = pos ? Number(pos[2]) : guess?.column ?? e.colno ?? (lines[line - 1]?.length ?? 0) + 1;
   const undefinedOutput = /attempted to output null or undefined value/.test(detail);
+  const hint = /template not found/.test(detail)
+    ? 'expected no {% include %}, {% import %} or {% extends %}: config templates cannot load other files'
+    : /filter not found/.test(detail)
+      ? 'expected a built-in nunjucks filter such as upper, lower, replace, join, default or dump'
+      : 'expected `${ name }` or a {% if %} / {% for %} block closed with {% endif %} / {% endfor %}';
   return {
     code: undefinedOutput ? 'CONFIG_UNDEFINED_VARIABLE' : 'CONFIG_TEMPLATE_SYNTAX',
     line: Math.max(1, line),
     column: Math.max(1, column),
-    message: undefinedOutput
-      ? 'this expression is undefined (a missing key or attribute of a variable)'
-      : `template error: ${detail}; expected \`\${ name }\` or a {% if %} / {% for %} block closed with {% endif %} / {% endfor %}`,
+    message: undefinedOutput ? 'this expression is undefined (a missing key or attribute of a variable)' : `template error: ${detail}; ${hint}`,
   };
+}
+
+/** Runtime errors carry no position: find the tag or filter they are about. */
+function guessPosition(lines: string[], detail: string): { line: number; column: number } | undefined {
+  const filter = /filter not found: (\S+)/.exec(detail)?.[1];
+  const pattern = /template not found/.test(detail) ? /\{%-?\s*(include|import|extends|from)\b/ : filter ? new RegExp(`\\|\\s*${filter.replace(/[^\w]/g, '')}\\b`) : undefined;
+  if (!pattern) return undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const m = pattern.exec(lines[i]!);
+    if (m) return { line: i + 1, column: m.index + 1 };
+  }
+  return undefined;
 }
