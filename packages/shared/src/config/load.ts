@@ -159,7 +159,13 @@ async function loadFile<T>(file: string, what: string, vars: Record<string, VarV
   if (!rendered.ok) return { ok: false, problems: rendered.errors.map((e) => ({ code: e.code, file, line: e.line, column: e.column, ...(e.endColumn ? { endColumn: e.endColumn } : {}), message: e.message })) };
   const doc = new ConfigDocument(file, read.text, rendered.text);
   const parsed = parseToml(rendered.text);
-  if (!parsed.ok) return { ok: false, problems: [{ code: 'CONFIG_TOML_SYNTAX', file, ...doc.toSource(parsed.line, parsed.column), message: parsed.message }] };
+  if (!parsed.ok) {
+    const at = doc.toSource(parsed.line, parsed.column);
+    // the error is in text a variable produced, e.g. a value with a quote inside "…"
+    const fromVariable = read.text.split('\n')[at.line - 1]?.startsWith('${', at.column - 1) ?? false;
+    const hint = fromVariable ? '; the error is in the text a variable produced: if its value may contain quotes or backslashes, write ${ name | dump } without surrounding quotes' : '';
+    return { ok: false, problems: [{ code: 'CONFIG_TOML_SYNTAX', file, ...at, message: parsed.message + hint }] };
+  }
   const valid = validate(doc, parsed.value);
   return valid.ok ? { ok: true, doc, value: valid.value } : { ...valid, doc, table: parsed.value };
 }
