@@ -35,12 +35,12 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
       shutdownTimeoutMs: p.shutdown_timeout,
     },
     ...(v.certbot ? { certbot: { email: v.certbot.email, directoryUrl: v.certbot.directory_url } } : {}),
-    services: services.map((s) => normalizeService(s, options)),
+    services: services.map((s) => normalizeService(s, options, p.enabled)),
   };
   return deepFreeze(config);
 }
 
-function normalizeService(s: LoadedService, options: NormalizeOptions): ServiceConfig {
+function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnabled: boolean): ServiceConfig {
   const v = s.value;
   const svc = v.service;
   const dependsOn: Record<string, DependsOnCondition> = {};
@@ -74,7 +74,7 @@ function normalizeService(s: LoadedService, options: NormalizeOptions): ServiceC
       ...(v.dispenser.cron ? { cron: v.dispenser.cron.trim() } : {}),
       pull: v.dispenser.pull,
       // rollout needs the proxy to switch traffic and cannot run two containers on one host port
-      strategy: v.dispenser.strategy ?? (proxy && v.port.length === 0 ? 'rollout' : 'recreate'),
+      strategy: v.dispenser.strategy ?? (proxy && proxyEnabled && v.port.length === 0 ? 'rollout' : 'recreate'),
     },
     dependsOn,
     ...(proxy

@@ -16,7 +16,7 @@ export function validateAcrossFiles(main: LoadedMain, services: readonly LoadedS
     ...networks(main, services),
     ...dependencies(services, allNames),
     ...routes(services),
-    ...perService(services),
+    ...perService(services, main.value.proxy.enabled),
   ];
 }
 
@@ -122,7 +122,7 @@ function routes(services: readonly LoadedService[]): ConfigProblem[] {
   return out;
 }
 
-function perService(services: readonly LoadedService[]): ConfigProblem[] {
+function perService(services: readonly LoadedService[], proxyEnabled: boolean): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const s of services) {
     const v = s.value;
@@ -142,6 +142,7 @@ function perService(services: readonly LoadedService[]): ConfigProblem[] {
     }
     if (v.dispenser.strategy === 'rollout') {
       if (!p) out.push(s.doc.problem('CONFIG_INVALID_VALUE', ['dispenser', 'strategy'], 'strategy = "rollout" needs a [proxy] section (traffic is switched to the new container by the proxy); expected "recreate" for a service without [proxy]', 'value'));
+      else if (!proxyEnabled) out.push(s.doc.problem('CONFIG_INVALID_VALUE', ['dispenser', 'strategy'], 'strategy = "rollout" needs the proxy, and [proxy] enabled = false in dispenser.toml; expected "recreate"', 'value'));
       else if (v.port.length > 0) out.push(s.doc.problem('CONFIG_INVALID_VALUE', ['dispenser', 'strategy'], 'strategy = "rollout" runs the old and new container side by side, which cannot both publish the same [[port]] host ports; expected "recreate", or remove the [[port]] tables', 'value'));
     }
   }
