@@ -6,7 +6,8 @@ export type ReadResult = { ok: true; text: string } | { ok: false; missing: bool
 /** Reads a config file; a missing or unreadable file becomes a problem that says what to do. */
 export async function readConfigFile(file: string, what: string): Promise<ReadResult> {
   try {
-    return { ok: true, text: await readFile(file, 'utf8') };
+    // editors on Windows may write a byte-order mark, which TOML does not allow
+    return { ok: true, text: (await readFile(file, 'utf8')).replace(/^\uFEFF/, '') };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, missing: true, problem: { code: 'CONFIG_FILE_MISSING', file, message: `${what} does not exist; create it or fix the path` } };

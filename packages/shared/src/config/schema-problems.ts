@@ -29,7 +29,7 @@ function issueProblems(doc: ConfigDocument, schema: Schema, data: unknown, issue
     });
   }
   const name = path.length ? `"${dotted(path)}"` : 'the file';
-  const expected = node.description;
+  const expected = node.description ?? (issue.code === 'invalid_type' ? TYPE_NAMES[issue.expected] : undefined);
   if (value === undefined) {
     const key = path[path.length - 1];
     return [doc.problem('CONFIG_MISSING_KEY', path, `missing required key "${String(key)}" ${where(path.slice(0, -1))}; expected ${expected ?? 'a value'}`)];
@@ -45,6 +45,16 @@ function issueProblems(doc: ConfigDocument, schema: Schema, data: unknown, issue
   }
   return [doc.problem('CONFIG_INVALID_VALUE', path, message, 'value')];
 }
+
+const TYPE_NAMES: Record<string, string> = {
+  object: 'a table',
+  array: 'an array',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  record: 'a table',
+};
 
 function where(path: KeyPath): string {
   if (path.length === 0) return 'at the top level';
