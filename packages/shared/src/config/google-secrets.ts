@@ -101,8 +101,11 @@ function tokenFrom(body: unknown, what: string): string {
 }
 
 async function googleReason(res: Response): Promise<string> {
-  const body = (await res.json().catch(() => undefined)) as { error?: { message?: unknown; status?: unknown } } | undefined;
-  const status = typeof body?.error?.status === 'string' ? body.error.status : undefined;
-  const message = typeof body?.error?.message === 'string' ? body.error.message : undefined;
+  const body = (await res.json().catch(() => undefined)) as { error?: unknown; error_description?: unknown } | undefined;
+  const error = body?.error;
+  // Google APIs answer { error: { status, message } }; the OAuth token endpoint { error, error_description }
+  const status = typeof error === 'string' ? error : typeof (error as { status?: unknown })?.status === 'string' ? (error as { status: string }).status : undefined;
+  const detail = typeof error === 'string' ? body?.error_description : (error as { message?: unknown } | undefined)?.message;
+  const message = typeof detail === 'string' ? detail : undefined;
   return status || message ? ` (${[status, message].filter(Boolean).join(': ')})` : '';
 }

@@ -26,7 +26,7 @@ interface CaseSpec {
   config?: string;
   env?: Record<string, string>;
   only?: string[];
-  google?: { secrets: Record<string, Record<string, string>>; credentials: 'metadata' | 'service-account' | 'unreachable' };
+  google?: { secrets: Record<string, Record<string, string>>; credentials: 'metadata' | 'service-account' | 'unreachable' | 'wrong-key' | 'not-a-service-account' };
   mustNotContain?: string[];
 }
 
@@ -38,6 +38,10 @@ function stabilize(value: unknown, dir: string): unknown {
       return v;
     }),
   );
+}
+
+function newKeyPair(): { publicKey: string; privateKey: string } {
+  return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 }
 
 /** A loopback port nothing listens on (listen on port 0, then close). */
@@ -59,14 +63,17 @@ async function withGoogle(spec: CaseSpec, env: Record<string, string>, run: () =
       env.DISPENSER_GOOGLE_METADATA_URL = closed;
       env.DISPENSER_GOOGLE_SECRETS_URL = closed;
     } else {
-      const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-      fake = await startGoogleFake({ secrets: spec.google.secrets, publicKeyPem: keys.publicKey });
+      const mode = spec.google.credentials;
+      const keys = newKeyPair();
+      // wrong-key: the fake knows another public key, so the JWT signature is rejected
+      fake = await startGoogleFake({ secrets: spec.google.secrets, publicKeyPem: mode === 'wrong-key' ? newKeyPair().publicKey : keys.publicKey });
       env.DISPENSER_GOOGLE_SECRETS_URL = fake.url;
       env.DISPENSER_GOOGLE_METADATA_URL = fake.url;
-      if (spec.google.credentials === 'service-account') {
+      if (mode !== 'metadata') {
         tmp = mkdtempSync(join(tmpdir(), 'dispenser-sa-'));
         const keyFile = join(tmp, 'key.json');
-        writeFileSync(keyFile, JSON.stringify({ type: 'service_account', client_email: 'dispenser@p.iam.gserviceaccount.com', private_key: keys.privateKey, token_uri: `${fake.url}/token` }));
+        const type = mode === 'not-a-service-account' ? 'authorized_user' : 'service_account';
+        writeFileSync(keyFile, JSON.stringify({ type, client_email: 'dispenser@p.iam.gserviceaccount.com', private_key: keys.privateKey, token_uri: `${fake.url}/token` }));
         env.GOOGLE_APPLICATION_CREDENTIALS = keyFile;
       }
     }
@@ -98,7 +105,7 @@ for (const name of readdirSync(FIXTURES).sort()) {
         assert.ok(UPDATE || !existsSync(expectedTxt), `${name} was expected to be invalid, but it loaded`);
       } else {
         // absolute paths inside messages differ per checkout
-        actual = formatProblems(result.problems, { relativeTo: dir, ...(result.redact ? { redact: result.redact } : {}) }).split(dir).join('<case>').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>') + '\n';
+        actual = formatProblems(result.problems, { relativeTo: dir, ...(result.redact ? { redact: result.redact } : {}) }).split(dir).join('<case>').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>').replace(/\S*dispenser-sa-\w+\/key\.json/g, '<key file>') + '\n';
         expectedFile = expectedTxt;
         assert.ok(UPDATE || !existsSync(expectedJson), `${name} was expected to be valid:\n${actual}`);
         for (const p of result.problems) assert.match(p.code, /^CONFIG_[A-Z_]+$/);
