@@ -84,7 +84,7 @@ function undefinedVariables(root: TemplateNode, defined: ReadonlySet<string>): T
             line: node.lineno + 1,
             column: node.colno + 1,
             endColumn: node.colno + 1 + name.length,
-            message: `undefined variable "${name}"; define it in dispenser.vars or a *.dispenser.vars file`,
+            message: `undefined variable "${name}"; expected it to be defined in dispenser.vars or a *.dispenser.vars file (for a literal \${…}, e.g. in a shell command, write {% raw %}\${${name}}{% endraw %})`,
           });
         }
         return;
