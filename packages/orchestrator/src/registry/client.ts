@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
+import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { parseRetryAfter } from './backoff.js';
+import type { CredentialSource, Credentials } from './credentials.js';
+import { RegistryError } from './errors.js';
+import { formatReference, registryBaseUrl, type ImageReference } from './reference.js';
+import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
+
+/** Manifest media types a tag may point at; asking for all four makes the registry answer with the digest `docker pull` records. */
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/** What the watcher needs: the digest behind a tag. */
+export interface DigestSource {
+  manifestDigest(ref: ImageReference): Promise<string>;
+}
+
+export interface RegistryClientOptions {
+  credentials?: CredentialSource;
+  dispatcher?: Dispatcher;
+  /** per request; default 30 s */
+  timeoutMs?: number;
+  now?: () => number;
+  userAgent?: string;
+}
+
+/** Counters, for tests and the benchmark. */
+export interface RegistryClientStats {
+  head: number;
+  get: number;
+  token: number;
+}
+
+type AuthMode = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: string; service: string | undefined };
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** Tokens are dropped a little before the registry would, so a request never races the expiry. */
+const TOKEN_MARGIN_MS = 5_000;
+const DEFAULT_TOKEN_LIFETIME_S = 60;
+
+/**
+ * A thin registry v2 client that only answers "which digest is behind this tag": HEAD on the
+ * manifest (GET when HEAD is rejected), with anonymous, Basic or Bearer-token auth. It never
+ * fetches a blob.
+ */
+export class RegistryClient implements DigestSource {
+  readonly stats: RegistryClientStats = { head: 0, get: 0, token: 0 };
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly userAgent: string;
+  private readonly modes = new Map<string, AuthMode>();
+  private readonly tokens = new Map<string, CachedToken>();
+  private readonly pendingTokens = new Map<string, Promise<string>>();
+
+  constructor(private readonly options: RegistryClientOptions = {}) {
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: 10_000 } });
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+    this.userAgent = options.userAgent ?? 'dispenser';
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  async manifestDigest(ref: ImageReference): Promise<string> {
+    const reference = ref.digest ?? ref.tag ?? 'latest';
+    const url = `${registryBaseUrl(ref.registry)}/v2/${ref.repository}/manifests/${reference}`;
+    const scope = `repository:${ref.repository}:pull`;
+    let method: 'HEAD' | 'GET' = 'HEAD';
+    let challenged = false;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const authorization = await this.authorization(ref.registry, scope, challenged);
+      const res = await this.send(ref, url, method, authorization);
+      if (res.statusCode === 401) {
+        const header = res.headers['www-authenticate'];
+        await res.body.dump();
+        if (challenged) {
+          if (this.options.credentials && 'forget' in this.options.credentials) (this.options.credentials as { forget(r: string): void }).forget(ref.registry);
+          throw new RegistryError('REGISTRY_UNAUTHORIZED', `${ref.registry} refused the credentials for ${ref.repository}`, { scope: 'repository', status: 401, hint: `check docker login ${ref.registry} for the user running Dispenser (config.json auths, credHelpers or credsStore)` });
+        }
+        this.learnChallenge(ref, typeof header === 'string' ? header : Array.isArray(header) ? header.join(', ') : undefined);
+        this.tokens.delete(`${ref.registry}|${scope}`);
+        challenged = true;
+        continue;
+      }
+      // Some registries and proxies refuse HEAD; the digest is then read from a GET.
+      if (method === 'HEAD' && (res.statusCode === 405 || res.statusCode === 501 || res.statusCode === 400)) {
+        await res.body.dump();
+        method = 'GET';
+        continue;
+      }
+      if (res.statusCode === 200) {
+        const header = res.headers['docker-content-digest'];
+        const digest = typeof header === 'string' ? header.trim() : undefined;
+        if (method === 'HEAD') {
+          await res.body.dump();
+          if (digest) return digest;
+          method = 'GET';
+          continue;
+        }
+        const body = Buffer.from(await res.body.arrayBuffer());
+        return digest || `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      }
+      await res.body.dump();
+      throw this.statusError(ref, res.statusCode, res.headers['retry-after']);
+    }
+    throw new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} kept asking for authentication for ${ref.repository}`, { scope: 'registry' });
+  }
+
+  private async send(ref: ImageReference, url: string, method: 'HEAD' | 'GET', authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+    if (method === 'HEAD') this.stats.head++;
+    else this.stats.get++;
+    const headers: Record<string, string> = { accept: MANIFEST_ACCEPT, 'user-agent': this.userAgent };
+    if (authorization) headers.authorization = authorization;
+    try {
+      return await request(url, { method, headers, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw networkError(ref.registry, err);
+    }
+  }
+
+  private statusError(ref: ImageReference, status: number, retryAfter: string | string[] | undefined): RegistryError {
+    const name = formatReference(ref);
+    if (status === 404) return new RegistryError('REGISTRY_MANIFEST_NOT_FOUND', `${name} does not exist in the registry`, { scope: 'repository', status, hint: 'check the image name and tag, or push the image' });
+    if (status === 403) return new RegistryError('REGISTRY_DENIED', `${ref.registry} denied access to ${ref.repository}`, { scope: 'repository', status, hint: 'the credentials are valid but lack pull permission on this repository' });
+    if (status === 429 || status === 503) {
+      const ra = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.now());
+      return new RegistryError(status === 429 ? 'REGISTRY_RATE_LIMITED' : 'REGISTRY_UNAVAILABLE', `${ref.registry} answered ${status}${ra !== undefined ? `, retry after ${Math.round(ra / 1000)} s` : ''}`, { scope: 'registry', status, ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
+    }
+    if (status >= 500) return new RegistryError('REGISTRY_UNAVAILABLE', `${ref.registry} answered ${status} for ${ref.repository}`, { scope: 'registry', status });
+    return new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} answered ${status} for ${name}`, { scope: 'repository', status });
+  }
+
+  private learnChallenge(ref: ImageReference, header: string | undefined): void {
+    const challenges: Challenge[] = header ? parseWwwAuthenticate(header) : [];
+    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+    if (bearer?.params.realm) {
+      let realm: URL;
+      try {
+        realm = new URL(bearer.params.realm);
+      } catch {
+        throw new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} sent a token realm that is not a URL`, { scope: 'registry' });
+      }
+      if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} sent a token realm that is not http(s)`, { scope: 'registry' });
+      this.modes.set(ref.registry, { kind: 'bearer', realm: realm.toString(), service: bearer.params.service });
+      return;
+    }
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      this.modes.set(ref.registry, { kind: 'basic' });
+      return;
+    }
+    throw new RegistryError('REGISTRY_AUTH_UNSUPPORTED', `${ref.registry} asks for an authentication scheme Dispenser does not speak (${header ?? 'no WWW-Authenticate header'})`, { scope: 'registry', status: 401 });
+  }
+
+  /** The Authorization header for a request, from what the registry asked for last time. */
+  private async authorization(registry: string, scope: string, fresh: boolean): Promise<string | undefined> {
+    const mode = this.modes.get(registry) ?? { kind: 'none' };
+    if (mode.kind === 'none') return undefined;
+    const creds = await this.credentialsFor(registry);
+    if (mode.kind === 'basic') {
+      if (!creds || creds.kind !== 'basic') {
+        throw new RegistryError('REGISTRY_UNAUTHORIZED', `${registry} requires a user name and password and none are configured`, { scope: 'repository', status: 401, hint: `run docker login ${registry} as the user running Dispenser` });
+      }
+      return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    }
+    const key = `${registry}|${scope}`;
+    const cached = this.tokens.get(key);
+    if (!fresh && cached && cached.expiresAt > this.now()) return `Bearer ${cached.token}`;
+    let pending = this.pendingTokens.get(key);
+    if (!pending) {
+      pending = this.fetchToken(registry, mode, scope, creds).finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
+    }
+    return `Bearer ${await pending}`;
+  }
+
+  private async credentialsFor(registry: string): Promise<Credentials | undefined> {
+    if (!this.options.credentials) return undefined;
+    try {
+      return await this.options.credentials.get(registry);
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError(errorCode(err) ?? 'REGISTRY_CREDENTIALS_INVALID', errorMessage(err), { scope: 'registry', cause: err });
+    }
+  }
+
+  private async fetchToken(registry: string, mode: { realm: string; service: string | undefined }, scope: string, creds: Credentials | undefined): Promise<string> {
+    this.stats.token++;
+    const started = this.now();
+    const url = new URL(mode.realm);
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: 'application/json' };
+    let res: Dispatcher.ResponseData;
+    try {
+      if (creds?.kind === 'identity-token') {
+        // OAuth2 refresh-token grant, as Docker does for an identity token.
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.token, client_id: 'dispenser', scope });
+        if (mode.service) form.set('service', mode.service);
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        res = await request(url, { method: 'POST', headers, body: form.toString(), dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
+      } else {
+        if (mode.service) url.searchParams.set('service', mode.service);
+        url.searchParams.set('scope', scope);
+        if (creds?.kind === 'basic') {
+          url.searchParams.set('account', creds.username);
+          headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+        }
+        res = await request(url, { method: 'GET', headers, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
+      }
+    } catch (err) {
+      throw networkError(`${registry} token service ${url.host}`, err);
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        throw new RegistryError('REGISTRY_UNAUTHORIZED', `the token service of ${registry} refused the credentials (${res.statusCode})`, { scope: 'repository', status: res.statusCode, hint: `check docker login ${registry} for the user running Dispenser` });
+      }
+      if (res.statusCode === 429) {
+        const ra = parseRetryAfter(res.headers['retry-after'] as string | undefined, this.now());
+        throw new RegistryError('REGISTRY_RATE_LIMITED', `the token service of ${registry} answered 429`, { scope: 'registry', status: 429, ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
+      }
+      throw new RegistryError('REGISTRY_UNAVAILABLE', `the token service of ${registry} answered ${res.statusCode}`, { scope: 'registry', status: res.statusCode });
+    }
+    let body: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      body = (await res.body.json()) as typeof body;
+    } catch {
+      throw new RegistryError('REGISTRY_PROTOCOL', `the token service of ${registry} answered with something that is not JSON`, { scope: 'registry' });
+    }
+    const token = body.token ?? body.access_token;
+    if (!token) throw new RegistryError('REGISTRY_PROTOCOL', `the token service of ${registry} sent no token`, { scope: 'registry' });
+    const lifetimeS = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
+    this.tokens.set(`${registry}|${scope}`, { token, expiresAt: started + Math.max(0, lifetimeS * 1000 - TOKEN_MARGIN_MS) });
+    return token;
+  }
+}
+
+function networkError(what: string, err: unknown): RegistryError {
+  const code = errorCode(err) ?? (err instanceof Error && err.cause ? errorCode(err.cause) : undefined);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new RegistryError('REGISTRY_DNS', `cannot resolve ${what}`, { scope: 'registry', cause: err, hint: 'check the registry host name and the VM\'s DNS' });
+  }
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')) {
+    return new RegistryError('REGISTRY_TIMEOUT', `${what} did not answer in time`, { scope: 'registry', cause: err });
+  }
+  return new RegistryError('REGISTRY_UNREACHABLE', `cannot reach ${what}: ${code ?? errorMessage(err)}`, { scope: 'registry', cause: err });
+}
