@@ -16,6 +16,10 @@ export interface TokenIssuer {
   requests: { scope: string | null; account: string | null; ok: boolean }[];
   /** lifetime of the tokens it issues */
   expiresInS: number;
+  /** grant pull scopes to requests without credentials (like Docker Hub for public images) */
+  anonymousPull: boolean;
+  /** an OAuth2 refresh token (Docker's "identitytoken") accepted for the user alice */
+  refreshToken: string;
   close(): Promise<void>;
 }
 
@@ -36,18 +40,26 @@ export async function startTokenIssuer(users: Record<string, string>): Promise<T
   const service = 'dispenser-cd-test';
   const issuer = 'dispenser-cd-test-issuer';
 
-  const state: TokenIssuer = { realm: '', service, issuer, certPath, requests: [], expiresInS: 300, close: async () => {} };
+  const state: TokenIssuer = { realm: '', service, issuer, certPath, requests: [], expiresInS: 300, anonymousPull: false, refreshToken: 'rt-' + Math.random().toString(36).slice(2), close: async () => {} };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const scope = url.searchParams.get('scope');
+    const form = new URLSearchParams(req.method === 'POST' ? body : '');
+    const params = req.method === 'POST' ? form : url.searchParams;
+    let scope = params.get('scope');
     const auth = req.headers.authorization ?? '';
     let account: string | null = null;
     let ok = false;
-    if (auth.startsWith('Basic ')) {
+    if (req.method === 'POST') {
+      ok = form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === state.refreshToken;
+      account = ok ? 'alice' : null;
+    } else if (auth.startsWith('Basic ')) {
       const [u, ...rest] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
       account = u ?? null;
       ok = u !== undefined && users[u] === rest.join(':');
+    } else if (state.anonymousPull) {
+      ok = true;
+      scope = scope?.split(' ').map((s) => s.replace(/:[^:]*$/, ':pull')).join(' ') ?? null;
     }
     state.requests.push({ scope, account, ok });
     if (!ok) {
@@ -67,7 +79,11 @@ export async function startTokenIssuer(users: Record<string, string>): Promise<T
     const token = `${input}.${b64url(sign('sha256', Buffer.from(input), key))}`;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: state.expiresInS, issued_at: new Date(now * 1000).toISOString() }));
   };
-  const server = createServer(handle);
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => handle(req, res, body));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
   state.close = () => new Promise((r) => server.close(() => r()));

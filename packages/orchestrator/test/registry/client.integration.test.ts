@@ -129,6 +129,31 @@ test('Bearer token auth: the token is fetched once with Basic credentials, reuse
   await assert.rejects(bad.manifestDigest(ref), { code: 'REGISTRY_UNAUTHORIZED', message: /token service .* refused/ });
 });
 
+test('Bearer token auth without credentials (public images) and with an identity token (OAuth2 refresh grant)', async (t) => {
+  const e = ready(t);
+  if (!e) return;
+  const image = `${e.token.host}/${randomName('public')}:v1`;
+  const digest = await e.pusher.push(image);
+  const ref = parseReference(image);
+  const anonymous = new RegistryClient();
+  t.after(() => anonymous.close());
+  await assert.rejects(anonymous.manifestDigest(ref), { code: 'REGISTRY_UNAUTHORIZED' });
+  e.issuer.anonymousPull = true;
+  t.after(() => (e.issuer.anonymousPull = false));
+  const fresh = new RegistryClient();
+  t.after(() => fresh.close());
+  assert.equal(await fresh.manifestDigest(ref), digest);
+  assert.equal(e.issuer.requests.at(-1)?.account, null);
+
+  const dir = await mkdtemp(join(e.dir, 'identity-'));
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [e.token.host]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: e.issuer.refreshToken } } }));
+  e.issuer.anonymousPull = false;
+  const withIdentity = new RegistryClient({ credentials: new DockerCredentials({ configDir: dir }) });
+  t.after(() => withIdentity.close());
+  assert.equal(await withIdentity.manifestDigest(ref), digest);
+  assert.equal(e.issuer.requests.at(-1)?.account, 'alice');
+});
+
 test('credentials from a credential helper (credHelpers and credsStore) found on PATH', async (t) => {
   const e = ready(t);
   if (!e) return;
