@@ -66,15 +66,19 @@ export function startContinuousDeployment(config: DispenserConfig, deps: Continu
   log.info({ watched, delayMs: config.delayMs }, watched > 0 ? `watching ${watched} service(s) every ${config.delayMs / 1000} s` : 'no watched services');
   watcher.start();
 
+  let stopping: Promise<void> | undefined;
   return {
     async update(cfg) {
-      apply(cfg);
+      if (!stopping) apply(cfg);
     },
-    async stop() {
-      await cron.stop();
-      await watcher.stop();
-      await inFlight.settled();
-      await ownClient?.close();
+    stop() {
+      stopping ??= (async () => {
+        await cron.stop();
+        await watcher.stop();
+        await inFlight.settled();
+        await ownClient?.close();
+      })();
+      return stopping;
     },
     pollNow: () => watcher.pollOnce(),
     idle: () => watcher.idle(),

@@ -43,6 +43,7 @@ export class DigestWatcher {
   private readonly health = new Map<string, RegistryHealth>();
   private readonly deploys = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  /** the poll running now, or the last one queued */
   private cycle: Promise<void> | undefined;
   private stopped = false;
   private delayMs: number;
@@ -77,10 +78,7 @@ export class DigestWatcher {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.cycle = this.pollOnce().finally(() => {
-        this.cycle = undefined;
-        this.schedule(nextInterval(this.delayMs, this.random()));
-      });
+      void this.pollOnce().finally(() => this.schedule(nextInterval(this.delayMs, this.random())));
     }, ms);
     this.timer.unref?.();
   }
@@ -97,8 +95,21 @@ export class DigestWatcher {
     while (this.deploys.size > 0) await Promise.allSettled([...this.deploys]);
   }
 
-  /** One poll of every watched service (bounded concurrency); redeploys run on in the background. */
-  async pollOnce(): Promise<void> {
+  /**
+   * One poll of every watched service (bounded concurrency); redeploys run on in the background.
+   * Polls never overlap: a poll asked for while one runs starts after it.
+   */
+  pollOnce(): Promise<void> {
+    const next = (this.cycle ?? Promise.resolve()).then(() => this.pollAll());
+    this.cycle = next;
+    void next.finally(() => {
+      if (this.cycle === next) this.cycle = undefined;
+    });
+    return next;
+  }
+
+  private async pollAll(): Promise<void> {
+    if (this.stopped) return;
     const targets = this.targets;
     const started = this.now();
     await runPool(targets, this.concurrency, (t) => this.check(t));
@@ -118,7 +129,7 @@ export class DigestWatcher {
     if (state.status === status) return;
     const log = this.options.log.child({ service: t.service });
     if (problem) log[problem.level]({ image: t.image, code: status, ...problem.fields }, problem.msg);
-    else if (state.status !== 'ok') log.info({ image: t.image }, 'registry check works again');
+    else if (state.status !== 'ok') log.info({ image: t.image }, 'watch check works again');
     state.status = status;
   }
 

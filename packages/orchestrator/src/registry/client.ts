@@ -88,7 +88,7 @@ export class RegistryClient implements DigestSource {
         const header = res.headers['www-authenticate'];
         await res.body.dump();
         if (challenged) {
-          if (this.options.credentials && 'forget' in this.options.credentials) (this.options.credentials as { forget(r: string): void }).forget(ref.registry);
+          this.options.credentials?.forget?.(ref.registry);
           throw new RegistryError('REGISTRY_UNAUTHORIZED', `${ref.registry} refused the credentials for ${ref.repository}`, { scope: 'repository', status: 401, hint: `check docker login ${ref.registry} for the user running Dispenser (config.json auths, credHelpers or credsStore)` });
         }
         this.learnChallenge(ref, typeof header === 'string' ? header : Array.isArray(header) ? header.join(', ') : undefined);

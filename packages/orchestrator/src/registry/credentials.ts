@@ -13,6 +13,8 @@ export type Credentials =
 /** Where credentials come from; the client asks once per registry and caches the answer briefly. */
 export interface CredentialSource {
   get(registry: string): Promise<Credentials | undefined>;
+  /** drop a cached answer the registry just rejected, so the next lookup reads it afresh */
+  forget?(registry: string): void;
 }
 
 export interface DockerConfigFile {

@@ -45,14 +45,11 @@ test('a push under the same tag is redeployed within delay plus a few seconds; n
   assert.equal(await deployer.runningImageDigest('web'), v1);
 
   const delayMs = 2_000;
-  const client = new RegistryClient();
   const { log, find } = captureLog();
   const mark = (await registry.access()).length;
-  const cd = startContinuousDeployment(config([service('web', image)], delayMs), { deployer, registry: client, log });
-  t.after(async () => {
-    await cd.stop();
-    await client.close();
-  });
+  // No registry given: the production client with the Docker credentials of this user.
+  const cd = startContinuousDeployment(config([service('web', image)], delayMs), { deployer, log });
+  t.after(() => cd.stop());
 
   await new Promise((r) => setTimeout(r, 2 * delayMs + 500));
   const quiet = (await registry.access()).slice(mark);
@@ -108,7 +105,7 @@ test('cron every 2 s runs the job, which writes to a mounted volume; a tick duri
   const deployer = new DockerCliDeployer(new Map([['job', { image, binds: { [data]: '/data' }, cmd }]]), randomName('cd-cron'));
   t.after(() => deployer.cleanup());
   const { log, find } = captureLog();
-  const cd = startContinuousDeployment(config([service('job', image, { watch: false, cron: '*/2 * * * * *', pull: 'always' })]), { deployer, registry: new RegistryClient(), log });
+  const cd = startContinuousDeployment(config([service('job', image, { watch: false, cron: '*/2 * * * * *', pull: 'always' })]), { deployer, log });
   t.after(() => cd.stop());
   assert.ok(find(/cron scheduled/, 'job')[0]?.nextRun, 'the next run is logged at start');
 

@@ -134,7 +134,7 @@ test('lookups run with bounded concurrency', async (t) => {
     registry.answers.set(`s${i}`, 'sha256:x');
     deployer.running.set(`s${i}`, 'sha256:x');
   }
-  const cd = startContinuousDeployment(config(services), { deployer, registry, log: captureLog().log, scheduler: new FakeScheduler(), concurrency: 4 });
+  const cd = startContinuousDeployment(config(services), { deployer, registry, log: captureLog().log, scheduler: new FakeScheduler(), concurrency: 4, random: () => 0.999 });
   t.after(() => cd.stop());
   await cd.pollNow();
   assert.equal(registry.asked.length, 40);
@@ -157,6 +157,17 @@ test('the poll interval gets up to 10 % (at most 5 s) of jitter and never comes 
   assert.equal(nextInterval(60_000, 0.999), 64_995);
   assert.equal(nextInterval(2_000, 0.5), 2_100);
   assert.equal(nextInterval(3_600_000, 1), 3_605_000);
+});
+
+test('polls asked for while one runs queue behind it instead of overlapping', async (t) => {
+  const { registry, cd, deployer } = setup([service('web', 'reg.test/web:1')]);
+  t.after(() => cd.stop());
+  registry.latencyMs = 20;
+  registry.answers.set('web', 'sha256:w');
+  deployer.running.set('web', 'sha256:w');
+  await Promise.all([cd.pollNow(), cd.pollNow(), cd.pollNow()]);
+  assert.equal(registry.maxInFlight, 1);
+  assert.equal(registry.asked.length, 3);
 });
 
 test('the timer polls on its own every delay', async (t) => {
