@@ -99,3 +99,29 @@ test('reload reschedules changed expressions, drops removed jobs, and a bad expr
   await cd.stop();
   assert.deepEqual(scheduler.active(), []);
 });
+
+test('a cron tick while the watcher is redeploying the same service is skipped, and stop() waits for that redeploy', async (t) => {
+  const deployer = new FakeDeployer();
+  const registry = new FakeRegistry();
+  const scheduler = new FakeScheduler();
+  const { log, find } = captureLog();
+  const cd = startContinuousDeployment(config([service('web', 'reg.test/web:1', { watch: true, cron: '0 4 * * *' })]), { deployer, registry, log, scheduler });
+  t.after(() => cd.stop());
+  deployer.running.set('web', 'sha256:a');
+  registry.answers.set('web', 'sha256:b');
+  deployer.registry.set('web', 'sha256:b');
+  let release = (): void => {};
+  deployer.hold = new Promise((r) => (release = r));
+  await cd.pollNow();
+  scheduler.jobs.get('0 4 * * *')?.onTick();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(find(/skipped: the previous restart is still in progress/, 'web').length, 1);
+  let stopped = false;
+  const stopping = cd.stop().then(() => (stopped = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(stopped, false, 'stop() waits for the redeploy in flight');
+  release();
+  await stopping;
+  assert.deepEqual(deployer.calls.map((c) => c.reason), ['digest']);
+  assert.equal(deployer.running.get('web'), 'sha256:b');
+});

@@ -190,7 +190,7 @@ test('credentials from a credential helper (credHelpers and credsStore) found on
 });
 
 /** A loopback HTTP server in front of a registry that rewrites some answers (the real registry never refuses HEAD). */
-async function frontOf(target: string, rewrite: (req: { method: string; url: string }) => { status: number; headers?: Record<string, string> } | undefined): Promise<{ host: string; server: Server }> {
+async function frontOf(target: string, rewrite: (req: { method: string; url: string }) => { status: number; headers?: Record<string, string> } | undefined, dropHeaders: string[] = []): Promise<{ host: string; server: Server }> {
   const server = createServer((req, res) => {
     const r = rewrite({ method: req.method ?? 'GET', url: req.url ?? '/' });
     if (r) {
@@ -199,7 +199,9 @@ async function frontOf(target: string, rewrite: (req: { method: string; url: str
     }
     const [hostname, port] = target.split(':');
     const up = httpRequest({ hostname, port: Number(port), path: req.url, method: req.method, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      const headers = { ...ur.headers };
+      for (const h of dropHeaders) delete headers[h];
+      res.writeHead(ur.statusCode ?? 502, headers);
       ur.pipe(res);
     });
     req.pipe(up);
@@ -214,6 +216,21 @@ test('a registry that rejects HEAD is asked with GET, and the digest still match
   const name = randomName('nohead');
   const digest = await e.pusher.push(`${e.anon.host}/${name}:v1`);
   const front = await frontOf(e.anon.host, (req) => (req.method === 'HEAD' ? { status: 405 } : undefined));
+  const client = new RegistryClient();
+  t.after(async () => {
+    await client.close();
+    front.server.close();
+  });
+  assert.equal(await client.manifestDigest(parseReference(`${front.host}/${name}:v1`)), digest);
+  assert.deepEqual(client.stats, { head: 1, get: 1, token: 0 });
+});
+
+test('without Docker-Content-Digest the digest is computed from the manifest bytes', async (t) => {
+  const e = ready(t);
+  if (!e) return;
+  const name = randomName('nodigest');
+  const digest = await e.pusher.push(`${e.anon.host}/${name}:v1`);
+  const front = await frontOf(e.anon.host, () => undefined, ['docker-content-digest']);
   const client = new RegistryClient();
   t.after(async () => {
     await client.close();
