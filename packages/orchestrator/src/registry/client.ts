@@ -81,19 +81,22 @@ export class RegistryClient implements DigestSource {
     const scope = `repository:${ref.repository}:pull`;
     let method: 'HEAD' | 'GET' = 'HEAD';
     let challenged = false;
+    let refreshToken = false;
     for (let attempt = 0; attempt < 4; attempt++) {
-      const authorization = await this.authorization(ref.registry, scope, challenged);
+      const authorization = await this.authorization(ref.registry, scope, refreshToken);
+      refreshToken = false;
       const res = await this.send(ref, url, method, authorization);
       if (res.statusCode === 401) {
         const header = res.headers['www-authenticate'];
         await res.body.dump();
         if (challenged) {
+          const had = (await this.credentialsFor(ref.registry)) !== undefined;
           this.options.credentials?.forget?.(ref.registry);
-          throw new RegistryError('REGISTRY_UNAUTHORIZED', `${ref.registry} refused the credentials for ${ref.repository}`, { scope: 'repository', status: 401, hint: `check docker login ${ref.registry} for the user running Dispenser (config.json auths, credHelpers or credsStore)` });
+          throw new RegistryError('REGISTRY_UNAUTHORIZED', had ? `${ref.registry} refused the credentials for ${ref.repository}` : `${ref.registry} requires credentials for ${ref.repository} and none are configured`, { scope: 'repository', status: 401, hint: `check docker login ${ref.registry} for the user running Dispenser (config.json auths, credHelpers or credsStore)` });
         }
         this.learnChallenge(ref, typeof header === 'string' ? header : Array.isArray(header) ? header.join(', ') : undefined);
-        this.tokens.delete(`${ref.registry}|${scope}`);
         challenged = true;
+        refreshToken = true;
         continue;
       }
       // Some registries and proxies refuse HEAD; the digest is then read from a GET.
@@ -225,7 +228,8 @@ export class RegistryClient implements DigestSource {
     if (res.statusCode !== 200) {
       await res.body.dump();
       if (res.statusCode === 401 || res.statusCode === 403) {
-        throw new RegistryError('REGISTRY_UNAUTHORIZED', `the token service of ${registry} refused the credentials (${res.statusCode})`, { scope: 'repository', status: res.statusCode, hint: `check docker login ${registry} for the user running Dispenser` });
+        const what = creds ? `refused the credentials (${res.statusCode})` : `requires credentials and none are configured (${res.statusCode})`;
+        throw new RegistryError('REGISTRY_UNAUTHORIZED', `the token service of ${registry} ${what}`, { scope: 'repository', status: res.statusCode, hint: `check docker login ${registry} for the user running Dispenser` });
       }
       if (res.statusCode === 429) {
         const ra = parseRetryAfter(res.headers['retry-after'] as string | undefined, this.now());
