@@ -112,7 +112,10 @@ export class DigestWatcher {
     if (this.stopped) return;
     const targets = this.targets;
     const started = this.now();
-    await runPool(targets, this.concurrency, (t) => this.check(t));
+    await runPool(targets, this.concurrency, (t) =>
+      // One service's unexpected failure must not end the poll loop for the others.
+      this.check(t).catch((err: unknown) => this.options.log.error({ service: t.service, code: errorCode(err) ?? 'WATCH_FAILED' }, `watch check failed unexpectedly: ${errorMessage(err)}`)),
+    );
     this.options.log.debug({ services: targets.length, durationMs: this.now() - started }, 'registry poll done');
   }
 
