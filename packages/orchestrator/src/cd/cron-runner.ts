@@ -50,7 +50,9 @@ export class CronRunner {
       if (this.jobs.has(t.service) || this.stopped) continue;
       let handle: ScheduledJob;
       try {
-        handle = this.options.scheduler.schedule(t.cron, () => void this.tick(t.service));
+        handle = this.options.scheduler.schedule(t.cron, () => {
+          this.tick(t.service).catch((err: unknown) => this.log(t.service).error({ code: errorCode(err) ?? 'CRON_FAILED' }, `cron tick failed unexpectedly: ${errorMessage(err)}`));
+        });
       } catch (err) {
         this.log(t.service).error({ cron: t.cron, code: errorCode(err) ?? 'CRON_INVALID' }, `cannot schedule: ${errorMessage(err)}`);
         continue;
