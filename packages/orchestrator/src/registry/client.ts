@@ -62,6 +62,8 @@ export class RegistryClient implements DigestSource {
   private readonly modes = new Map<string, AuthMode>();
   private readonly tokens = new Map<string, CachedToken>();
   private readonly pendingTokens = new Map<string, Promise<string>>();
+  /** registries that refused HEAD once: asked with GET straight away from then on */
+  private readonly noHead = new Set<string>();
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.ownsDispatcher = options.dispatcher === undefined;
@@ -79,7 +81,7 @@ export class RegistryClient implements DigestSource {
     const reference = ref.digest ?? ref.tag ?? 'latest';
     const url = `${registryBaseUrl(ref.registry)}/v2/${ref.repository}/manifests/${reference}`;
     const scope = `repository:${ref.repository}:pull`;
-    let method: 'HEAD' | 'GET' = 'HEAD';
+    let method: 'HEAD' | 'GET' = this.noHead.has(ref.registry) ? 'GET' : 'HEAD';
     let challenged = false;
     let refreshToken = false;
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -102,6 +104,7 @@ export class RegistryClient implements DigestSource {
       // Some registries and proxies refuse HEAD; the digest is then read from a GET.
       if (method === 'HEAD' && (res.statusCode === 405 || res.statusCode === 501 || res.statusCode === 400)) {
         await res.body.dump();
+        if (res.statusCode !== 400) this.noHead.add(ref.registry);
         method = 'GET';
         continue;
       }
