@@ -4,7 +4,8 @@ import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { parseRetryAfter } from './backoff.js';
 import type { CredentialSource, Credentials } from './credentials.js';
 import { RegistryError } from './errors.js';
-import { formatReference, registryBaseUrl, type ImageReference } from './reference.js';
+import { loadInsecureRegistries, type InsecureMatcher } from './insecure.js';
+import { apiHost, formatReference, type ImageReference } from './reference.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
 /** Manifest media types a tag may point at; asking for all four makes the registry answer with the digest `docker pull` records. */
@@ -27,9 +28,11 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   now?: () => number;
   userAgent?: string;
+  /** registries allowed without verified TLS; default: loopback plus the daemon's insecure-registries */
+  insecure?: InsecureMatcher;
 }
 
-/** Counters, for tests and the benchmark. */
+/** Requests the registry answered, for tests and the benchmark. */
 export interface RegistryClientStats {
   head: number;
   get: number;
@@ -64,6 +67,10 @@ export class RegistryClient implements DigestSource {
   private readonly pendingTokens = new Map<string, Promise<string>>();
   /** registries that refused HEAD once: asked with GET straight away from then on */
   private readonly noHead = new Set<string>();
+  /** for insecure registries: the scheme that answered first (Docker tries HTTPS, then HTTP) */
+  private readonly schemes = new Map<string, 'https' | 'http'>();
+  private readonly insecure: Promise<InsecureMatcher>;
+  private readonly unverified: Agent;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.ownsDispatcher = options.dispatcher === undefined;
@@ -71,15 +78,18 @@ export class RegistryClient implements DigestSource {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.userAgent = options.userAgent ?? 'dispenser';
+    this.insecure = options.insecure ? Promise.resolve(options.insecure) : loadInsecureRegistries();
+    this.unverified = new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: 10_000, rejectUnauthorized: false } });
   }
 
   async close(): Promise<void> {
+    await this.unverified.close();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
   async manifestDigest(ref: ImageReference): Promise<string> {
     const reference = ref.digest ?? ref.tag ?? 'latest';
-    const url = `${registryBaseUrl(ref.registry)}/v2/${ref.repository}/manifests/${reference}`;
+    const path = `/v2/${ref.repository}/manifests/${reference}`;
     const scope = `repository:${ref.repository}:pull`;
     let method: 'HEAD' | 'GET' = this.noHead.has(ref.registry) ? 'GET' : 'HEAD';
     let challenged = false;
@@ -87,7 +97,7 @@ export class RegistryClient implements DigestSource {
     for (let attempt = 0; attempt < 4; attempt++) {
       const authorization = await this.authorization(ref.registry, scope, refreshToken);
       refreshToken = false;
-      const res = await this.send(ref, url, method, authorization);
+      const res = await this.send(ref, path, method, authorization);
       if (res.statusCode === 401) {
         const header = res.headers['www-authenticate'];
         await res.body.dump();
@@ -126,16 +136,36 @@ export class RegistryClient implements DigestSource {
     throw new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} kept asking for authentication for ${ref.repository}`, { scope: 'registry' });
   }
 
-  private async send(ref: ImageReference, url: string, method: 'HEAD' | 'GET', authorization: string | undefined): Promise<Dispatcher.ResponseData> {
-    if (method === 'HEAD') this.stats.head++;
-    else this.stats.get++;
+  private async send(ref: ImageReference, path: string, method: 'HEAD' | 'GET', authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+    const host = apiHost(ref.registry);
+    if (!(await this.insecure)(ref.registry)) return this.request(ref, `https://${host}${path}`, method, authorization, this.dispatcher);
+    const known = this.schemes.get(ref.registry);
+    if (known === 'http') return this.request(ref, `http://${host}${path}`, method, authorization, this.dispatcher);
+    try {
+      const res = await this.request(ref, `https://${host}${path}`, method, authorization, this.unverified);
+      this.schemes.set(ref.registry, 'https');
+      return res;
+    } catch (err) {
+      if (known === 'https') throw err;
+      // First contact with an insecure registry that does not speak TLS: plain HTTP, as Docker does.
+      const res = await this.request(ref, `http://${host}${path}`, method, authorization, this.dispatcher);
+      this.schemes.set(ref.registry, 'http');
+      return res;
+    }
+  }
+
+  private async request(ref: ImageReference, url: string, method: 'HEAD' | 'GET', authorization: string | undefined, dispatcher: Dispatcher): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: MANIFEST_ACCEPT, 'user-agent': this.userAgent };
     if (authorization) headers.authorization = authorization;
+    let res: Dispatcher.ResponseData;
     try {
-      return await request(url, { method, headers, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await request(url, { method, headers, dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       throw networkError(ref.registry, err);
     }
+    if (method === 'HEAD') this.stats.head++;
+    else this.stats.get++;
+    return res;
   }
 
   private statusError(ref: ImageReference, status: number, retryAfter: string | string[] | undefined): RegistryError {
@@ -207,6 +237,7 @@ export class RegistryClient implements DigestSource {
     this.stats.token++;
     const started = this.now();
     const url = new URL(mode.realm);
+    const dispatcher = url.protocol === 'https:' && (await this.insecure)(url.host) ? this.unverified : this.dispatcher;
     const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: 'application/json' };
     let res: Dispatcher.ResponseData;
     try {
@@ -215,7 +246,7 @@ export class RegistryClient implements DigestSource {
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.token, client_id: 'dispenser', scope });
         if (mode.service) form.set('service', mode.service);
         headers['content-type'] = 'application/x-www-form-urlencoded';
-        res = await request(url, { method: 'POST', headers, body: form.toString(), dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
+        res = await request(url, { method: 'POST', headers, body: form.toString(), dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
       } else {
         if (mode.service) url.searchParams.set('service', mode.service);
         url.searchParams.set('scope', scope);
@@ -223,7 +254,7 @@ export class RegistryClient implements DigestSource {
           url.searchParams.set('account', creds.username);
           headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
         }
-        res = await request(url, { method: 'GET', headers, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
+        res = await request(url, { method: 'GET', headers, dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
       }
     } catch (err) {
       throw networkError(`${registry} token service ${url.host}`, err);

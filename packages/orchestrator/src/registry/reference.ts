@@ -90,12 +90,8 @@ function hostname(registry: string): string {
   return i >= 0 ? registry.slice(0, i) : registry;
 }
 
-/** Loopback registries speak plain HTTP, as Docker allows for 127.0.0.0/8 without configuration. */
+/** Docker treats loopback registries as insecure without configuration (plain HTTP allowed). */
 export function isLoopback(registry: string): boolean {
   const h = hostname(registry).toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-export function registryBaseUrl(registry: string): string {
-  return `${isLoopback(registry) ? 'http' : 'https'}://${apiHost(registry)}`;
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.js';
@@ -36,10 +37,27 @@ export async function freePort(): Promise<number> {
 
 const ACCESS = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /;
 
-/** A private `docker-registry serve` on a random loopback port, anonymous or with auth. */
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<TestRegistry> {
+/** answers at all (any status) over HTTPS, certificate not checked */
+function httpsAnswers(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    httpsGet(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    }).on('error', reject);
+  });
+}
+
+/** A private `docker-registry serve` on a random loopback port, anonymous or with auth, optionally with a self-signed TLS certificate. */
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts: { tls?: boolean } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'cd-registry-'));
   const port = await freePort();
+  let tlsYaml = '';
+  if (opts.tls) {
+    const key = join(dir, 'tls.key');
+    const cert = join(dir, 'tls.crt');
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    tlsYaml = `  tls:\n    certificate: ${cert}\n    key: ${key}\n`;
+  }
   let authYaml = '';
   if (auth.kind === 'basic') {
     const lines: string[] = [];
@@ -51,7 +69,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     authYaml = `auth:\n  token:\n    realm: ${i.realm}\n    service: ${i.service}\n    issuer: ${i.issuer}\n    rootcertbundle: ${i.certPath}\n`;
   }
   const cfg = join(dir, 'config.yml');
-  await writeFile(cfg, `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`);
+  await writeFile(cfg, `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tlsYaml}${authYaml}`);
   const logPath = join(dir, 'registry.log');
   const fd = openSync(logPath, 'a');
   const child: ChildProcess = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', fd, fd] });
@@ -60,8 +78,8 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      const res = await fetch(`http://${host}/v2/`);
-      await res.arrayBuffer();
+      if (opts.tls) await httpsAnswers(`https://${host}/v2/`);
+      else await (await fetch(`http://${host}/v2/`)).arrayBuffer();
       break;
     } catch {
       if (Date.now() > deadline || child.exitCode !== null) {

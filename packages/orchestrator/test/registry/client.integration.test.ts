@@ -241,6 +241,22 @@ test('without Docker-Content-Digest the digest is computed from the manifest byt
   assert.deepEqual(client.stats, { head: 1, get: 1, token: 0 });
 });
 
+test('a loopback registry with a self-signed certificate is spoken to over HTTPS, as Docker does; verified TLS rejects it', async (t) => {
+  const e = ready(t);
+  if (!e) return;
+  const tls = await startRegistry({ kind: 'none' }, { tls: true });
+  t.after(() => tls.stop());
+  const image = `${tls.host}/${randomName('tls')}:v1`;
+  const digest = await e.pusher.push(image);
+  const client = new RegistryClient();
+  const strict = new RegistryClient({ insecure: () => false });
+  t.after(() => Promise.all([client.close(), strict.close()]));
+  assert.equal(await client.manifestDigest(parseReference(image)), digest);
+  assert.equal(await client.manifestDigest(parseReference(image)), digest);
+  assert.deepEqual(client.stats, { head: 2, get: 0, token: 0 });
+  await assert.rejects(strict.manifestDigest(parseReference(image)), { code: 'REGISTRY_UNREACHABLE', scope: 'registry' });
+});
+
 test('429 carries Retry-After; a registry that is down or unresolvable is a registry-wide error', async (t) => {
   const front = await frontOf('127.0.0.1:1', () => ({ status: 429, headers: { 'retry-after': '7' } }));
   const client = new RegistryClient({ timeoutMs: 5_000 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorCode } from '@dispenser/shared/errors';
-import { isLoopback, parseReference, registryBaseUrl } from '../../src/registry/reference.js';
+import { apiHost, isLoopback, parseReference } from '../../src/registry/reference.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -41,14 +41,13 @@ test('malformed references are config errors that say why', () => {
   }
 });
 
-test('loopback registries use plain HTTP, everything else HTTPS, Docker Hub its API host', () => {
+test('loopback registries are recognised; Docker Hub is served from its API host', () => {
   assert.equal(isLoopback('127.0.0.1:5000'), true);
   assert.equal(isLoopback('127.8.9.1'), true);
   assert.equal(isLoopback('localhost:5000'), true);
   assert.equal(isLoopback('[::1]:5000'), true);
   assert.equal(isLoopback('128.0.0.1'), false);
   assert.equal(isLoopback('localhost.example.com'), false);
-  assert.equal(registryBaseUrl('127.0.0.1:5000'), 'http://127.0.0.1:5000');
-  assert.equal(registryBaseUrl('ghcr.io'), 'https://ghcr.io');
-  assert.equal(registryBaseUrl('docker.io'), 'https://registry-1.docker.io');
+  assert.equal(apiHost('127.0.0.1:5000'), '127.0.0.1:5000');
+  assert.equal(apiHost('docker.io'), 'registry-1.docker.io');
 });
