@@ -7,7 +7,7 @@
  */
 import { createServer, connect, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
+import { createLogger } from '@dispenser/shared/log';
 import { startContinuousDeployment } from '../src/cd/continuous-deployment.js';
 import { runPool } from '../src/cd/pool.js';
 import type { Deployer } from '../src/contracts.js';
@@ -55,6 +55,11 @@ async function fanOut(registry: string, source: string, names: string[]): Promis
   });
 }
 
+function quietLog() {
+  process.env.DISPENSER_LOG_LEVEL ??= 'warn';
+  return createLogger('orchestrator');
+}
+
 function fmtBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
       waitForExit: async () => 0,
     };
     const client = new RegistryClient();
-    const cd = startContinuousDeployment(config(images.map((img, i) => service(`s${i}`, img)), 3_600_000), { deployer, registry: client, log: pino({ level: 'warn' }), concurrency: CONCURRENCY });
+    const cd = startContinuousDeployment(config(images.map((img, i) => service(`s${i}`, img)), 3_600_000), { deployer, registry: client, log: quietLog(), concurrency: CONCURRENCY });
     proxy.reset();
     let t0 = performance.now();
     await cd.pollNow();
