@@ -73,12 +73,13 @@ export class CronRunner {
     if (!job || this.stopped) return;
     const log = this.log(service);
     const t = job.target;
-    if (job.run !== undefined || this.options.inFlight.has(service)) {
-      log.warn({ cron: t.cron }, t.restart ? 'cron tick skipped: the previous restart is still in progress' : 'cron tick skipped: the previous run is still going');
+    if (this.options.inFlight.has(service) || (t.restart && job.run !== undefined)) {
+      log.warn({ cron: t.cron }, t.restart ? 'cron tick skipped: the previous restart is still in progress' : 'cron tick skipped: the previous run is still starting');
       return;
     }
     if (!t.restart) {
-      // A run left over from before a restart of Dispenser counts as still going too.
+      // Ask the engine rather than trusting our own bookkeeping: a run left over from before a
+      // restart of Dispenser counts as still going, and a run whose exit we missed does not.
       let running = false;
       try {
         running = await this.options.deployer.isRunning(service);
@@ -89,14 +90,14 @@ export class CronRunner {
         log.warn({ cron: t.cron }, 'cron tick skipped: the previous run is still going');
         return;
       }
-      if (job.run !== undefined || this.options.inFlight.has(service)) return;
+      if (this.options.inFlight.has(service)) return;
     }
     const run = this.run(job);
     job.run = run;
     try {
       await run;
     } finally {
-      job.run = undefined;
+      if (job.run === run) job.run = undefined;
       if (this.jobs.get(service) === job && !this.stopped) log.info({ nextRun: job.handle.nextRun()?.toISOString() ?? null }, 'next cron run');
     }
   }

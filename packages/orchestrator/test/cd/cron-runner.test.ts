@@ -125,3 +125,12 @@ test('a cron tick while the watcher is redeploying the same service is skipped, 
   assert.deepEqual(deployer.calls.map((c) => c.reason), ['digest']);
   assert.equal(deployer.running.get('web'), 'sha256:b');
 });
+
+test('a run whose container is gone does not block the next tick, even if its exit was never reported', async (t) => {
+  const { deployer, cd, fire } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  t.after(() => cd.stop());
+  await fire('* * * * *');
+  deployer.alive.delete('job'); // gone, but waitForExit never resolves
+  await fire('* * * * *');
+  assert.equal(deployer.calls.length, 2);
+});
