@@ -197,7 +197,8 @@ export class DigestWatcher {
       const tr = onFailure(h, code, this.now(), policy, err.retryAfterMs);
       this.health.set(registry, tr.next);
       const retryInMs = tr.next.until - this.now();
-      if (tr.change === 'failing') this.options.log.warn({ registry, code, retryInMs, ...(hint ? { hint } : {}) }, `registry check failed, backing off: ${errorMessage(err)}`);
+      const services = this.targets.filter((x) => x.ref.registry === registry).map((x) => x.service);
+      if (tr.change === 'failing') this.options.log.warn({ registry, services, code, retryInMs, ...(hint ? { hint } : {}) }, `registry check failed, backing off: ${errorMessage(err)}; not checking ${services.join(', ')} until then, their containers keep running`);
       else this.options.log.debug({ registry, code, retryInMs }, 'registry still failing');
       return;
     }

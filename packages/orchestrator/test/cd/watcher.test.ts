@@ -83,6 +83,7 @@ test('a failing registry backs off alone, is logged once, and recovery is logged
   assert.ok(registry.asked.includes('web'), 'asked again once the backoff expired');
   assert.equal(find(/backing off/).length, 1, 'logged once, not every poll');
   assert.equal(find(/backing off/)[0]?.registry, 'reg.test');
+  assert.deepEqual(find(/backing off/)[0]?.services, ['web', 'web2'], 'the log names the services affected');
 
   registry.answers.set('web', 'sha256:w').set('web2', 'sha256:w2');
   advance(200_000);
