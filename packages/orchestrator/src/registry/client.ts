@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { parseRetryAfter } from './backoff.js';
@@ -6,6 +7,7 @@ import type { CredentialSource, Credentials } from './credentials.js';
 import { RegistryError } from './errors.js';
 import { loadInsecureRegistries, type InsecureMatcher } from './insecure.js';
 import { apiHost, formatReference, type ImageReference } from './reference.js';
+import { registryCa } from './registry-ca.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
 /** Manifest media types a tag may point at; asking for all four makes the registry answer with the digest `docker pull` records. */
@@ -30,6 +32,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** registries allowed without verified TLS; default: loopback plus the daemon's insecure-registries */
   insecure?: InsecureMatcher;
+  /** where per-registry CA certificates live, as for Docker; default /etc/docker/certs.d */
+  certsDir?: string;
 }
 
 /** Requests the registry answered, for tests and the benchmark. */
@@ -71,6 +75,8 @@ export class RegistryClient implements DigestSource {
   private readonly schemes = new Map<string, 'https' | 'http'>();
   private readonly insecure: Promise<InsecureMatcher>;
   private readonly unverified: Agent;
+  /** per-registry agents for registries with their own CA in certs.d */
+  private readonly verified = new Map<string, Promise<Dispatcher>>();
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.ownsDispatcher = options.dispatcher === undefined;
@@ -84,6 +90,10 @@ export class RegistryClient implements DigestSource {
 
   async close(): Promise<void> {
     await this.unverified.close();
+    for (const d of this.verified.values()) {
+      const agent = await d;
+      if (agent !== this.dispatcher) await agent.close();
+    }
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
@@ -138,7 +148,7 @@ export class RegistryClient implements DigestSource {
 
   private async send(ref: ImageReference, path: string, method: 'HEAD' | 'GET', authorization: string | undefined): Promise<Dispatcher.ResponseData> {
     const host = apiHost(ref.registry);
-    if (!(await this.insecure)(ref.registry)) return this.request(ref, `https://${host}${path}`, method, authorization, this.dispatcher);
+    if (!(await this.insecure)(ref.registry)) return this.request(ref, `https://${host}${path}`, method, authorization, await this.verifiedDispatcher(ref.registry));
     const known = this.schemes.get(ref.registry);
     if (known === 'http') return this.request(ref, `http://${host}${path}`, method, authorization, this.dispatcher);
     try {
@@ -152,6 +162,18 @@ export class RegistryClient implements DigestSource {
       this.schemes.set(ref.registry, 'http');
       return res;
     }
+  }
+
+  /** the system roots, plus the registry's own CA when certs.d has one (Docker's layout) */
+  private verifiedDispatcher(registry: string): Promise<Dispatcher> {
+    let d = this.verified.get(registry);
+    if (!d) {
+      d = registryCa(registry, this.options.certsDir).then((ca) =>
+        ca ? new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: 10_000, ca: [...rootCertificates, ...ca] } }) : this.dispatcher,
+      );
+      this.verified.set(registry, d);
+    }
+    return d;
   }
 
   private async request(ref: ImageReference, url: string, method: 'HEAD' | 'GET', authorization: string | undefined, dispatcher: Dispatcher): Promise<Dispatcher.ResponseData> {

@@ -19,6 +19,8 @@ export interface AccessLine {
 export interface TestRegistry {
   /** host:port, e.g. 127.0.0.1:41234 */
   host: string;
+  /** its self-signed certificate (PEM path) when started with tls */
+  certPath: string | undefined;
   /** requests the registry answered so far, from its access log */
   access(): Promise<AccessLine[]>;
   stop(): Promise<void>;
@@ -52,9 +54,9 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts:
   const dir = await mkdtemp(join(tmpdir(), 'cd-registry-'));
   const port = await freePort();
   let tlsYaml = '';
-  if (opts.tls) {
+  const cert = opts.tls ? join(dir, 'tls.crt') : undefined;
+  if (cert) {
     const key = join(dir, 'tls.key');
-    const cert = join(dir, 'tls.crt');
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
     tlsYaml = `  tls:\n    certificate: ${cert}\n    key: ${key}\n`;
   }
@@ -91,6 +93,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts:
   }
   return {
     host,
+    certPath: cert,
     async access() {
       const text = await readFile(logPath, 'utf8');
       const out: AccessLine[] = [];

@@ -255,6 +255,14 @@ test('a loopback registry with a self-signed certificate is spoken to over HTTPS
   assert.equal(await client.manifestDigest(parseReference(image)), digest);
   assert.deepEqual(client.stats, { head: 2, get: 0, token: 0 });
   await assert.rejects(strict.manifestDigest(parseReference(image)), { code: 'REGISTRY_UNREACHABLE', scope: 'registry' });
+
+  // Docker's certs.d layout: /etc/docker/certs.d/<registry>/ca.crt makes the same registry verifiable.
+  const certsDir = join(e.dir, 'certs.d');
+  await mkdir(join(certsDir, tls.host), { recursive: true });
+  await writeFile(join(certsDir, tls.host, 'ca.crt'), await readFile(tls.certPath as string));
+  const withCa = new RegistryClient({ insecure: () => false, certsDir });
+  t.after(() => withCa.close());
+  assert.equal(await withCa.manifestDigest(parseReference(image)), digest);
 });
 
 test('429 carries Retry-After; a registry that is down or unresolvable is a registry-wide error', async (t) => {
