@@ -94,6 +94,35 @@ test('a tag deleted from the registry is logged once and the running container s
   assert.equal(deployer.deploys.length, 1);
 });
 
+test('a registry outage is logged once, the container stays up, and watching resumes when it is back', async (t) => {
+  if (!infra(t, 'docker')) return;
+  const own = await startRegistry();
+  t.after(() => own.stop());
+  const image = `${own.host}/${randomName('outage')}:latest`;
+  const v1 = await pusher.push(image, { cmd: ['sleep', '3600'] });
+  const deployer = new DockerCliDeployer(new Map([['app', { image }]]), randomName('cd-outage'));
+  t.after(() => deployer.cleanup());
+  await deployer.redeploy('app', { reason: 'startup', pull: true });
+  const { log, find } = captureLog();
+  const cd = startContinuousDeployment(config([service('app', image)], 500), { deployer, log });
+  t.after(() => cd.stop());
+  await until('a first poll', 5_000, async () => (await own.access()).some((l) => l.method === 'HEAD'));
+
+  await own.down();
+  await until('the outage to be noticed', 5_000, async () => find(/backing off/).length > 0);
+  await new Promise((r) => setTimeout(r, 2_000));
+  assert.equal(find(/backing off/).length, 1, 'logged once for the whole outage');
+  assert.equal(find(/backing off/)[0]?.code, 'REGISTRY_UNREACHABLE');
+  assert.ok(await deployer.isRunning('app'), 'the container stays up');
+  assert.equal(await deployer.runningImageDigest('app'), v1);
+
+  await own.up();
+  await until('recovery to be logged', 10_000, async () => find(/reachable again/).length > 0);
+  const v2 = await pusher.push(image, { cmd: ['sleep', '3600'] });
+  await until('the new image to run', 15_000, async () => (await deployer.runningImageDigest('app')) === v2);
+  assert.deepEqual(deployer.deploys.map((d) => d.reason), ['startup', 'digest']);
+});
+
 test('cron every 2 s runs the job, which writes to a mounted volume; a tick during a run is skipped', async (t) => {
   if (!infra(t, 'docker') || !registry) return;
   const image = `${registry.host}/${randomName('job')}:latest`;

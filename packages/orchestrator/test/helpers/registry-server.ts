@@ -21,6 +21,10 @@ export interface TestRegistry {
   host: string;
   /** its self-signed certificate (PEM path) when started with tls */
   certPath: string | undefined;
+  /** stops the registry process, keeping its data and port (a registry outage) */
+  down(): Promise<void>;
+  /** starts it again after down() */
+  up(): Promise<void>;
   /** requests the registry answered so far, from its access log */
   access(): Promise<AccessLine[]>;
   stop(): Promise<void>;
@@ -73,24 +77,34 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts:
   const cfg = join(dir, 'config.yml');
   await writeFile(cfg, `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tlsYaml}${authYaml}`);
   const logPath = join(dir, 'registry.log');
-  const fd = openSync(logPath, 'a');
-  const child: ChildProcess = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
   const host = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      if (opts.tls) await httpsAnswers(`https://${host}/v2/`);
-      else await (await fetch(`http://${host}/v2/`)).arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        child.kill();
-        throw new Error(`docker-registry did not start: ${await readFile(logPath, 'utf8').catch(() => '')}`);
+  const launch = async (): Promise<ChildProcess> => {
+    const fd = openSync(logPath, 'a');
+    const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        if (opts.tls) await httpsAnswers(`https://${host}/v2/`);
+        else await (await fetch(`http://${host}/v2/`)).arrayBuffer();
+        return child;
+      } catch {
+        if (Date.now() > deadline || child.exitCode !== null) {
+          child.kill();
+          throw new Error(`docker-registry did not start: ${await readFile(logPath, 'utf8').catch(() => '')}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
-  }
+  };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  let child = await launch();
   return {
     host,
     certPath: cert,
@@ -103,12 +117,14 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts:
       }
       return out;
     },
+    async down() {
+      await kill();
+    },
+    async up() {
+      child = await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };
