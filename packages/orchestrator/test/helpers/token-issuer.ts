@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { sign, createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -86,6 +86,9 @@ export async function startTokenIssuer(users: Record<string, string>): Promise<T
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
-  state.close = () => new Promise((r) => server.close(() => r()));
+  state.close = async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    await rm(dir, { recursive: true, force: true });
+  };
   return state;
 }
