@@ -178,8 +178,8 @@ test('the timer polls on its own every delay', async (t) => {
   deployer.running.set('web', 'sha256:1');
   const cd = startContinuousDeployment(config([service('web', 'reg.test/web:1')], 50), { deployer, registry, log: captureLog().log, scheduler: new FakeScheduler() });
   t.after(() => cd.stop());
-  await new Promise((r) => setTimeout(r, 400));
-  assert.ok(registry.asked.length >= 3, `polled ${registry.asked.length} times in 400 ms with a 50 ms delay`);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.ok(registry.asked.length >= 3, `polled ${registry.asked.length} times in 600 ms with a 50 ms delay`);
   await cd.stop();
   const n = registry.asked.length;
   await new Promise((r) => setTimeout(r, 150));
