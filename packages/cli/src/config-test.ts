@@ -1,10 +1,25 @@
+import { loadConfig } from '@dispenser/shared/config/load';
+import { formatProblems } from '@dispenser/shared/config/format';
+
 /** `dispenser --test`: validate and print every problem with a code frame. Returns the exit code. */
 export interface Output {
   log(line: string): void;
   error(line: string): void;
 }
 
-export async function runConfigTest(_configFile: string, out: Output): Promise<number> {
-  out.error('dispenser --test: not implemented yet');
-  return 2;
+export async function runConfigTest(configFile: string, out: Output): Promise<number> {
+  let result;
+  try {
+    result = await loadConfig(configFile);
+  } catch (err) {
+    // loadConfig reports bad input as problems; reaching this is a bug, still no stack trace
+    out.error(`dispenser --test: internal error while loading ${configFile}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  if (result.ok) {
+    out.log('Dispenser config is ok.');
+    return 0;
+  }
+  out.error(formatProblems(result.problems, result.redact ? { redact: result.redact } : {}));
+  return 1;
 }

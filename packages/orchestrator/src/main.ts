@@ -8,6 +8,7 @@ import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { envelope } from '@dispenser/shared/ipc/messages';
 import { createLogger } from '@dispenser/shared/log';
 import type { Component } from './contracts.js';
+import { startContinuousDeployment } from './cd/index.js';
 import { startCertificates } from './certs/certificates.js';
 import { DockerodeEngine } from './docker/dockerode-engine.js';
 import { runOrchestratorProcess, type Channel, type ComponentContext } from './orchestrator-process.js';
@@ -37,7 +38,8 @@ function devServices(): readonly string[] | undefined {
 async function createComponents(ctx: ComponentContext): Promise<Component[]> {
   // Certificates first: stored ones are published before `ready`, so a restart serves HTTPS at once.
   const certificates = await startCertificates(ctx.config, { publisher: ctx.publisher, dev: ctx.dev, log: ctx.log });
-  return [certificates];
+  const cd = startContinuousDeployment(ctx.config, { deployer: ctx.orchestrator, log: ctx.log });
+  return [certificates, cd];
 }
 
 const configFile = process.env.DISPENSER_CONFIG;

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+// dist/test/ → the package dir; fixtures are not copied into dist
+const PACKAGE = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(PACKAGE, 'bin', 'run.js');
+const FIXTURES = join(PACKAGE, '..', 'shared', 'test', 'fixtures', 'config');
+
+function dispenser(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd ?? PACKAGE, env: { ...process.env, ...options.env }, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const STACK_TRACE = /^\s+at .+:\d+:\d+\)?$/m;
+
+test('dispenser -t on a valid config prints the ok line and exits 0', () => {
+  const r = dispenser(['-t', '-c', join(FIXTURES, 'valid-full', 'dispenser.toml')]);
+  assert.equal(r.stdout, 'Dispenser config is ok.\n');
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+});
+
+test('--test with a relative --config resolves it from the working directory', () => {
+  const r = dispenser(['--test', '--config', 'dispenser.toml'], { cwd: join(FIXTURES, 'valid-minimal') });
+  assert.equal(r.stdout, 'Dispenser config is ok.\n');
+  assert.equal(r.status, 0);
+});
+
+test('dispenser -t on an invalid config reports every problem with a frame and exits 1, without a stack trace', () => {
+  const dir = join(FIXTURES, 'invalid-values');
+  const r = dispenser(['-t', '-c', 'dispenser.toml'], { cwd: dir });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: dispenser\.toml:1:9 \[CONFIG_INVALID_VALUE\]\ninvalid "delay": expected an integer number of seconds ≥ 1; got "60"\n> 1 \| delay = "60"\n {4}\| {9}\^{4}/);
+  assert.match(r.stderr, /error: app\/service\.toml:9:10 \[CONFIG_INVALID_VALUE\]/);
+  assert.match(r.stderr, /\n45 problems found in the configuration\.\n$/);
+  assert.doesNotMatch(r.stderr, STACK_TRACE);
+});
+
+test('a missing config file is a problem, not a crash', () => {
+  const r = dispenser(['-t', '-c', join(FIXTURES, 'invalid-no-config', 'dispenser.toml')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /dispenser\.toml \[CONFIG_FILE_MISSING\]\ndispenser\.toml does not exist/);
+  assert.doesNotMatch(r.stderr, STACK_TRACE);
+});
+
+test('a secret value never reaches the output of --test', () => {
+  const r = dispenser(['-t', '-c', join(FIXTURES, 'invalid-secret-redaction', 'dispenser.toml')], { env: { TEST_PW: 'hunter2 x' } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /got "\[secret\]"/);
+  assert.ok(!r.stderr.includes('hunter2') && !r.stdout.includes('hunter2'));
+});

@@ -1,0 +1,1 @@
+export { startContinuousDeployment, type ContinuousDeployment, type ContinuousDeploymentDeps } from './continuous-deployment.js';

@@ -1,0 +1,56 @@
+/**
+ * Per-registry backoff: pure decisions about when a failing registry is asked again.
+ * A registry that fails is skipped for an exponentially growing time (starting at one poll
+ * interval), or for as long as its Retry-After says when that is longer.
+ */
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface RegistryHealth {
+  failures: number;
+  /** epoch ms before which the registry is not asked again */
+  until: number;
+  /** code of the last failure; undefined when healthy */
+  code: string | undefined;
+}
+
+export const HEALTHY: RegistryHealth = Object.freeze({ failures: 0, until: 0, code: undefined });
+
+export function backoffDelay(failures: number, policy: BackoffPolicy): number {
+  if (failures <= 0) return 0;
+  const exp = policy.baseMs * 2 ** Math.min(failures - 1, 30);
+  return Math.min(exp, Math.max(policy.maxMs, policy.baseMs));
+}
+
+export interface Transition {
+  next: RegistryHealth;
+  /** 'failing' when it started failing or the failure changed, 'recovered' when it works again */
+  change: 'failing' | 'recovered' | undefined;
+}
+
+export function onFailure(prev: RegistryHealth, code: string, now: number, policy: BackoffPolicy, retryAfterMs?: number): Transition {
+  const failures = prev.failures + 1;
+  const wait = Math.max(backoffDelay(failures, policy), retryAfterMs ?? 0);
+  return { next: { failures, until: now + wait, code }, change: prev.code === code ? undefined : 'failing' };
+}
+
+export function onSuccess(prev: RegistryHealth): Transition {
+  return { next: HEALTHY, change: prev.code === undefined ? undefined : 'recovered' };
+}
+
+export function isBackingOff(h: RegistryHealth, now: number): boolean {
+  return h.until > now;
+}
+
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) return undefined;
+  return Math.max(0, t - now);
+}

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { RegistryAuth } from './auth.js';
+import { parseRetryAfter } from './backoff.js';
+import type { CredentialSource } from './credentials.js';
+import { RegistryError } from './errors.js';
+import type { InsecureMatcher } from './insecure.js';
+import { formatReference, type ImageReference } from './reference.js';
+import { RegistryTransport } from './transport.js';
+
+/** Manifest media types a tag may point at; asking for all four makes the registry answer with the digest `docker pull` records. */
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/** What the watcher needs: the digest behind a tag. */
+export interface DigestSource {
+  manifestDigest(ref: ImageReference): Promise<string>;
+}
+
+export interface RegistryClientOptions {
+  credentials?: CredentialSource;
+  /** per request; default 30 s */
+  timeoutMs?: number;
+  now?: () => number;
+  userAgent?: string;
+  /** registries allowed without verified TLS; default: loopback plus the daemon's insecure-registries */
+  insecure?: InsecureMatcher;
+  /** where per-registry CA certificates live, as for Docker; default /etc/docker/certs.d */
+  certsDir?: string;
+}
+
+/** Requests the registry answered, for tests and the benchmark. */
+export interface RegistryClientStats {
+  head: number;
+  get: number;
+  token: number;
+}
+
+/** HEAD refusals after which the digest is read with GET */
+const HEAD_REFUSED = new Set([400, 405, 501]);
+
+/**
+ * A thin registry v2 client that only answers "which digest is behind this tag": HEAD on the
+ * manifest (GET when HEAD is refused), with anonymous, Basic or Bearer-token auth. It never
+ * fetches a blob.
+ */
+export class RegistryClient implements DigestSource {
+  readonly stats: RegistryClientStats = { head: 0, get: 0, token: 0 };
+  private readonly transport: RegistryTransport;
+  private readonly auth: RegistryAuth;
+  private readonly now: () => number;
+  private readonly userAgent: string;
+  /** registries that refused HEAD: asked with GET straight away from then on */
+  private readonly noHead = new Set<string>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.userAgent = options.userAgent ?? 'dispenser';
+    this.transport = new RegistryTransport({
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.insecure ? { insecure: options.insecure } : {}),
+      ...(options.certsDir !== undefined ? { certsDir: options.certsDir } : {}),
+    });
+    this.auth = new RegistryAuth({
+      transport: this.transport,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      now: this.now,
+      userAgent: this.userAgent,
+      onToken: () => this.stats.token++,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  async manifestDigest(ref: ImageReference): Promise<string> {
+    const path = `/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`;
+    const scope = `repository:${ref.repository}:pull`;
+    let method: 'HEAD' | 'GET' = this.noHead.has(ref.registry) ? 'GET' : 'HEAD';
+    let challenged = false;
+    let freshToken = false;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const authorization = await this.auth.authorization(ref.registry, scope, freshToken);
+      freshToken = false;
+      const headers: Record<string, string> = { accept: MANIFEST_ACCEPT, 'user-agent': this.userAgent };
+      if (authorization) headers.authorization = authorization;
+      const res = await this.transport.send(ref.registry, path, { method, headers });
+      if (method === 'HEAD') this.stats.head++;
+      else this.stats.get++;
+
+      if (res.statusCode === 401) {
+        await res.body.dump();
+        if (challenged) throw await this.auth.refused(ref.registry, ref.repository);
+        const header = res.headers['www-authenticate'];
+        this.auth.learnChallenge(ref.registry, Array.isArray(header) ? header.join(', ') : header);
+        challenged = true;
+        freshToken = true;
+        continue;
+      }
+      if (method === 'HEAD' && HEAD_REFUSED.has(res.statusCode)) {
+        await res.body.dump();
+        // 400 may be about this request only; 405/501 mean the registry never answers HEAD.
+        if (res.statusCode !== 400) this.noHead.add(ref.registry);
+        method = 'GET';
+        continue;
+      }
+      if (res.statusCode === 200) {
+        const header = res.headers['docker-content-digest'];
+        const digest = typeof header === 'string' ? header.trim() : undefined;
+        if (method === 'HEAD') {
+          await res.body.dump();
+          if (digest) return digest;
+          method = 'GET';
+          continue;
+        }
+        const body = Buffer.from(await res.body.arrayBuffer());
+        return digest || `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      }
+      await res.body.dump();
+      throw this.statusError(ref, res.statusCode, res.headers['retry-after']);
+    }
+    throw new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} kept asking for authentication for ${ref.repository}`, { scope: 'registry' });
+  }
+
+  private statusError(ref: ImageReference, status: number, retryAfter: string | string[] | undefined): RegistryError {
+    const name = formatReference(ref);
+    if (status === 404) return new RegistryError('REGISTRY_MANIFEST_NOT_FOUND', `${name} does not exist in the registry`, { scope: 'repository', status, hint: 'check the image name and tag, or push the image' });
+    if (status === 403) return new RegistryError('REGISTRY_DENIED', `${ref.registry} denied access to ${ref.repository}`, { scope: 'repository', status, hint: 'the credentials are valid but lack pull permission on this repository' });
+    if (status === 429 || status === 503) {
+      const ra = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.now());
+      return new RegistryError(status === 429 ? 'REGISTRY_RATE_LIMITED' : 'REGISTRY_UNAVAILABLE', `${ref.registry} answered ${status}${ra !== undefined ? `, retry after ${Math.round(ra / 1000)} s` : ''}`, { scope: 'registry', status, ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
+    }
+    if (status >= 500) return new RegistryError('REGISTRY_UNAVAILABLE', `${ref.registry} answered ${status} for ${ref.repository}`, { scope: 'registry', status });
+    return new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} answered ${status} for ${name}`, { scope: 'repository', status });
+  }
+}

@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startContinuousDeployment } from '../../src/cd/continuous-deployment.js';
+import { FakeDeployer } from '../helpers/fake-deployer.js';
+import { FakeRegistry, FakeScheduler, config, service } from '../helpers/fakes.js';
+import { captureLog } from '../helpers/log.js';
+
+function setup(services: ReturnType<typeof service>[]) {
+  const deployer = new FakeDeployer();
+  const scheduler = new FakeScheduler();
+  const capture = captureLog();
+  const cd = startContinuousDeployment(config(services), { deployer, registry: new FakeRegistry(), log: capture.log, scheduler });
+  const fire = async (expr: string): Promise<void> => {
+    scheduler.jobs.get(expr)?.onTick();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { deployer, scheduler, cd, fire, ...capture };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+test('a cron tick recreates the job, waits for its exit, and logs exit code, duration and the next run', async (t) => {
+  const { deployer, cd, fire, find } = setup([service('backup', 'reg.test/backup:1', { watch: false, cron: '*/2 * * * * *', pull: 'always' })]);
+  t.after(() => cd.stop());
+  assert.equal(find(/cron scheduled/, 'backup')[0]?.nextRun, '2030-01-01T00:00:00.000Z');
+  await fire('*/2 * * * * *');
+  assert.deepEqual(deployer.calls, [{ service: 'backup', reason: 'cron', pull: true }]);
+  deployer.exit('backup', 3);
+  await settle();
+  const [finished] = find(/exited with code 3/, 'backup');
+  assert.equal(finished?.exitCode, 3);
+  assert.equal(typeof finished?.durationMs, 'number');
+  assert.equal(find(/next cron run/, 'backup').length, 1);
+});
+
+test('pull = "on-startup" does not pull on a tick', async (t) => {
+  const { deployer, cd, fire } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '0 * * * *' })]);
+  t.after(() => cd.stop());
+  await fire('0 * * * *');
+  assert.deepEqual(deployer.calls, [{ service: 'job', reason: 'cron', pull: false }]);
+});
+
+test('a tick while the previous run is still going is skipped and logged', async (t) => {
+  const { deployer, cd, fire, find } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  t.after(() => cd.stop());
+  await fire('* * * * *');
+  await fire('* * * * *');
+  await fire('* * * * *');
+  assert.equal(deployer.calls.length, 1);
+  assert.equal(find(/skipped: the previous run is still going/, 'job').length, 2);
+  deployer.exit('job', 0);
+  await settle();
+  assert.equal(find(/cron run finished/, 'job')[0]?.exitCode, 0);
+  await fire('* * * * *');
+  assert.equal(deployer.calls.length, 2, 'the next tick after the exit runs');
+});
+
+test('a container still running from before Dispenser restarted counts as the previous run', async (t) => {
+  const { deployer, cd, fire, find } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  t.after(() => cd.stop());
+  deployer.alive.add('job');
+  await fire('* * * * *');
+  assert.equal(deployer.calls.length, 0);
+  assert.equal(find(/skipped/, 'job').length, 1);
+});
+
+test('cron on a watched long-running service restarts it on every tick', async (t) => {
+  const { deployer, cd, fire, find } = setup([service('web', 'reg.test/web:1', { watch: true, cron: '0 4 * * *' })]);
+  t.after(() => cd.stop());
+  deployer.alive.add('web');
+  await fire('0 4 * * *');
+  await settle();
+  await fire('0 4 * * *');
+  await settle();
+  assert.equal(deployer.calls.length, 2);
+  assert.equal(find(/service restarted/, 'web').length, 2);
+});
+
+test('a failed start is logged and the schedule goes on', async (t) => {
+  const { deployer, cd, fire, find } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  t.after(() => cd.stop());
+  deployer.failing.add('job');
+  await fire('* * * * *');
+  await settle();
+  assert.equal(find(/could not start/, 'job')[0]?.code, 'DEPLOY_PULL_FAILED');
+  deployer.failing.delete('job');
+  await fire('* * * * *');
+  assert.equal(deployer.calls.length, 2);
+});
+
+test('reload reschedules changed expressions, drops removed jobs, and a bad expression does not stop the others', async (t) => {
+  const { scheduler, cd, find } = setup([service('a', 'r.test/a:1', { watch: false, cron: '0 * * * *' }), service('b', 'r.test/b:1', { watch: false, cron: '5 * * * *' })]);
+  t.after(() => cd.stop());
+  assert.deepEqual(scheduler.active().sort(), ['0 * * * *', '5 * * * *']);
+  await cd.update(config([service('a', 'r.test/a:1', { watch: false, cron: '30 * * * *' }), service('c', 'r.test/c:1', { watch: false, cron: 'bad' }), service('d', 'r.test/d:1', { watch: false, cron: '1 1 * * *' })]));
+  assert.deepEqual(scheduler.active().sort(), ['1 1 * * *', '30 * * * *']);
+  assert.equal(find(/cannot schedule/, 'c')[0]?.code, 'CRON_INVALID');
+  assert.equal(find(/cron schedule removed/, 'b').length, 1);
+  await cd.stop();
+  assert.deepEqual(scheduler.active(), []);
+});
+
+test('a cron tick while the watcher is redeploying the same service is skipped, and stop() waits for that redeploy', async (t) => {
+  const deployer = new FakeDeployer();
+  const registry = new FakeRegistry();
+  const scheduler = new FakeScheduler();
+  const { log, find } = captureLog();
+  const cd = startContinuousDeployment(config([service('web', 'reg.test/web:1', { watch: true, cron: '0 4 * * *' })]), { deployer, registry, log, scheduler });
+  t.after(() => cd.stop());
+  deployer.running.set('web', 'sha256:a');
+  registry.answers.set('web', 'sha256:b');
+  deployer.registry.set('web', 'sha256:b');
+  let release = (): void => {};
+  deployer.hold = new Promise((r) => (release = r));
+  await cd.pollNow();
+  scheduler.jobs.get('0 4 * * *')?.onTick();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(find(/skipped: the previous restart is still in progress/, 'web').length, 1);
+  let stopped = false;
+  const stopping = cd.stop().then(() => (stopped = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(stopped, false, 'stop() waits for the redeploy in flight');
+  release();
+  await stopping;
+  assert.deepEqual(deployer.calls.map((c) => c.reason), ['digest']);
+  assert.equal(deployer.running.get('web'), 'sha256:b');
+});
+
+test('a run whose container is gone does not block the next tick, even if its exit was never reported', async (t) => {
+  const { deployer, cd, fire } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  t.after(() => cd.stop());
+  await fire('* * * * *');
+  deployer.alive.delete('job'); // gone, but waitForExit never resolves
+  await fire('* * * * *');
+  assert.equal(deployer.calls.length, 2);
+});

@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { afterDeploy, decide, type Decision, type WatchMemory } from '../../src/cd/decide.js';
+
+test('poll decisions: redeploy on a new digest, never twice for one that failed, baseline when the container has none', () => {
+  const cases: [string, string, string | undefined, WatchMemory, Decision, WatchMemory][] = [
+    ['unchanged', 'sha256:a', 'sha256:a', {}, { action: 'none' }, { lastSeen: 'sha256:a' }],
+    ['new push', 'sha256:b', 'sha256:a', { lastSeen: 'sha256:a' }, { action: 'redeploy', from: 'sha256:a', to: 'sha256:b' }, { lastSeen: 'sha256:b' }],
+    ['failed digest still current', 'sha256:b', 'sha256:a', { failedDigest: 'sha256:b' }, { action: 'skip-failed', digest: 'sha256:b' }, { failedDigest: 'sha256:b', lastSeen: 'sha256:b' }],
+    ['newer push after a failure', 'sha256:c', 'sha256:a', { failedDigest: 'sha256:b' }, { action: 'redeploy', from: 'sha256:a', to: 'sha256:c' }, { lastSeen: 'sha256:c' }],
+    ['tag moved back to the running image', 'sha256:a', 'sha256:a', { failedDigest: 'sha256:b' }, { action: 'none' }, { lastSeen: 'sha256:a' }],
+    ['back to the failed one after another push', 'sha256:b', 'sha256:a', { lastSeen: 'sha256:c' }, { action: 'redeploy', from: 'sha256:a', to: 'sha256:b' }, { lastSeen: 'sha256:b' }],
+    ['no running digest, first look', 'sha256:a', undefined, {}, { action: 'baseline', digest: 'sha256:a' }, { lastSeen: 'sha256:a' }],
+    ['no running digest, unchanged', 'sha256:a', undefined, { lastSeen: 'sha256:a' }, { action: 'none' }, { lastSeen: 'sha256:a' }],
+    ['no running digest, tag moved', 'sha256:b', undefined, { lastSeen: 'sha256:a' }, { action: 'redeploy', from: 'sha256:a', to: 'sha256:b' }, { lastSeen: 'sha256:b' }],
+  ];
+  for (const [name, registry, running, memory, decision, next] of cases) {
+    assert.deepEqual(decide(registry, running, memory), { decision, memory: next }, name);
+  }
+});
+
+test('a failed deploy is remembered, a successful one clears the failure', () => {
+  assert.deepEqual(afterDeploy({ lastSeen: 'sha256:a' }, 'sha256:b', false), { lastSeen: 'sha256:b', failedDigest: 'sha256:b' });
+  assert.deepEqual(afterDeploy({ failedDigest: 'sha256:b' }, 'sha256:c', true), { lastSeen: 'sha256:c' });
+});

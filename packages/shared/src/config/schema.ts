@@ -1,0 +1,231 @@
+import { isIP, isIPv4 } from 'node:net';
+import cronParser from 'cron-parser';
+import { z } from 'zod';
+import { DURATION_EXPECTED, parseCpus, parseDuration, parseMemory, type Parsed } from './units.js';
+import { splitShellWords } from './shell-words.js';
+
+/**
+ * zod schemas for every key of dispenser.toml and service.toml (SPEC §4–5 plus the documented
+ * extras). Every leaf carries `.describe(what is expected)`; schema-problems.ts turns issues into
+ * messages with it. Unit-carrying strings are converted here (ms, bytes, nano-CPUs).
+ */
+
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+function converted<T>(parse: (input: string) => Parsed<T>, expected: string) {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      const r = parse(s);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
+        return z.NEVER;
+      }
+      return r.value;
+    })
+    .describe(expected);
+}
+
+const duration = () => converted(parseDuration, DURATION_EXPECTED);
+const port = () => z.number().int().min(1).max(65535).describe('a port number (integer 1–65535)');
+const bool = () => z.boolean().describe('true or false');
+const nonEmpty = (what: string) => z.string().min(1).describe(what);
+const absolutePath = (what: string) =>
+  z
+    .string()
+    .refine((s) => s.startsWith('/'), { message: `expected ${what}` })
+    .describe(what);
+
+/** A string is split like a POSIX shell would (quotes, backslashes); an array is taken as is. */
+const commandLine = () =>
+  z
+    .union([z.string(), z.array(z.string()).min(1)])
+    .transform((v, ctx) => {
+      if (Array.isArray(v)) return v;
+      const r = splitShellWords(v);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
+        return z.NEVER;
+      }
+      if (r.words.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected a non-empty command (a string or an array of strings)' });
+        return z.NEVER;
+      }
+      return r.words;
+    })
+    .describe('a string (split like a shell would) or an array of strings');
+
+const cron = () =>
+  z
+    .string()
+    .superRefine((expr, ctx) => {
+      const fields = expr.trim().split(/\s+/).length;
+      if (fields !== 5 && fields !== 6) {
+        ctx.addIssue({ code: 'custom', message: `expected a cron expression with 5 fields (minute hour day month weekday) or 6 (seconds first); got ${fields} fields` });
+        return;
+      }
+      try {
+        cronParser.parseExpression(expr);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `expected a valid cron expression: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    })
+    .describe('a cron expression with 5 fields, or 6 with seconds first');
+
+export const networkSchema = z.strictObject({
+  name: z.string().regex(CONTAINER_NAME).describe('a network name (letters, digits, "_", "." and "-", starting with a letter or digit)'),
+  driver: z.enum(['bridge', 'host', 'overlay', 'macvlan', 'none']).describe('one of "bridge", "host", "overlay", "macvlan", "none"').default('bridge'),
+  external: bool().default(false),
+  internal: bool().default(false),
+  attachable: bool().default(true),
+  labels: z.record(z.string(), z.string().describe('a string label value')).describe('a table of string labels').default({}),
+});
+
+export const proxySettingsSchema = z.strictObject({
+  enabled: bool().default(true),
+  strategy: z.enum(['https-only', 'http-only', 'both']).describe('one of "https-only", "http-only", "both"').default('https-only'),
+  trust_forwarded_headers: bool().default(false),
+  http_port: port().default(80),
+  https_port: port().default(443),
+  bind: z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IP address such as "0.0.0.0" or "::"' }).describe('an IP address such as "0.0.0.0" or "::"').default('0.0.0.0'),
+  workers: z.number().int().min(1).describe('an integer ≥ 1').optional(),
+  access_log: bool().default(false),
+  connect_timeout: duration().prefault('5s'),
+  upstream_timeout: duration().prefault('60s'),
+  shutdown_timeout: duration().prefault('10s'),
+});
+
+export const certbotSchema = z.strictObject({
+  email: z.string().regex(/^[^@\s]+@[^@\s]+$/).describe('an email address for the ACME account'),
+  directory_url: z.url({ protocol: /^https?$/ }).describe('the URL of an ACME directory (https://…)').default(LETS_ENCRYPT_DIRECTORY),
+});
+
+export const dispenserFileSchema = z.strictObject({
+  delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(60),
+  service: z.array(z.strictObject({ path: nonEmpty('a service directory path (relative to the base dir)') })).describe('an array of [[service]] tables').default([]),
+  network: z.array(networkSchema).describe('an array of [[network]] tables').default([]),
+  proxy: proxySettingsSchema.prefault({}),
+  certbot: certbotSchema.optional(),
+});
+
+const envValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform((v) => String(v))
+  .describe('a string (numbers and booleans are converted)');
+
+export const serviceSectionSchema = z.strictObject({
+  name: z.string().regex(CONTAINER_NAME).describe('a container name (letters, digits, "_", "." and "-", starting with a letter or digit)'),
+  image: z.string().regex(/^[^\s]+$/).refine((s) => !s.includes('://'), { message: 'expected an image reference without a scheme, e.g. "nginx:1.27" or "ghcr.io/org/app:latest"' }).describe('an image reference like "nginx:1.27" or "registry.example.com/app:latest"'),
+  command: commandLine().optional(),
+  entrypoint: commandLine().optional(),
+  working_dir: absolutePath('an absolute path inside the container').optional(),
+  user: z.string().regex(/^([a-z_][a-z0-9_.-]*|\d+)(:([a-z_][a-z0-9_.-]*|\d+))?$/i).describe('a user as "name", "uid" or "uid:gid"').optional(),
+  hostname: z.string().regex(HOSTNAME).describe('a hostname').optional(),
+  memory: z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const r = parseMemory(v);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
+      return r.ok ? r.value : z.NEVER;
+    })
+    .describe('a memory size like "512m" or "1g"')
+    .optional(),
+  cpus: z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const r = parseCpus(v);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
+      return r.ok ? r.value : z.NEVER;
+    })
+    .describe('a decimal number of CPUs like "0.5"')
+    .optional(),
+  restart: z
+    .enum(['no', 'never', 'always', 'on-failure', 'unless-stopped'])
+    .describe('one of "no" (or "never"), "always", "on-failure", "unless-stopped"')
+    .default('no')
+    .transform((v) => (v === 'never' ? 'no' : v)),
+});
+
+export const serviceProxySchema = z.strictObject({
+  host: z.string().regex(HOSTNAME).describe('a host name like "app.example.com"'),
+  path: z.string().refine((s) => s.startsWith('/'), { message: 'expected a path prefix starting with "/"' }).describe('a path prefix starting with "/"').default('/'),
+  service_port: port(),
+  cert_file: nonEmpty('a PEM certificate file path').optional(),
+  key_file: nonEmpty('a PEM private key file path').optional(),
+  health_path: z.string().refine((s) => s.startsWith('/'), { message: 'expected an HTTP path starting with "/"' }).describe('an HTTP path starting with "/"').optional(),
+  health_interval: duration().prefault('1s'),
+  health_timeout: duration().prefault('2s'),
+  deploy_timeout: duration().prefault('120s'),
+  drain_timeout: duration().prefault('30s'),
+});
+
+export const DEPENDS_ON_CONDITIONS = ['service-started', 'started', 'service-completed', 'completed', 'service-healthy', 'healthy'] as const;
+
+export const serviceFileSchema = z.strictObject({
+  service: serviceSectionSchema.describe('a [service] table with at least name and image'),
+  port: z.array(z.strictObject({ host: port(), container: port() })).describe('an array of [[port]] tables').default([]),
+  volume: z
+    .array(
+      z.strictObject({
+        source: nonEmpty('a path (relative to the service dir or absolute) or a volume name'),
+        target: absolutePath('an absolute path inside the container').refine((s) => s !== '/', { message: 'expected a target other than "/"' }),
+        readonly: bool().default(false),
+      }),
+    )
+    .describe('an array of [[volume]] tables')
+    .default([]),
+  env: z.record(z.string(), envValue).describe('a table of environment variables').default({}),
+  network: z.array(z.strictObject({ name: nonEmpty('the name of a [[network]] declared in dispenser.toml') })).describe('an array of [[network]] tables').default([]),
+  extra_host: z
+    .array(
+      z.strictObject({
+        hostname: z.string().regex(HOSTNAME).describe('a hostname'),
+        ipv4: z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like "10.0.0.5"' }).describe('an IPv4 address'),
+      }),
+    )
+    .describe('an array of [[extra_host]] tables')
+    .default([]),
+  dispenser: z
+    .strictObject({
+    watch: bool(),
+    initialize: z.enum(['immediately', 'on-trigger']).describe('"immediately" or "on-trigger"').default('immediately'),
+    cron: cron().optional(),
+    pull: z.enum(['on-startup', 'always']).describe('"on-startup" or "always"').default('on-startup'),
+    strategy: z.enum(['rollout', 'recreate']).describe('"rollout" or "recreate"').optional(),
+  })
+    .describe('a [dispenser] table with at least watch = true or false'),
+  depends_on: z
+    .record(z.string(), z.enum(DEPENDS_ON_CONDITIONS).describe('one of "service-started" ("started"), "service-completed" ("completed"), "service-healthy" ("healthy")'))
+    .describe('a table of service name = condition')
+    .default({}),
+  proxy: serviceProxySchema.optional(),
+  healthcheck: z
+    .strictObject({
+      test: z
+        .union([z.string().min(1).transform((s) => ['CMD-SHELL', s]), z.array(z.string()).min(1)])
+        .refine((t) => ['NONE', 'CMD', 'CMD-SHELL'].includes(t[0]!), { message: 'expected an array starting with "CMD", "CMD-SHELL" or "NONE" (Docker form), or a shell command string' })
+        .describe('an array in Docker form like ["CMD", "curl", "-f", "http://localhost/"], or a shell command string'),
+      interval: duration().optional(),
+      timeout: duration().optional(),
+      start_period: duration().optional(),
+      retries: z.number().int().min(0).describe('an integer ≥ 0').optional(),
+    })
+    .optional(),
+});
+
+export type DispenserFile = z.output<typeof dispenserFileSchema>;
+export type ServiceFile = z.output<typeof serviceFileSchema>;
+
+export const secretRefSchema = z.discriminatedUnion('source', [
+  z.strictObject({
+    source: z.literal('google'),
+    name: z.string().regex(/^projects\/[^/]+\/secrets\/[^/]+$/).describe('a secret name like "projects/my-project/secrets/db-password"'),
+    version: z.union([z.string().min(1), z.number().int().min(1).transform(String)]).describe('a version number or "latest"').default('latest'),
+  }),
+  z.strictObject({ source: z.literal('env'), name: z.string().min(1).describe('an environment variable name') }),
+  z.strictObject({ source: z.literal('file'), path: z.string().min(1).describe('a file path') }),
+]);
+
+export type SecretRef = z.output<typeof secretRefSchema>;
