@@ -39,13 +39,13 @@ test('rollout through the proxy under load (real CLI)', { timeout: 240_000 }, as
   const host = `${svc}.rollout.test`;
   const repo = `${env.registry}/${randomName('rollout-e2e')}`;
   const port = await freePort();
-  const serviceToml = (tag: string): string => `
+  const serviceToml = (tag: string, watch = false): string => `
 [service]
 name = "${svc}"
 image = "${repo}:${tag}"
 
 [dispenser]
-watch = false
+watch = ${watch}
 
 [proxy]
 host = "${host}"
@@ -57,6 +57,8 @@ drain_timeout = "5s"
 `;
   const stack = writeStack(
     `
+delay = 1
+
 [proxy]
 strategy = "http-only"
 http_port = ${port}
@@ -102,7 +104,7 @@ path = "web"
       daemon!.child.kill('SIGHUP');
       const failure = await daemon!.waitForLog((l) => l.code === 'ROLLOUT_UNHEALTHY' && Array.isArray(l.lastLogs), 60_000);
       assert.match(String(failure.msg), /HTTP 404/);
-      assert.match(String(failure.msg), /previous container keeps serving/);
+      assert.match(String(failure.msg), /new container was removed and the previous one keeps serving/);
       await new Promise((r) => setTimeout(r, 1000));
       const o = await loop.stop();
       assert.equal(o.failed, 0, `failed requests: ${JSON.stringify([...o.statuses])}`);
@@ -110,10 +112,31 @@ path = "web"
       const names = docker('ps', '-a', '--format', '{{.Names}}', '--filter', `label=dispenser.instance=${instance}`).split('\n').filter(Boolean);
       assert.deepEqual(names, [`${instance}-${svc}`], 'the failed container was removed');
     });
+    await t.test('CD: a push to the watched tag rolls out; a never-healthy push is rolled back once and not retried; the next good push rolls out', async () => {
+      webImage(`${repo}:live`, env.baseImage, 'v3');
+      stack.write('web/service.toml', serviceToml('live', true));
+      daemon!.child.kill('SIGHUP');
+      await waitForReply(port, '/', host, (r) => r.body.trim() === 'v3', 60_000);
+      const loop = loadLoop(port, '/', host, { maxRequests: 50_000, maxMs: 90_000 });
+      const mark = daemon!.lines.length;
+      const badDigest = webImage(`${repo}:live`, env.baseImage, 'bad', false);
+      await daemon!.waitForLog((l) => l.code === 'ROLLOUT_UNHEALTHY' && Array.isArray(l.lastLogs), 60_000);
+      await daemon!.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('redeploy failed') && l.to === badDigest, 10_000);
+      // several polls later: still one attempt for that digest
+      await new Promise((r) => setTimeout(r, 3500));
+      assert.equal(daemon!.lines.slice(mark).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('rolling out a new container')).length, 1);
+      webImage(`${repo}:live`, env.baseImage, 'v4');
+      await waitForReply(port, '/', host, (r) => r.body.trim() === 'v4', 60_000);
+      await daemon!.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('complete:'), 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      const o = await loop.stop();
+      assert.equal(o.failed, 0, `failed requests: ${JSON.stringify([...o.statuses])}`);
+      assert.deepEqual([...o.bodies].sort(), ['v3', 'v4']);
+    });
   } finally {
     await daemon?.stop();
     removeInstance(instance);
-    for (const tag of ['v1', 'v2', 'bad']) {
+    for (const tag of ['v1', 'v2', 'bad', 'live']) {
       try {
         docker('rmi', '-f', `${repo}:${tag}`);
       } catch {

@@ -101,6 +101,7 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
 
     async promote(id) {
       await engine.renameContainer(id, d.containerName);
+      log.info({ container: d.containerName, id: id.slice(0, 12), afterMs: Date.now() - candidateStartedAt }, `rollout of ${d.service} complete: ${d.containerName} is the new container`);
     },
 
     async settleRoutes() {
@@ -114,15 +115,17 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
       } catch (err) {
         lastLogs = [`(logs unavailable: ${errorMessage(err)})`];
       }
-      log.error(
-        { code: cause.code, container: side, image: d.image, lastLogs },
-        `rollout of ${d.service} failed: ${cause.message}; the previous container keeps serving. Last log lines of the new container:\n${lastLogs.join('\n') || '(none)'}`,
-      );
+      let removed = true;
       try {
         await ctx.removeContainer(id);
       } catch (err) {
+        removed = false;
         log.error({ container: side, err: errorMessage(err) }, `could not remove the failed new container ${side}; remove it with docker rm -f ${side}`);
       }
+      log.error(
+        { code: cause.code, container: side, image: d.image, removed, lastLogs },
+        `rollout of ${d.service} failed: ${cause.message}; the new container was ${removed ? 'removed' : 'NOT removed'} and the previous one keeps serving. Last log lines of the new container:\n${lastLogs.join('\n') || '(none)'}`,
+      );
     },
   };
 }
