@@ -177,9 +177,21 @@ export class Orchestrator implements Deployer {
   }
 
   /** true once every proxy worker confirmed `confirmed` within the publish timeout */
-  private async confirmedInTime(confirmed: Promise<void>): Promise<boolean> {
+  private confirmedInTime(confirmed: Promise<void>): Promise<boolean> {
     const timeoutMs = this.opts.publishTimeoutMs ?? 15_000;
-    return Promise.race([confirmed.then(() => true, () => false), sleep(timeoutMs, this.abort.signal).then(() => false)]);
+    const signal = this.abort.signal;
+    // its own timer, cleared on confirmation: a pending sleep per publish would pile up listeners
+    return new Promise((resolve) => {
+      const finish = (ok: boolean): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(ok);
+      };
+      const onAbort = (): void => finish(false);
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      confirmed.then(() => finish(true), () => finish(false));
+    });
   }
 
   /** Route table of the running proxied services, published to the proxy. */

@@ -144,8 +144,71 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.deepEqual(rolloutLeftovers(), []);
     });
 
+    /** container lifecycle events of this instance while `fn` runs: "start <name>", "die <name>" */
+    const events = async (fn: () => Promise<unknown>): Promise<string[]> => {
+      const seen: string[] = [];
+      const unsubscribe = await h.engine.subscribe(
+        (e) => {
+          if (e.attributes[LABELS.instance] === h.instance.name && (e.action === 'start' || e.action === 'die')) seen.push(`${e.action} ${e.attributes.name ?? ''}`);
+        },
+        () => undefined,
+      );
+      try {
+        await fn();
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        unsubscribe();
+      }
+      return seen;
+    };
+    cfg = config([web(live, { env: { RELEASE: '3' } })]);
+    await o.reconcile(cfg, 'reload');
+
+    await t.test('without health_path: a TCP connect to service_port is the gate; the new container starts before the old one dies', async () => {
+      const noPath = (extra: Partial<ServiceConfig>): ServiceConfig => {
+        const s = web(live, extra);
+        const { healthPath: _unused, ...proxy } = s.proxy!;
+        return { ...s, proxy };
+      };
+      const before = (await h.inspect(cname))!;
+      cfg = config([noPath({ env: { RELEASE: '4' } })]);
+      const seen = await events(async () => assert.deepEqual((await o.reconcile(cfg, 'reload')).outcomes.filter((x) => !x.ok), []));
+      const now = (await h.inspect(cname))!;
+      assert.notEqual(now.Id, before.Id);
+      const startNew = seen.findIndex((e) => e.startsWith('start ') && /-rollout-[0-9a-f]{6}$/.test(e));
+      const dieOld = seen.indexOf(`die ${cname}`);
+      assert.ok(startNew >= 0 && dieOld > startNew, JSON.stringify(seen));
+    });
+
+    await t.test('a Docker health check that reports unhealthy fails the rollout (health_path is not used then)', async () => {
+      const before = (await h.inspect(cname))!;
+      cfg = config([web(live, { env: { RELEASE: '4' }, healthcheck: { test: ['CMD', 'false'], intervalMs: 300, timeoutMs: 300, retries: 1 } })]);
+      const r = await o.reconcile(cfg, 'reload');
+      const outcome = r.outcomes.find((x) => x.service === 'web')!;
+      assert.equal(outcome.error?.code, 'ROLLOUT_UNHEALTHY');
+      assert.match(outcome.error?.message ?? '', /Docker health check: unhealthy/);
+      assert.equal((await h.inspect(cname))?.Id, before.Id);
+      assert.deepEqual(rolloutLeftovers(), []);
+      // and one that passes lets it through
+      cfg = config([web(live, { env: { RELEASE: '5' }, healthcheck: { test: ['CMD', 'true'], intervalMs: 300, timeoutMs: 300, retries: 1 } })]);
+      assert.deepEqual((await o.reconcile(cfg, 'reload')).outcomes.filter((x) => !x.ok), []);
+      assert.equal((await h.inspect(cname))?.State.Health?.Status, 'healthy');
+    });
+
+    await t.test('strategy "recreate" keeps the stop-then-start path for a proxied service', async () => {
+      const recreate = (extra: Partial<ServiceConfig>): ServiceConfig => {
+        const s = web(live, extra);
+        return { ...s, dispenser: { ...s.dispenser, strategy: 'recreate' } };
+      };
+      cfg = config([recreate({ env: { RELEASE: '6' } })]);
+      const seen = await events(async () => assert.deepEqual((await o.reconcile(cfg, 'reload')).outcomes.filter((x) => !x.ok), []));
+      assert.ok(!seen.some((e) => /-rollout-[0-9a-f]{6}$/.test(e)), JSON.stringify(seen));
+      const dieOld = seen.indexOf(`die ${cname}`);
+      const startNew = seen.lastIndexOf(`start ${cname}`);
+      assert.ok(dieOld >= 0 && startNew > dieOld, JSON.stringify(seen));
+    });
+
     await t.test('restart after a crash that left only the new container under its rollout name: it gets the name back, no restart', async () => {
-      cfg = config([web(live, { env: { RELEASE: '2' } })]);
       const current = (await h.inspect(cname))!;
       const side = `${cname}-rollout-abc123`;
       docker('rename', current.Id, side);
