@@ -8,7 +8,8 @@ import { healthyHttpStatus, type ProbeResult } from './health.js';
  * first request after the switch would be.
  */
 
-export function probeHttp(ip: string, port: number, path: string, timeoutMs: number): Promise<ProbeResult> {
+/** `host`: the Host header, the service's public name as the proxy would send it (apps checking Host accept it) */
+export function probeHttp(ip: string, port: number, path: string, timeoutMs: number, host?: string): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (r: ProbeResult): void => {
@@ -17,7 +18,7 @@ export function probeHttp(ip: string, port: number, path: string, timeoutMs: num
       clearTimeout(timer);
       resolve(r);
     };
-    const req = http.get({ host: ip, port, path, agent: false, headers: { 'user-agent': 'dispenser-health' } }, (res) => {
+    const req = http.get({ host: ip, port, path, agent: false, headers: { 'user-agent': 'dispenser-health', ...(host ? { host } : {}) } }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
       done({ ok: healthyHttpStatus(status), detail: `HTTP ${status}` });

@@ -68,7 +68,7 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
       const detail = await waitHealthy(
         id,
         { method, network: ctx.network, port: proxy.servicePort, intervalMs: proxy.healthIntervalMs, probeTimeoutMs: proxy.healthTimeoutMs, deadlineMs, log },
-        { inspect: (x) => engine.inspectContainer(x), probeHttp, probeTcp, sleep: pause, now: Date.now },
+        { inspect: (x) => engine.inspectContainer(x), probeHttp: (ip, port, path, t) => probeHttp(ip, port, path, t, proxy.host), probeTcp, sleep: pause, now: Date.now },
       );
       log.info({ container: side, method: method.kind, afterMs: Date.now() - candidateStartedAt }, `new container is healthy (${detail})`);
       return detail;
@@ -89,7 +89,8 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
 
     async drainOld(oldId) {
       const old = await engine.inspectContainer(oldId);
-      const pid = old?.State.Running ? old.State.Pid : 0;
+      if (!old?.State.Running) return; // it stopped on its own: nothing in flight to wait for
+      const pid = old.State.Pid;
       const r = await drain(proxy.drainTimeoutMs, { connections: () => openConnections(pid, proxy.servicePort), sleep: pause, now: Date.now });
       if (r.drained) log.info({ method: r.method, waitedMs: r.waitedMs }, 'old container drained');
       else log.warn({ open: r.open, waitedMs: r.waitedMs }, `drain_timeout reached with ${r.open} connection(s) still open on the old container: closing them`);
