@@ -23,6 +23,8 @@ const opt = (name: string, dflt: string) => {
 };
 const DURATION = Number(opt('duration', '5'));
 const ONLY = opt('only', '');
+/** comma-separated subset of nginx,caddy,dispenser (profiling runs) */
+const PROXIES = opt('proxies', 'nginx,caddy,dispenser').split(',');
 const HOST = 'bench.test';
 
 function which(tool: string): boolean {
@@ -78,6 +80,29 @@ function rssOf(pids: number[]): number {
     }
   }
   return total;
+}
+
+/** user+system CPU seconds of the given pids plus their children (threads included). */
+function cpuOf(pids: number[]): number {
+  const all = new Set<number>(pids);
+  for (const pid of pids) {
+    try {
+      for (const k of execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean)) all.add(Number(k));
+    } catch {
+      /* no children */
+    }
+  }
+  let ticks = 0;
+  for (const pid of all) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* exited */
+    }
+  }
+  return ticks / 100;
 }
 
 interface Target {
@@ -175,7 +200,9 @@ https://:${httpsPort} {
 async function startDispenser(backend: number, httpPort: number, httpsPort: number, certPem: string, keyPem: string): Promise<Target> {
   const workerCount = availableParallelism();
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('../src/worker.js', import.meta.url)), args: [], silent: false });
+  // DISPENSER_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the workers
+  const extra = (process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean);
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('../src/worker.js', import.meta.url)), args: [], execArgv: extra, silent: false });
   const workers: Worker[] = [];
   const snapshots: Message[] = [
     { type: 'routes', version: 1, routes: [{ service: 'bench', host: HOST, path: '/', upstream: { host: '127.0.0.1', port: backend } }] },
@@ -230,6 +257,10 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
 
 interface Result {
   rps: number;
+  /** requests completed in the measured run */
+  requests: number;
+  /** proxy CPU time per request: robust against other load on the machine, unlike req/s */
+  cpuUs: number;
   p50: number;
   p99: number;
   rss: number;
@@ -254,18 +285,22 @@ function run(cmd: string, argv: string[]): Promise<string> {
   });
 }
 
-async function measure(target: Target, load: () => Promise<Omit<Result, 'rss'>>): Promise<Result> {
+type LoadResult = Omit<Result, 'rss' | 'cpuUs'>;
+
+async function measure(target: Target, load: () => Promise<LoadResult>): Promise<Result> {
   let rss = 0;
   const sampler = setInterval(() => (rss = Math.max(rss, rssOf(target.pids()))), 500);
   try {
+    const cpu0 = cpuOf(target.pids());
     const r = await load();
-    return { ...r, rss };
+    const cpu = cpuOf(target.pids()) - cpu0;
+    return { ...r, rss, cpuUs: (cpu * 1e6) / Math.max(1, r.requests) };
   } finally {
     clearInterval(sampler);
   }
 }
 
-async function wrk(url: string, conns: number): Promise<Omit<Result, 'rss'>> {
+async function wrk(url: string, conns: number): Promise<LoadResult> {
   const out = await run('wrk', ['-t2', `-c${conns}`, `-d${DURATION}s`, '--latency', '-H', `Host: ${HOST}`, url]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = toMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? '');
@@ -274,10 +309,11 @@ async function wrk(url: string, conns: number): Promise<Omit<Result, 'rss'>> {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0);
   if (!Number.isFinite(rps)) throw new Error(`wrk output not understood:\n${out}`);
-  return { rps, p50, p99, errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { rps, requests, p50, p99, errors };
 }
 
-async function h2load(port: number, path: string, conns: number): Promise<Omit<Result, 'rss'>> {
+async function h2load(port: number, path: string, conns: number): Promise<LoadResult> {
   const log = join(work, `h2load-${port}.log`);
   rmSync(log, { force: true });
   const out = await run('h2load', ['-c', String(conns), '-m', '10', '-t', '2', '-D', String(DURATION), '--warm-up-time=1', `--connect-to=127.0.0.1:${port}`, `--log-file=${log}`, `https://${HOST}${path}`]);
@@ -293,14 +329,15 @@ async function h2load(port: number, path: string, conns: number): Promise<Omit<R
     : [];
   const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]! : NaN);
   if (!Number.isFinite(rps)) throw new Error(`h2load output not understood:\n${out}`);
-  return { rps, p50: pct(0.5), p99: pct(0.99), errors: failed + (non2xx ? Number(non2xx[3]) + Number(non2xx[4]) : 0) };
+  const requests = Number(/requests: (\d+) total/.exec(out)?.[1] ?? 0);
+  return { rps, requests, p50: pct(0.5), p99: pct(0.99), errors: failed + (non2xx ? Number(non2xx[3]) + Number(non2xx[4]) : 0) };
 }
 
 interface Workload {
   id: string;
   label: string;
   tool: 'wrk' | 'h2load';
-  load: (t: Target) => Promise<Omit<Result, 'rss'>>;
+  load: (t: Target) => Promise<LoadResult>;
 }
 
 const workloads: Workload[] = [
@@ -337,7 +374,7 @@ async function main(): Promise<void> {
   const targets: Target[] = [];
   const np = await freePort();
   const nps = await freePort();
-  targets.push(
+  if (PROXIES.includes('nginx')) targets.push(
     await startNginx(
       'nginx',
       `  upstream be { server 127.0.0.1:${backendPort}; keepalive 256; }
@@ -355,8 +392,8 @@ async function main(): Promise<void> {
       nps,
     ),
   );
-  if (haveCaddy) targets.push(await startCaddy(backendPort, await freePort(), await freePort(), cert, key));
-  targets.push(await startDispenser(backendPort, await freePort(), await freePort(), readFileSync(cert, 'utf8'), readFileSync(key, 'utf8')));
+  if (haveCaddy && PROXIES.includes('caddy')) targets.push(await startCaddy(backendPort, await freePort(), await freePort(), cert, key));
+  if (PROXIES.includes('dispenser')) targets.push(await startDispenser(backendPort, await freePort(), await freePort(), readFileSync(cert, 'utf8'), readFileSync(key, 'utf8')));
 
   const results = new Map<string, Map<string, Result>>();
   const selected = workloads.filter((w) => (!ONLY || w.id === ONLY) && (w.tool !== 'h2load' || haveH2load));
@@ -371,15 +408,15 @@ async function main(): Promise<void> {
       if (w.tool === 'wrk') await run('wrk', ['-t1', '-c16', '-d1s', '-H', `Host: ${HOST}`, w.id.startsWith('https') ? `https://127.0.0.1:${t.httpsPort}/1k.bin` : `http://127.0.0.1:${t.httpPort}/1k.bin`]);
       const r = await measure(t, () => w.load(t));
       row.set(t.name, r);
-      process.stdout.write(`  ${w.label.padEnd(26)} ${t.name.padEnd(16)} ${fmt(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  ${fmt(r.rss / 2 ** 20)} MB${r.errors ? `  errors ${r.errors}` : ''}\n`);
+      process.stdout.write(`  ${w.label.padEnd(26)} ${t.name.padEnd(16)} ${fmt(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  ${fmt(r.rss / 2 ** 20)} MB  ${fmt(r.cpuUs)} µs CPU/req${r.errors ? `  errors ${r.errors}` : ''}\n`);
     }
   }
 
   const names = targets.map((t) => t.name);
-  const ours = names.find((n) => n.startsWith('dispenser'))!;
+  const ours = names.find((n) => n.startsWith('dispenser')) ?? '';
   const refs = names.filter((n) => n !== ours);
-  console.log('\n| workload | proxy | req/s | p50 ms | p99 ms | RSS MB | errors |' + refs.map((r) => ` req/s vs ${r} | p99 vs ${r} |`).join(''));
-  console.log('|---|---|---:|---:|---:|---:|---:|' + refs.map(() => '---:|---:|').join(''));
+  console.log('\n| workload | proxy | req/s | p50 ms | p99 ms | RSS MB | CPU µs/req | errors |' + refs.map((r) => ` req/s vs ${r} | p99 vs ${r} |`).join(''));
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|' + refs.map(() => '---:|---:|').join(''));
   for (const w of selected) {
     const row = results.get(w.id)!;
     for (const n of names) {
@@ -388,7 +425,7 @@ async function main(): Promise<void> {
         const o = row.get(ref)!;
         return n === ours ? ` ${fmt(r.rps / o.rps, 2)}× | ${fmt(r.p99 / o.p99, 2)}× |` : ' | |';
       });
-      console.log(`| ${w.label} | ${n} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss / 2 ** 20)} | ${r.errors} |${ratios.join('')}`);
+      console.log(`| ${w.label} | ${n} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss / 2 ** 20)} | ${fmt(r.cpuUs)} | ${r.errors} |${ratios.join('')}`);
     }
   }
   stopping = true;
