@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createServer, Socket, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
+import { proxyWorkerExecArgv } from '../src/exec-argv.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -201,7 +202,7 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
   const workerCount = availableParallelism();
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // DISPENSER_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the workers
-  const extra = (process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean);
+  const extra = [...proxyWorkerExecArgv, ...(process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
   cluster.setupPrimary({ exec: fileURLToPath(new URL('../src/worker.js', import.meta.url)), args: [], execArgv: extra, silent: false });
   const workers: Worker[] = [];
   const snapshots: Message[] = [
