@@ -61,8 +61,7 @@ export class Listeners {
     const httpKey = `${settings.bind}|${settings.httpPort}`;
     if (this.http?.key !== httpKey) {
       const server = this.createHttp();
-      await listen(server, settings.httpPort, settings.bind);
-      this.retire(this.http?.server);
+      await this.replace(server, settings.httpPort, settings.bind, this.http?.server);
       this.http = { server, key: httpKey };
     }
     const wantTls = settings.strategy !== 'http-only';
@@ -72,10 +71,24 @@ export class Listeners {
       this.https = undefined;
     } else if (this.https?.key !== httpsKey) {
       const server = this.createHttps();
-      await listen(server, settings.httpsPort, settings.bind);
-      this.retire(this.https?.server);
+      await this.replace(server, settings.httpsPort, settings.bind, this.https?.server);
       this.https = { server, key: httpsKey };
     }
+  }
+
+  /**
+   * Opens `server` before closing `old`, so a port change never leaves a gap. When the old one
+   * holds the same port (only the bind address changed), it has to go first.
+   */
+  private async replace(server: Server | Http2SecureServer, port: number, bind: string, old: Server | Http2SecureServer | undefined): Promise<void> {
+    try {
+      await listen(server, port, bind);
+    } catch (err) {
+      if (!old || port === 0 || portOf(old) !== port) throw err;
+      this.retire(old);
+      await listen(server, port, bind);
+    }
+    this.retire(old);
   }
 
   private trackH1(socket: Socket): void {

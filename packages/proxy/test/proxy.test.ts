@@ -269,3 +269,31 @@ test('a client that goes away aborts the upstream request', async (t) => {
   });
   await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('upstream request not aborted')), 2000))]);
 });
+
+test('WebSocket over TLS (HTTP/1.1 ALPN) passes through', async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  wss.on('connection', (ws, req) => ws.send(`proto ${req.headers['x-forwarded-proto']}`));
+  t.after(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+  const cert = makeCert(['wss.test']);
+  const { w, https } = await proxyWith(t, [route('wss.test', '/', (wss.address() as AddressInfo).port)]);
+  await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['wss.test'], ...cert }] });
+  const ws = new WebSocket(`wss://127.0.0.1:${https}/`, { headers: { host: 'wss.test' }, servername: 'wss.test', ca: cert.certPem } as WebSocket.ClientOptions);
+  const [msg] = await once(ws, 'message');
+  assert.equal(String(msg), 'proto https');
+  ws.close();
+});
+
+test('listeners move when the ports change; the old port stops accepting', async (t) => {
+  const be = await startBackend('be');
+  t.after(() => be.close());
+  const { w, http } = await proxyWith(t, [route('h.test', '/', be.port)], { strategy: 'http-only' });
+  const probe = netServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const next = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  await w.apply({ type: 'proxy-settings', version: 2, settings: { ...w.state.settings, httpPort: next } });
+  assert.equal(w.listeners.httpPort, next);
+  assert.equal((await get(next, '/', { host: 'h.test' })).status, 200);
+  await assert.rejects(get(http, '/', { host: 'h.test' }));
+});
