@@ -62,7 +62,7 @@ function upstreamRequest(
     host: opts.host,
     trusted: opts.trusted,
   });
-  const creq = httpRequest({
+  const options: RequestOptions & { servername: string } = {
     method: ureq.method,
     path: ureq.path,
     headers,
@@ -70,7 +70,10 @@ function upstreamRequest(
     port: route.upstream.port,
     agent: pool ? pool.agentFor(route.upstreamKey) : false,
     timeout: opts.upstreamTimeoutMs > 0 ? opts.upstreamTimeoutMs : undefined,
-  });
+    // plain HTTP upstream: skip the agent's per-request TLS server-name computation
+    servername: '',
+  };
+  const creq = httpRequest(options);
   if (opts.connectTimeoutMs > 0) {
     creq.once('socket', (socket) => {
       if (!socket.connecting) return;
