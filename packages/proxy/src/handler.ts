@@ -40,13 +40,20 @@ function hostOf(req: ClientRequestLike): string | undefined {
 }
 
 function reply(res: ClientResponseLike, status: number, body: string, extra?: Record<string, string>): void {
-  if (res.headersSent) {
+  // a response that already started (or whose client is gone) cannot carry an error status:
+  // cutting the connection is the only honest signal left
+  if (res.headersSent || res.writableEnded || (res as { destroyed?: boolean }).destroyed) {
     res.destroy();
     return;
   }
   const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra };
-  res.writeHead(status, headers);
-  res.end(body);
+  try {
+    res.writeHead(status, headers);
+    res.end(body);
+  } catch {
+    // an HTTP/2 stream closed between the check and the write
+    res.destroy();
+  }
 }
 
 const bodies: Record<number, string> = {

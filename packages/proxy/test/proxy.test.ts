@@ -297,3 +297,31 @@ test('listeners move when the ports change; the old port stops accepting', async
   assert.equal((await get(next, '/', { host: 'h.test' })).status, 200);
   await assert.rejects(get(http, '/', { host: 'h.test' }));
 });
+
+test('HTTP/2: 404 for an unrouted path, 502 for a dead upstream, request body streamed', async (t) => {
+  const be = await startBackend('be');
+  t.after(() => be.close());
+  const dead = netServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  const deadPort = (dead.address() as AddressInfo).port;
+  await new Promise((r) => dead.close(r));
+  const cert = makeCert(['h2.test']);
+  const { w, https } = await proxyWith(t, [route('h2.test', '/app', be.port), route('h2.test', '/dead', deadPort)]);
+  await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['h2.test'], ...cert }] });
+  const session = h2session(https, 'h2.test', cert.certPem);
+  t.after(() => session.close());
+  assert.equal((await h2get(session, '/other')).status, 404);
+  assert.equal((await h2get(session, '/dead/x')).status, 502);
+  const body = 'y'.repeat(256 * 1024);
+  const posted = await new Promise<string>((resolve, reject) => {
+    const stream = session.request({ ':path': '/app/upload', ':method': 'POST', 'content-type': 'text/plain' });
+    let out = '';
+    stream.on('data', (c) => (out += c));
+    stream.on('end', () => resolve(out));
+    stream.on('error', reject);
+    stream.end(body);
+  });
+  const seen = JSON.parse(posted);
+  assert.equal(seen.method, 'POST');
+  assert.equal(seen.body.length, body.length);
+});
