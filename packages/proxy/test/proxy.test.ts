@@ -325,3 +325,33 @@ test('HTTP/2: 404 for an unrouted path, 502 for a dead upstream, request body st
   assert.equal(seen.method, 'POST');
   assert.equal(seen.body.length, body.length);
 });
+
+test('an upstream that does not accept connections in time → 502 after the connect timeout', async (t) => {
+  // A listener whose process is blocked never accepts: once its accept queue is full, the kernel
+  // drops further SYNs and a connect hangs, which is what an overloaded or firewalled upstream does.
+  const { spawn } = await import('node:child_process');
+  const blocked = spawn(process.execPath, ['-e', `
+    const s = require('node:net').createServer();
+    s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      console.log(s.address().port);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10000);
+    });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => blocked.kill('SIGKILL'));
+  const [line] = await once(blocked.stdout!, 'data');
+  const port = Number(String(line).trim());
+  const { connect } = await import('node:net');
+  const fillers: import('node:net').Socket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = connect(port, '127.0.0.1');
+    c.on('error', () => undefined);
+    fillers.push(c);
+  }
+  t.after(() => fillers.forEach((c) => c.destroy()));
+  await new Promise((r) => setTimeout(r, 100));
+  const { http } = await proxyWith(t, [route('slowconnect.test', '/', port)], { connectTimeoutMs: 300, upstreamTimeoutMs: 5000 });
+  const started = Date.now();
+  const r = await get(http, '/', { host: 'slowconnect.test' });
+  assert.equal(r.status, 502);
+  const took = Date.now() - started;
+  assert.ok(took >= 250 && took < 3000, `answered after ${took} ms`);
+});
