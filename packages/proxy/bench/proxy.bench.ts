@@ -27,6 +27,7 @@ const ONLY = opt('only', '');
 /** comma-separated subset of nginx,caddy,dispenser (profiling runs) */
 const PROXIES = opt('proxies', 'nginx,caddy,dispenser').split(',');
 const HOST = 'bench.test';
+// (memory columns are PSS, see memOf)
 
 function which(tool: string): boolean {
   try {
@@ -60,8 +61,12 @@ async function waitPort(port: number, ms = 10_000): Promise<void> {
   }
 }
 
-/** RSS in bytes of the given pids plus their children. */
-function rssOf(pids: number[]): number {
+/**
+ * Memory in bytes of the given pids plus their children, as PSS: pages shared between processes
+ * (the node or nginx binary mapped by every worker) are divided among them instead of being
+ * counted once per process as RSS would.
+ */
+function memOf(pids: number[]): number {
   const all = new Set<number>(pids);
   try {
     for (const pid of pids) {
@@ -74,7 +79,7 @@ function rssOf(pids: number[]): number {
   let total = 0;
   for (const pid of all) {
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
       if (m) total += Number(m[1]) * 1024;
     } catch {
       /* exited */
@@ -199,7 +204,7 @@ https://:${httpsPort} {
 }
 
 async function startDispenser(backend: number, httpPort: number, httpsPort: number, certPem: string, keyPem: string): Promise<Target> {
-  const workerCount = availableParallelism();
+  const workerCount = Number(opt('workers', String(availableParallelism())));
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // DISPENSER_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the workers
   const extra = [...proxyWorkerExecArgv, ...(process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
@@ -290,7 +295,7 @@ type LoadResult = Omit<Result, 'rss' | 'cpuUs'>;
 
 async function measure(target: Target, load: () => Promise<LoadResult>): Promise<Result> {
   let rss = 0;
-  const sampler = setInterval(() => (rss = Math.max(rss, rssOf(target.pids()))), 500);
+  const sampler = setInterval(() => (rss = Math.max(rss, memOf(target.pids()))), 500);
   try {
     const cpu0 = cpuOf(target.pids());
     const r = await load();
@@ -416,7 +421,7 @@ async function main(): Promise<void> {
   const names = targets.map((t) => t.name);
   const ours = names.find((n) => n.startsWith('dispenser')) ?? '';
   const refs = names.filter((n) => n !== ours);
-  console.log('\n| workload | proxy | req/s | p50 ms | p99 ms | RSS MB | CPU µs/req | errors |' + refs.map((r) => ` req/s vs ${r} | p99 vs ${r} |`).join(''));
+  console.log('\n| workload | proxy | req/s | p50 ms | p99 ms | PSS MB | CPU µs/req | errors |' + refs.map((r) => ` req/s vs ${r} | p99 vs ${r} |`).join(''));
   console.log('|---|---|---:|---:|---:|---:|---:|---:|' + refs.map(() => '---:|---:|').join(''));
   for (const w of selected) {
     const row = results.get(w.id)!;
