@@ -75,6 +75,13 @@ export class ProxyWorker {
    * when nothing is in flight or the deadline passed.
    */
   drain(timeoutMs: number): Promise<'idle' | 'deadline'> {
+    this.draining ??= this.drainNow(timeoutMs);
+    return this.draining;
+  }
+
+  private draining: Promise<'idle' | 'deadline'> | undefined;
+
+  private drainNow(timeoutMs: number): Promise<'idle' | 'deadline'> {
     const traffic = this.traffic;
     traffic.draining = true;
     this.listeners.stopAccepting();

@@ -361,3 +361,20 @@ test('an upstream that does not accept connections in time → 502 after the con
   const took = Date.now() - started;
   assert.ok(took >= 250 && took < 3000, `answered after ${took} ms`);
 });
+
+test('drain closes WebSockets and resolves once nothing is in flight', async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  wss.on('connection', (ws) => ws.send('hi'));
+  t.after(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+  const { w, http } = await proxyWith(t, [route('ws.test', '/', (wss.address() as AddressInfo).port)]);
+  const ws = new WebSocket(`ws://127.0.0.1:${http}/`, { headers: { host: 'ws.test' } });
+  ws.on('error', () => undefined);
+  await once(ws, 'message');
+  const started = Date.now();
+  const closed = once(ws, 'close');
+  assert.equal(await w.drain(5000), 'idle');
+  await closed;
+  assert.ok(Date.now() - started < 2000, 'did not wait for the deadline');
+  await assert.rejects(get(http, '/', { host: 'ws.test' }), 'no longer accepting');
+});
