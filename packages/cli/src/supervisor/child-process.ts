@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
+import { proxyWorkerExecArgv } from '@dispenser/proxy/exec-argv';
 
 /** What the supervisor needs from one running child, whether forked directly or through cluster. */
 export interface ChildHandle {
@@ -65,7 +66,7 @@ let clusterReady = false;
 export function forkProxyWorker(entry: string, index: number): ChildHandle {
   if (!clusterReady) {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: entry, args: [], silent: false });
+    cluster.setupPrimary({ exec: entry, args: [], silent: false, execArgv: [...process.execArgv, ...proxyWorkerExecArgv] });
     clusterReady = true;
   }
   const worker: Worker = cluster.fork({ DISPENSER_WORKER_INDEX: String(index) });

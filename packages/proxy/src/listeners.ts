@@ -1,0 +1,160 @@
+import { createServer, type Server } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { ProxySettings } from '@dispenser/shared/config/types';
+import { DispenserError } from '@dispenser/shared/errors';
+import { selectContext } from './sni.js';
+import { createRequestHandler, createUpgradeHandler, type HandlerDeps } from './handler.js';
+
+/**
+ * The HTTP and HTTPS listeners of one worker. `apply(settings)` opens what the strategy needs and
+ * re-listens when the address changes; a listener that is being replaced stops accepting but
+ * lets its open connections finish.
+ */
+
+interface Bound<S> {
+  server: S;
+  key: string;
+}
+
+function listen(server: Server | Http2SecureServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new DispenserError('PROXY_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
+          cause: err,
+          hint: err.code === 'EACCES' ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE' : err.code === 'EADDRINUSE' ? 'another process holds this port; stop it or change [proxy] http_port/https_port' : undefined,
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen({ port, host }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function portOf(server: Server | Http2SecureServer): number {
+  const addr = server.address();
+  return addr && typeof addr === 'object' ? addr.port : 0;
+}
+
+export class Listeners {
+  private http: Bound<Server> | undefined;
+  private https: Bound<Http2SecureServer> | undefined;
+  private readonly sessions = new Set<Http2Session>();
+  /** plain HTTP/1.1 and HTTP/1.1-over-TLS client sockets (h2 sessions are tracked apart) */
+  private readonly h1Sockets = new Set<Socket>();
+
+  constructor(private readonly deps: HandlerDeps) {}
+
+  get httpPort(): number | undefined {
+    return this.http ? portOf(this.http.server) : undefined;
+  }
+
+  get httpsPort(): number | undefined {
+    return this.https ? portOf(this.https.server) : undefined;
+  }
+
+  async apply(settings: ProxySettings): Promise<void> {
+    const httpKey = `${settings.bind}|${settings.httpPort}`;
+    if (this.http?.key !== httpKey) {
+      const server = this.createHttp();
+      await this.replace(server, settings.httpPort, settings.bind, this.http?.server);
+      this.http = { server, key: httpKey };
+    }
+    const wantTls = settings.strategy !== 'http-only';
+    const httpsKey = `${settings.bind}|${settings.httpsPort}`;
+    if (!wantTls) {
+      this.retire(this.https?.server);
+      this.https = undefined;
+    } else if (this.https?.key !== httpsKey) {
+      const server = this.createHttps();
+      await this.replace(server, settings.httpsPort, settings.bind, this.https?.server);
+      this.https = { server, key: httpsKey };
+    }
+  }
+
+  /**
+   * Opens `server` before closing `old`, so a port change never leaves a gap. When the old one
+   * holds the same port (only the bind address changed), it has to go first.
+   */
+  private async replace(server: Server | Http2SecureServer, port: number, bind: string, old: Server | Http2SecureServer | undefined): Promise<void> {
+    try {
+      await listen(server, port, bind);
+    } catch (err) {
+      if (!old || port === 0 || portOf(old) !== port) throw err;
+      this.retire(old);
+      await listen(server, port, bind);
+    }
+    this.retire(old);
+  }
+
+  private trackH1(socket: Socket): void {
+    this.h1Sockets.add(socket);
+    socket.once('close', () => this.h1Sockets.delete(socket));
+  }
+
+  private createHttp(): Server {
+    // requestTimeout 0: long uploads and streamed responses are the upstream timeout's business
+    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000, noDelay: true }, createRequestHandler(this.deps, false));
+    server.on('upgrade', createUpgradeHandler(this.deps, false));
+    server.on('connection', (s: Socket) => this.trackH1(s));
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    return server;
+  }
+
+  private createHttps(): Http2SecureServer {
+    const server = createSecureServer(
+      {
+        allowHTTP1: true,
+        SNICallback: (servername, cb) => {
+          const ctx = selectContext(this.deps.state.certs, servername);
+          if (ctx) cb(null, ctx);
+          else cb(new Error(`no certificate for ${servername}`));
+        },
+      },
+      createRequestHandler(this.deps, true),
+    );
+    server.on('upgrade', createUpgradeHandler(this.deps, true));
+    server.on('session', (session: Http2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    server.on('secureConnection', (s: Socket & { alpnProtocol?: string | false }) => {
+      if (s.alpnProtocol !== 'h2') this.trackH1(s);
+    });
+    // a handshake for an unknown name, a scanner, a client giving up: nothing to do but drop it
+    server.on('tlsClientError', (_err, socket) => socket.destroy());
+    return server;
+  }
+
+  private retire(server: Server | Http2SecureServer | undefined): void {
+    server?.close();
+  }
+
+  /** Stop accepting; close idle connections now and busy ones as their request finishes. */
+  stopAccepting(): void {
+    this.http?.server.close();
+    this.https?.server.close();
+    for (const session of this.sessions) session.close();
+    this.closeIdle();
+  }
+
+  /** HTTP/1 sockets with no response in progress. */
+  closeIdle(): void {
+    for (const socket of this.h1Sockets) {
+      if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+    }
+  }
+
+  destroyAll(): void {
+    this.stopAccepting();
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.h1Sockets) socket.destroy();
+  }
+}

@@ -1,0 +1,105 @@
+import type { Snapshot, SnapshotKind } from '@dispenser/shared/ipc/messages';
+import type { Logger } from '@dispenser/shared/log';
+import { compileRoutes } from './table.js';
+import { compileCerts } from './sni.js';
+import { initialState, type ProxyState } from './state.js';
+import { UpstreamPool } from './upstream-pool.js';
+import { newTraffic, type Traffic } from './handler.js';
+import { Listeners } from './listeners.js';
+
+/**
+ * One proxy worker's state machine, without the process wiring (worker.ts) so tests can drive it
+ * in-process. Snapshots are applied one at a time in arrival order; an older version than the one
+ * held is ignored.
+ */
+export class ProxyWorker {
+  readonly state: ProxyState = initialState();
+  readonly pool = new UpstreamPool();
+  readonly traffic: Traffic = newTraffic();
+  readonly listeners: Listeners;
+  private readonly versions = new Map<SnapshotKind, number>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private listening = false;
+
+  constructor(private readonly log: Logger) {
+    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log });
+  }
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /**
+   * Resolves to 'applied' once the snapshot is in effect (listeners open for proxy-settings), to
+   * 'stale' for an older version than the one held. Rejects when listeners cannot open.
+   */
+  apply(snapshot: Snapshot): Promise<'applied' | 'stale'> {
+    const run = this.queue.then(() => this.applyNow(snapshot));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(snapshot: Snapshot): Promise<'applied' | 'stale'> {
+    const held = this.versions.get(snapshot.type);
+    if (held !== undefined && snapshot.version < held) return 'stale';
+    switch (snapshot.type) {
+      case 'routes': {
+        const table = compileRoutes(snapshot.routes, snapshot.version);
+        this.state.table = table;
+        this.pool.retainOnly(table.upstreams);
+        break;
+      }
+      case 'certs': {
+        const { store, problems } = compileCerts(snapshot.certs, snapshot.version);
+        for (const p of problems) this.log.error({ hosts: p.hosts, err: p.message, code: 'PROXY_CERT_INVALID' }, 'certificate skipped: it does not load');
+        this.state.certs = store;
+        break;
+      }
+      case 'challenges':
+        this.state.challenges = new Map(Object.entries(snapshot.tokens));
+        break;
+      case 'proxy-settings':
+        // settings first: the first request on a new listener must see the strategy it was opened for
+        this.state.settings = Object.freeze({ ...snapshot.settings });
+        await this.listeners.apply(snapshot.settings);
+        this.state.boundHttpsPort = this.listeners.httpsPort ?? snapshot.settings.httpsPort;
+        this.listening = true;
+        break;
+    }
+    this.versions.set(snapshot.type, snapshot.version);
+    return 'applied';
+  }
+
+  /**
+   * Stop accepting, let in-flight requests finish until the deadline, close WebSockets. Resolves
+   * when nothing is in flight or the deadline passed.
+   */
+  drain(timeoutMs: number): Promise<'idle' | 'deadline'> {
+    this.draining ??= this.drainNow(timeoutMs);
+    return this.draining;
+  }
+
+  private draining: Promise<'idle' | 'deadline'> | undefined;
+
+  private drainNow(timeoutMs: number): Promise<'idle' | 'deadline'> {
+    const traffic = this.traffic;
+    traffic.draining = true;
+    this.listeners.stopAccepting();
+    for (const socket of traffic.upgraded) socket.destroy();
+    return new Promise((resolve) => {
+      const finish = (how: 'idle' | 'deadline') => {
+        clearTimeout(deadline);
+        clearInterval(sweeper);
+        traffic.onIdle = undefined;
+        this.listeners.destroyAll();
+        this.pool.destroy();
+        resolve(how);
+      };
+      const deadline = setTimeout(() => finish('deadline'), timeoutMs);
+      // keep-alive connections that become idle after their last response
+      const sweeper = setInterval(() => this.listeners.closeIdle(), 50);
+      if (traffic.inFlight === 0) finish('idle');
+      else traffic.onIdle = () => finish('idle');
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import type { Route, Upstream } from '@dispenser/shared/ipc/messages';
+
+/**
+ * The routing table: compiled once per routes snapshot, looked up synchronously per request.
+ * Pure: no I/O, so the data path never waits on anything to route.
+ */
+
+export interface CompiledRoute {
+  readonly service: string;
+  readonly host: string;
+  /** normalized prefix: starts with '/', no trailing '/' except the root itself */
+  readonly prefix: string;
+  readonly upstream: Upstream;
+  /** `host:port` of the upstream, the key of its connection pool */
+  readonly upstreamKey: string;
+}
+
+export interface RouteTable {
+  readonly version: number;
+  /** host → routes, longest prefix first */
+  readonly hosts: ReadonlyMap<string, readonly CompiledRoute[]>;
+  /** every distinct upstream key in the table */
+  readonly upstreams: ReadonlySet<string>;
+}
+
+export const emptyTable: RouteTable = Object.freeze({ version: -1, hosts: new Map(), upstreams: new Set<string>() });
+
+export function normalizePrefix(path: string): string {
+  let p = path.startsWith('/') ? path : `/${path}`;
+  while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+  return p;
+}
+
+export function upstreamKey(u: Upstream): string {
+  return u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
+}
+
+export function compileRoutes(routes: readonly Route[], version = 0): RouteTable {
+  const hosts = new Map<string, CompiledRoute[]>();
+  const upstreams = new Set<string>();
+  for (const r of routes) {
+    const host = normalizeHost(r.host);
+    if (host === undefined) continue;
+    const compiled: CompiledRoute = Object.freeze({
+      service: r.service,
+      host,
+      prefix: normalizePrefix(r.path),
+      upstream: Object.freeze({ host: r.upstream.host, port: r.upstream.port }),
+      upstreamKey: upstreamKey(r.upstream),
+    });
+    let list = hosts.get(host);
+    if (!list) hosts.set(host, (list = []));
+    // Same host and prefix twice: the first declaration wins, deterministically.
+    if (list.some((x) => x.prefix === compiled.prefix)) continue;
+    list.push(compiled);
+    upstreams.add(compiled.upstreamKey);
+  }
+  for (const list of hosts.values()) list.sort((a, b) => b.prefix.length - a.prefix.length);
+  return Object.freeze({ version, hosts, upstreams });
+}
+
+/**
+ * Lower-cases and strips the port from a Host header or :authority value.
+ * Returns undefined for anything that is not a plausible host name or IP literal, so the value is
+ * safe to reflect in a redirect Location.
+ */
+export function normalizeHost(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let host: string;
+  if (raw.charCodeAt(0) === 91 /* [ */) {
+    const end = raw.indexOf(']');
+    if (end < 0) return undefined;
+    host = raw.slice(0, end + 1).toLowerCase();
+    return /^\[[0-9a-f:.]+\]$/.test(host) ? host : undefined;
+  }
+  const colon = raw.indexOf(':');
+  host = (colon >= 0 ? raw.slice(0, colon) : raw).toLowerCase();
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  return host.length > 0 && host.length <= 253 && /^[a-z0-9_.-]+$/.test(host) ? host : undefined;
+}
+
+/** True when `prefix` matches `url` (path plus optional query) on a segment boundary. */
+export function prefixMatches(prefix: string, url: string): boolean {
+  if (prefix === '/') return true;
+  if (!url.startsWith(prefix)) return false;
+  if (url.length === prefix.length) return true;
+  const next = url.charCodeAt(prefix.length);
+  return next === 47 /* / */ || next === 63 /* ? */ || next === 35; /* # */
+}
+
+export function lookup(table: RouteTable, host: string, url: string): CompiledRoute | undefined {
+  const list = table.hosts.get(host);
+  if (!list) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const route = list[i]!;
+    if (prefixMatches(route.prefix, url)) return route;
+  }
+  return undefined;
+}

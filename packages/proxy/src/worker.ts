@@ -1,0 +1,75 @@
+/**
+ * Process entry of a proxy worker: `dispenser: proxy worker N`. Runs under node:cluster (the
+ * supervisor sets SCHED_NONE and exec to this file) or a plain child_process.fork. Everything
+ * arrives as versioned snapshots over IPC; each is acknowledged once in effect.
+ */
+import { envelope, isSnapshot, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
+import { createLogger } from '@dispenser/shared/log';
+import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { ProxyWorker } from './proxy-worker.js';
+
+const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
+process.title = `dispenser: proxy worker ${workerIndex}`;
+const log = createLogger('proxy', { worker: workerIndex });
+const worker = new ProxyWorker(log);
+let readySent = false;
+let draining = false;
+
+function send(msg: Message): void {
+  if (process.send && process.connected) process.send(envelope(msg));
+}
+
+function fatal(code: string, message: string): void {
+  log.fatal({ code }, message);
+  send({ type: 'fatal', component: 'proxy', code, message });
+  // give the IPC message a moment to leave before the channel goes away
+  setTimeout(() => process.exit(1), 100).unref();
+}
+
+process.on('message', (raw: unknown) => {
+  const msg = parseMessage(raw);
+  if (!msg) {
+    log.warn('ignored an IPC message that is not part of the protocol');
+    return;
+  }
+  if (isSnapshot(msg)) {
+    if (draining) return;
+    worker.apply(msg).then(
+      (outcome) => {
+        if (outcome === 'stale') return;
+        send({ type: 'ack', kind: msg.type, version: msg.version, worker: workerIndex });
+        if (msg.type === 'proxy-settings' && !readySent) {
+          readySent = true;
+          log.info({ http: worker.listeners.httpPort, https: worker.listeners.httpsPort }, 'proxy worker listening');
+          send({ type: 'ready', component: 'proxy', worker: workerIndex });
+        }
+      },
+      (err: unknown) => fatal(errorCode(err) ?? 'PROXY_SNAPSHOT_FAILED', errorMessage(err)),
+    );
+    return;
+  }
+  if (msg.type === 'drain') {
+    if (draining) return;
+    draining = true;
+    void worker.drain(msg.timeoutMs).then((how) => {
+      log.info({ how }, 'proxy worker drained');
+      process.exit(0);
+    });
+  }
+});
+
+// The supervisor going away means nobody will send drain: finish what is in flight and leave.
+process.on('disconnect', () => {
+  if (draining) return;
+  draining = true;
+  void worker.drain(worker.state.settings.shutdownTimeoutMs).then(() => process.exit(0));
+});
+
+// Signals go to the supervisor, which drains us over IPC; a stray SIGINT from a terminal's process
+// group must not cut requests short.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => {
+  if (draining) return;
+  draining = true;
+  void worker.drain(worker.state.settings.shutdownTimeoutMs).then(() => process.exit(0));
+});
