@@ -220,6 +220,7 @@ async function main(): Promise<void> {
     };
 
     const l = load(port, host);
+    await new Promise((r) => setTimeout(r, 1000)); // warm-up: JIT, keep-alive connections
     const steadyFrom = Date.now();
     await new Promise((r) => setTimeout(r, STEADY_MS));
     const steady = stats(l.samples, steadyFrom, Date.now());
