@@ -303,8 +303,15 @@ export class Orchestrator implements Deployer {
       this.failedRollouts.delete(d.service);
       return id;
     } catch (err) {
-      this.routeOverrides.delete(d.service);
       const e = err instanceof DispenserError ? err : new DispenserError('ROLLOUT_FAILED', errorMessage(err), { cause: err });
+      if (e.code === 'ROLLOUT_INCOMPLETE') {
+        // the new container took over: keep routing to it unless a running container holds the name
+        // again (then the old one still serves); not a failed image, so nothing to remember
+        const holder = await this.ownContainer(d.service).catch(() => undefined);
+        if (holder?.State.Running) this.routeOverrides.delete(d.service);
+        throw e;
+      }
+      this.routeOverrides.delete(d.service);
       this.failedRollouts.set(d.service, { ...attempt, code: e.code });
       throw e;
     }

@@ -46,11 +46,19 @@ export async function runRollout(oldId: string, steps: RolloutSteps): Promise<st
     await steps.discard(candidate, cause);
     throw cause;
   }
-  // From here the new container serves; failures only delay the clean-up, they never roll back.
-  await steps.drainOld(oldId);
-  await steps.removeOld(oldId);
-  await steps.promote(candidate);
-  await steps.settleRoutes();
+  // From here the new container serves; a failure only leaves the clean-up unfinished, it never
+  // rolls back (the candidate is healthy and already has the traffic).
+  try {
+    await steps.drainOld(oldId);
+    await steps.removeOld(oldId);
+    await steps.promote(candidate);
+    await steps.settleRoutes();
+  } catch (err) {
+    throw new DispenserError('ROLLOUT_INCOMPLETE', `the new container serves, but finishing the rollout failed: ${errorMessage(err)}`, {
+      cause: err,
+      hint: 'Dispenser finishes it on its next reconcile (a left-over container is removed or renamed)',
+    });
+  }
   return candidate;
 }
 

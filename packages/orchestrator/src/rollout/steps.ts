@@ -88,7 +88,8 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
     },
 
     async drainOld(oldId) {
-      const old = await engine.inspectContainer(oldId);
+      // best effort: not knowing whether it drained must not keep the old container forever
+      const old = await engine.inspectContainer(oldId).catch(() => undefined);
       if (!old?.State.Running) return; // it stopped on its own: nothing in flight to wait for
       const pid = old.State.Pid;
       const r = await drain(proxy.drainTimeoutMs, { connections: () => openConnections(pid, proxy.servicePort), sleep: pause, now: Date.now });

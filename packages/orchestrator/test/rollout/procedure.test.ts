@@ -60,3 +60,10 @@ test('a non-Dispenser error from the gate still becomes a coded error', async ()
   };
   await assert.rejects(runRollout('old', r.steps), { code: 'ROLLOUT_UNHEALTHY' });
 });
+
+test('clean-up failing after the switch: no rollback (the new container serves), a ROLLOUT_INCOMPLETE error', async () => {
+  const r = recorder({ promote: new DispenserError('DOCKER_UNAVAILABLE', 'daemon gone') });
+  await assert.rejects(runRollout('old', r.steps), (e: DispenserError) => e.code === 'ROLLOUT_INCOMPLETE' && /daemon gone/.test(e.message));
+  assert.deepEqual(r.calls, ['startCandidate', 'waitHealthy(new)', 'switchRoutes(new)', 'drainOld(old)', 'removeOld(old)', 'promote(new)']);
+  assert.ok(!r.calls.some((c) => c.startsWith('discard') || c.startsWith('revertRoutes')));
+});
