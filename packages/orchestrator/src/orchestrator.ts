@@ -312,7 +312,9 @@ export class Orchestrator implements Deployer {
         throw e;
       }
       this.routeOverrides.delete(d.service);
-      this.failedRollouts.set(d.service, { ...attempt, code: e.code });
+      // only the image/config is to blame for these; a proxy that did not confirm or a missing bind
+      // path on the host may be fixed without a config change, so reconcile keeps retrying those
+      if (IMAGE_FAILURES.has(e.code)) this.failedRollouts.set(d.service, { ...attempt, code: e.code });
       throw e;
     }
   }
@@ -326,12 +328,7 @@ export class Orchestrator implements Deployer {
     const info = await this.ownContainer(service);
     if (!info) return undefined;
     const image = await this.engine.inspectImage(info.Image);
-    const repo = repository(this.service(service).image);
-    for (const rd of image?.RepoDigests ?? []) {
-      const [r, digest] = rd.split('@');
-      if (r && digest && sameRepository(r, repo)) return digest;
-    }
-    return undefined;
+    return registryDigest(image?.RepoDigests, this.service(service).image);
   }
 
   async isRunning(service: string): Promise<boolean> {
@@ -408,6 +405,9 @@ export interface FailedRollout {
   digest: string | undefined;
   code: string;
 }
+
+/** rollout failures that say the new container itself is bad */
+const IMAGE_FAILURES = new Set(['ROLLOUT_UNHEALTHY', 'ROLLOUT_CONTAINER_EXITED']);
 
 function hasHostPorts(d: DesiredService): boolean {
   return Object.keys(d.spec.HostConfig?.PortBindings ?? {}).length > 0;
