@@ -97,6 +97,10 @@ for link in "$app"/node_modules/* "$app"/node_modules/@*/*; do
 done
 shopt -u nullglob
 find "$app/node_modules" -name .bin -prune -exec rm -rf {} +
+# Type declarations and source maps of dependencies are never read at run time (a third of the files).
+find "$app/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+  -o -name '*.d.ts.map' -o -name '*.js.map' -o -name '*.mjs.map' -o -name '*.cjs.map' \) \
+  ! -path "$app/node_modules/dispenser/*" ! -path "$app/node_modules/@dispenser/*" -delete
 rm -f "$app/node_modules/.package-lock.json"
 if links=$(find "$app/node_modules" -type l | head -5) && [ -n "$links" ]; then
   die "symlinks left in node_modules: $links"
