@@ -32,6 +32,29 @@ if dpkg-query -W -f='${Status}' dispenser 2>/dev/null | grep -q 'installed\|conf
   abort "the dispenser package is already on this machine; remove it first (dpkg --purge dispenser)"
 fi
 [ ! -e "$home" ] || abort "$home exists and purge would delete it; move it away first"
+if command -v rpm >/dev/null && rpm -q dispenser >/dev/null 2>&1; then
+  abort "the dispenser rpm is installed in this machine's rpm database; rpm -e --nodeps dispenser first"
+fi
+
+user_existed=0; getent passwd dispenser >/dev/null && user_existed=1
+docker_group_existed=0; getent group docker >/dev/null && docker_group_existed=1
+# Drops the user (and group) the packages created when this test run was the one to create them.
+drop_created_user() {
+  if [ $user_existed = 0 ] && getent passwd dispenser >/dev/null; then userdel dispenser; fi
+  if [ $user_existed = 0 ] && getent group dispenser >/dev/null; then groupdel dispenser; fi
+  if [ $docker_group_existed = 0 ] && getent group docker >/dev/null; then groupdel docker; fi
+}
+
+# Whatever happens, leave the machine as found.
+cleanup() {
+  if dpkg-query -W -f='${Status}' dispenser 2>/dev/null | grep -q 'installed\|config-files'; then
+    dpkg --purge dispenser >/dev/null 2>&1
+  fi
+  if rpm -q dispenser >/dev/null 2>&1; then rpm -e --nodeps dispenser >/dev/null 2>&1; fi
+  rm -rf "$home"
+  drop_created_user
+}
+trap cleanup EXIT
 
 npm_version=$(node -p 'require(process.argv[1]).version' "$repo/package.json")
 version=${npm_version//-/\~}
@@ -165,6 +188,8 @@ check "program files and unit are gone" sh -c "! test -e /usr/bin/dispenser && !
 check "no enablement left (wants link, deb-systemd-helper state)" \
   sh -c "! test -L $wants && ! ls /var/lib/systemd/deb-systemd-helper-enabled/ 2>/dev/null | grep -q '^dispenser'"
 check "system user kept (Debian practice)" getent passwd dispenser
+# So that the rpm's %pre below creates the user again rather than finding it.
+drop_created_user
 
 section ".rpm"
 check "rpm -K: digests are intact" rpm -K --nosignature "$rpm_file"
@@ -195,6 +220,26 @@ for tag in PREIN POSTIN PREUN POSTUN; do
   body=$(rpm -qp --qf "%{$tag}" "$rpm_file" 2>/dev/null)
   check "rpm $tag scriptlet is valid sh" sh -n -c "$body"
 done
+
+section ".rpm: scriptlets on this machine (rpm -i --nodeps: Debian's rpm database knows no glibc)"
+rpm_quiet() { "$@" 2>&1 | grep -v 'use Alien instead\|assuming you know what you are doing'; return "${PIPESTATUS[0]}"; }
+if out=$(rpm_quiet rpm -i --nodeps "$rpm_file"); then pass "rpm -i runs %pre/%post without a running systemd"; else fail "rpm -i" "$out"; fi
+check "rpm: user dispenser, home $home" test "$(getent passwd dispenser | cut -d: -f6)" = "$home"
+check "rpm: dispenser is in the docker group" grep -qw docker <<<"$(id -nG dispenser 2>&1)"
+check "rpm: $home is 0700 dispenser:dispenser" test "$(stat -c '%a %U:%G' "$home" 2>&1)" = "700 dispenser:dispenser"
+check "rpm: default config installed" cmp "$config" /usr/share/dispenser/dispenser.toml
+check "rpm: unit is enabled" test -L "$wants"
+out=$(as_dispenser dispenser --version 2>&1)
+check "rpm: dispenser --version as the dispenser user: $out" grep -q "node-v24\." <<<"$out"
+echo '# edited by test.sh' >>"$config"
+if out=$(rpm_quiet rpm -U --replacepkgs --nodeps "$rpm_file"); then pass "rpm -U (upgrade path) succeeds"; else fail "rpm -U" "$out"; fi
+check "rpm: upgrade keeps the edited config" grep -q 'edited by test.sh' "$config"
+check "rpm: still enabled after upgrade" test -L "$wants"
+if out=$(rpm_quiet rpm -e dispenser); then pass "rpm -e runs %preun/%postun"; else fail "rpm -e" "$out"; fi
+check "rpm: program files and unit are gone" sh -c "! test -e /usr/bin/dispenser && ! test -e /usr/lib/dispenser && ! test -e $unit_path"
+check "rpm: unit is disabled" test ! -e "$wants" -a ! -L "$wants"
+check "rpm: config is kept after erase (rpm has no purge)" grep -q 'edited by test.sh' "$config"
+rm -rf "$home"
 
 printf '\n%s\n' "----------------------------------------------------------------"
 printf 'packaging tests: %d passed, %d failed, %d skipped (%d s)\n' "$passed" "$failed" "$skipped" "$((SECONDS - started))"
