@@ -12,6 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 unit_path=/usr/lib/systemd/system/dispenser.service
 wants=/etc/systemd/system/multi-user.target.wants/dispenser.service
+docker_wants=/etc/systemd/system/docker.service.wants/dispenser.service
 home=/opt/dispenser
 config=$home/dispenser.toml
 
@@ -127,7 +128,7 @@ for line in 'Type=notify' 'NotifyAccess=all' 'User=dispenser' 'WorkingDirectory=
     'BindsTo=docker.service' 'Restart=always' 'ExecReload=/bin/kill -HUP $MAINPID' \
     'AmbientCapabilities=CAP_NET_BIND_SERVICE' 'NoNewPrivileges=true' 'ProtectSystem=strict' \
     'ReadWritePaths=/opt/dispenser' 'ProtectHome=true' 'PrivateTmp=true' 'SupplementaryGroups=docker' \
-    'WantedBy=multi-user.target'; do
+    'WantedBy=multi-user.target docker.service'; do
   check "unit: $line" grep -qxF "$line" <<<"$unit"
 done
 check "unit: After= includes docker.service" grep -qE '^After=.*\bdocker\.service\b' <<<"$unit"
@@ -139,6 +140,7 @@ else
   skip "systemd-analyze verify (not installed)"
 fi
 check "unit is enabled (multi-user.target.wants link)" test -L "$wants"
+check "unit is wanted by docker.service (starts again with Docker)" test -L "$docker_wants"
 
 section ".deb: the CLI as the dispenser user"
 out=$(as_dispenser dispenser --version 2>&1); rc=$?
@@ -174,7 +176,7 @@ check "still enabled" test -L "$wants"
 section ".deb: remove"
 check "dpkg -r succeeds" dpkg -r dispenser
 check "program files are gone" sh -c "! test -e /usr/bin/dispenser && ! test -e /usr/lib/dispenser && ! test -e $unit_path"
-check "unit is disabled (no wants link)" test ! -e "$wants" -a ! -L "$wants"
+check "unit is disabled (no wants links)" sh -c "! test -L $wants && ! test -L $docker_wants"
 check "config is kept after remove" grep -q 'edited by test.sh' "$config"
 
 section ".deb: install after remove, then purge"
@@ -186,7 +188,7 @@ check "package is gone" sh -c "! dpkg-query -W -f='\${Status}' dispenser 2>/dev/
 check "$home (config and state) is gone after purge" test ! -e "$home"
 check "program files and unit are gone" sh -c "! test -e /usr/bin/dispenser && ! test -e /usr/lib/dispenser && ! test -e $unit_path"
 check "no enablement left (wants link, deb-systemd-helper state)" \
-  sh -c "! test -L $wants && ! ls /var/lib/systemd/deb-systemd-helper-enabled/ 2>/dev/null | grep -q '^dispenser'"
+  sh -c "! test -L $wants && ! test -L $docker_wants && ! ls /var/lib/systemd/deb-systemd-helper-enabled/ 2>/dev/null | grep -q '^dispenser'"
 check "system user kept (Debian practice)" getent passwd dispenser
 # So that the rpm's %pre below creates the user again rather than finding it.
 drop_created_user
@@ -228,7 +230,7 @@ check "rpm: user dispenser, home $home" test "$(getent passwd dispenser | cut -d
 check "rpm: dispenser is in the docker group" grep -qw docker <<<"$(id -nG dispenser 2>&1)"
 check "rpm: $home is 0700 dispenser:dispenser" test "$(stat -c '%a %U:%G' "$home" 2>&1)" = "700 dispenser:dispenser"
 check "rpm: default config installed" cmp "$config" /usr/share/dispenser/dispenser.toml
-check "rpm: unit is enabled" test -L "$wants"
+check "rpm: unit is enabled (multi-user and docker.service wants links)" sh -c "test -L $wants && test -L $docker_wants"
 out=$(as_dispenser dispenser --version 2>&1)
 check "rpm: dispenser --version as the dispenser user: $out" grep -q "node-v24\." <<<"$out"
 echo '# edited by test.sh' >>"$config"
@@ -237,7 +239,7 @@ check "rpm: upgrade keeps the edited config" grep -q 'edited by test.sh' "$confi
 check "rpm: still enabled after upgrade" test -L "$wants"
 if out=$(rpm_quiet rpm -e dispenser); then pass "rpm -e runs %preun/%postun"; else fail "rpm -e" "$out"; fi
 check "rpm: program files and unit are gone" sh -c "! test -e /usr/bin/dispenser && ! test -e /usr/lib/dispenser && ! test -e $unit_path"
-check "rpm: unit is disabled" test ! -e "$wants" -a ! -L "$wants"
+check "rpm: unit is disabled" sh -c "! test -L $wants && ! test -L $docker_wants"
 check "rpm: config is kept after erase (rpm has no purge)" grep -q 'edited by test.sh' "$config"
 rm -rf "$home"
 
