@@ -167,6 +167,44 @@ else
   skip "Docker socket access (no /var/run/docker.sock)"
 fi
 
+section ".deb: the daemon as the dispenser user"
+# The supervisor forks the orchestrator and proxy workers from files it resolves at run time:
+# only running it proves the installed tree is complete. http-only proxy on a loopback port, no
+# services, its own DISPENSER_INSTANCE (so its Docker network is its own and removed afterwards).
+smoke_port=$(/usr/lib/dispenser/node/bin/node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+smoke_instance=test-pkg-$$-$RANDOM
+smoke_config=$home/smoke.toml smoke_pid=$home/smoke.pid smoke_log=$(mktemp)
+printf '[proxy]\nstrategy = "http-only"\nhttp_port = %s\nbind = "127.0.0.1"\nworkers = 1\n' "$smoke_port" >"$smoke_config"
+chown dispenser:dispenser "$smoke_config"
+(cd "$home" && DISPENSER_INSTANCE=$smoke_instance exec timeout 120 runuser -u dispenser -- \
+  dispenser -c "$smoke_config" -p "$smoke_pid") >"$smoke_log" 2>&1 &
+smoke_job=$!
+answered=
+for _ in $(seq 1 60); do
+  if answered=$(/usr/lib/dispenser/node/bin/node -e '
+      require("http").get("http://127.0.0.1:'"$smoke_port"'/", (r) => { console.log(r.statusCode); process.exit(0); })
+        .on("error", () => process.exit(1));' 2>/dev/null); then break; fi
+  kill -0 "$smoke_job" 2>/dev/null || break
+  sleep 1
+done
+if [ -n "$answered" ]; then
+  pass "daemon starts and its proxy answers on 127.0.0.1:$smoke_port (HTTP $answered)"
+else
+  fail "daemon did not answer on 127.0.0.1:$smoke_port" "$(tail -c 2000 "$smoke_log")"
+fi
+if kill -0 "$smoke_job" 2>/dev/null; then
+  check "dispenser -s stop stops it" as_dispenser dispenser -s stop -p "$smoke_pid"
+  for _ in $(seq 1 30); do kill -0 "$smoke_job" 2>/dev/null || break; sleep 1; done
+  if kill -0 "$smoke_job" 2>/dev/null; then fail "daemon still running 30 s after stop"; kill -TERM "$smoke_job" 2>/dev/null; fi
+fi
+wait "$smoke_job" 2>/dev/null
+if command -v docker >/dev/null; then
+  for n in $(docker network ls -q --filter "label=dispenser.instance=$smoke_instance" 2>/dev/null); do
+    docker network rm "$n" >/dev/null 2>&1
+  done
+fi
+rm -f "$smoke_config" "$smoke_pid" "$smoke_log"
+
 section ".deb: reinstall keeps the config"
 echo '# edited by test.sh' >>"$config"
 check "dpkg -i again (upgrade path) succeeds" dpkg -i "$deb"
