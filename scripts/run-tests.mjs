@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Node 20's --test does not expand globs, so collect the compiled test files here.
+// One file at a time: suites share one Docker Engine, one registry and Pebble's fixed HTTP-01 port.
 //   node scripts/run-tests.mjs            every test
 //   node scripts/run-tests.mjs --unit     package tests only (no end-to-end suites)
 //   node scripts/run-tests.mjs <filter>   only files whose path contains <filter>
@@ -29,5 +30,5 @@ if (files.length === 0) {
   console.error('no test files found (did the build run?)');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

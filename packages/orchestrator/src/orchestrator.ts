@@ -5,7 +5,7 @@ import type { Route } from '@dispenser/shared/ipc/messages';
 import { serviceLogger, type Logger } from '@dispenser/shared/log';
 import { backoffDelay, sleep } from './backoff.js';
 import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
-import { registryAuthFor } from './docker/auth.js';
+import { registryAuthSource } from './docker/auth.js';
 import type { ContainerEngine, ContainerInfo, EngineEvent, RegistryAuth } from './docker/engine.js';
 import { wrapEngineError } from './docker/errors.js';
 import { repository, sameRepository } from './docker/image-ref.js';
@@ -79,7 +79,7 @@ export class Orchestrator implements Deployer {
       engine: this.engine,
       log: this.log,
       lock: this.lock,
-      registryAuth: opts.registryAuth ?? ((image) => registryAuthFor(image)),
+      registryAuth: opts.registryAuth ?? registryAuthSource(),
       signal: this.abort.signal,
       deploy: (d, existingId, log) => this.deploy(d, existingId, log, { retryFailed: false }),
       ...(opts.dependencyTimeoutMs !== undefined ? { dependencyTimeoutMs: opts.dependencyTimeoutMs } : {}),

@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
-import { registryAuthFor } from '../src/docker/auth.js';
+import { registryAuthSource } from '../src/docker/auth.js';
+import { DockerCredentials } from '../src/registry/credentials.js';
 import { containerNameFor } from '../src/reconcile/desired.js';
 import { config, service } from './fixtures.js';
 import { docker, harness, rand } from './docker-helpers.js';
@@ -54,7 +55,7 @@ test('pulls from a registry that needs a login, with credentials from the Docker
     assert.equal(denied.outcomes[0]?.error?.code, 'IMAGE_UNAVAILABLE', 'without credentials the pull is refused');
     anonymous.stop();
 
-    const o = h.make({ registryAuth: (img) => registryAuthFor(img, { DOCKER_CONFIG: dockerConfig }) });
+    const o = h.make({ registryAuth: registryAuthSource(new DockerCredentials({ configDir: dockerConfig })) });
     const r = await o.reconcile(config([svc]));
     assert.deepEqual(r.outcomes.map((x) => [x.service, x.ok]), [['private', true]]);
     assert.equal((await h.inspect(containerNameFor(h.instance, 'private')))?.State.Running, true);

@@ -21,6 +21,8 @@ export interface ContainerSummary {
 export interface RegistryAuth {
   username: string;
   password: string;
+  /** OAuth2 refresh token from `docker login` against registries that issue one */
+  identitytoken?: string;
   serveraddress: string;
 }
 
