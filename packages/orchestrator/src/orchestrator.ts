@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { DispenserConfig, ServiceConfig } from '@dispenser/shared/config/types';
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { instanceFromEnv, LABELS, ownershipFilter, type InstanceIdentity } from '@dispenser/shared/instance';
@@ -16,6 +17,7 @@ import { desiredService, desiredServices, type DesiredService } from './reconcil
 import { ensureNetworks } from './reconcile/networks.js';
 import { plan, type Action, type ObservedContainer } from './reconcile/plan.js';
 import { routeTable } from './routes.js';
+import { FailureStore, sameAsFailed, type FailedRollout } from './rollout/failures.js';
 import { runRollout } from './rollout/procedure.js';
 import { engineSteps } from './rollout/steps.js';
 
@@ -68,8 +70,8 @@ export class Orchestrator implements Deployer {
   private readonly routeOverrides = new Map<string, string>();
   /** route tables are computed and sent one at a time, so the proxy gets them in order */
   private routesSending: Promise<unknown> = Promise.resolve();
-  /** the last failed rollout per service: not retried by reconcile for the same config and image */
-  private readonly failedRollouts = new Map<string, FailedRollout>();
+  /** the last failed rollout per service (kept in the state dir): that config + image is not retried automatically */
+  private failureStore: FailureStore | undefined;
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.engine = opts.engine;
@@ -81,7 +83,7 @@ export class Orchestrator implements Deployer {
       lock: this.lock,
       registryAuth: opts.registryAuth ?? registryAuthSource(),
       signal: this.abort.signal,
-      deploy: (d, existingId, log) => this.deploy(d, existingId, log, { retryFailed: false }),
+      deploy: (d, existingId, log) => this.deploy(d, existingId, log, 'reconcile'),
       ...(opts.dependencyTimeoutMs !== undefined ? { dependencyTimeoutMs: opts.dependencyTimeoutMs } : {}),
       ...(opts.stopTimeoutS !== undefined ? { stopTimeoutS: opts.stopTimeoutS } : {}),
     });
@@ -251,8 +253,7 @@ export class Orchestrator implements Deployer {
         if (!this.config?.services.some((s) => s.name === dep)) continue;
         await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000, log, signal: this.abort.signal });
       }
-      // an explicit trigger (new digest, cron, manual) tries again even after a failed rollout
-      await this.deploy(d, existing?.Id, log, { retryFailed: true });
+      await this.deploy(d, existing?.Id, log, opts.reason);
     });
     await this.publishRoutes();
   }
@@ -264,25 +265,42 @@ export class Orchestrator implements Deployer {
    * it, switch the proxy, drain and remove the old one (rollout/procedure.ts). A rollout needs a
    * running old container to protect; without one, recreate is just as good and faster.
    */
-  private async deploy(d: DesiredService, existingId: string | undefined, log: Logger, opts: { retryFailed: boolean }): Promise<string> {
+  private async deploy(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     if (!existingId) return this.applier.createAndStart(d, log);
     if (d.strategy === 'rollout') {
       const svc = this.config?.services.find((s) => s.name === d.service);
       const old = await this.engine.inspectContainer(existingId);
-      if (svc?.proxy && old?.State.Running && !hasHostPorts(d)) return this.rollout(d, svc.proxy, existingId, log, opts);
+      if (svc?.proxy && old?.State.Running && !hasHostPorts(d)) return this.rollout(d, svc.proxy, existingId, log, trigger);
     }
     return this.applier.replace(existingId, d, log);
   }
 
-  private async rollout(d: DesiredService, proxy: NonNullable<ServiceConfig['proxy']>, oldId: string, log: Logger, opts: { retryFailed: boolean }): Promise<string> {
+  /** the failure store of the current state dir */
+  private failures(): FailureStore | undefined {
+    const stateDir = this.config?.stateDir;
+    if (!stateDir) return undefined;
+    const file = join(stateDir, 'rollout-failures.json');
+    if (this.failureStore?.file !== file) {
+      this.failureStore = new FailureStore(file, (err) => this.log.warn({ file, err: errorMessage(err) }, 'cannot read or write the record of failed rollouts'));
+    }
+    return this.failureStore;
+  }
+
+  /**
+   * A container that failed its rollout is not tried again automatically with the same config
+   * and image: reconcile (start, reload, its retries) keeps the old one; a registry-digest
+   * trigger is refused (the watcher then waits for another digest). cron and manual triggers try.
+   */
+  private async rollout(d: DesiredService, proxy: NonNullable<ServiceConfig['proxy']>, oldId: string, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     const image = await this.engine.inspectImage(d.image);
-    const attempt: FailedRollout = { hash: d.hash, imageId: image?.Id ?? d.image, digest: registryDigest(image?.RepoDigests, d.image), code: '' };
-    const failed = this.failedRollouts.get(d.service);
-    if (!opts.retryFailed && failed && failed.hash === attempt.hash && failed.imageId === attempt.imageId) {
-      log.warn(
-        { code: 'ROLLOUT_NOT_RETRIED', failedCode: failed.code, image: d.image, digest: failed.digest },
-        `not retrying the rollout of ${d.service}: this configuration and image failed before (${failed.code}); the previous container keeps serving. Change the configuration, push a new image, or restart Dispenser to try again`,
-      );
+    const attempt = { hash: d.hash, imageId: image?.Id ?? d.image, digest: registryDigest(image?.RepoDigests, d.image) };
+    const store = this.failures();
+    const failed = await store?.get(d.service);
+    if (sameAsFailed(failed, attempt) && (trigger === 'reconcile' || trigger === 'digest')) {
+      const message = `not retrying the rollout of ${d.service}: this configuration and image${failed!.digest ? ` (${failed!.digest})` : ''} failed before (${failed!.code} at ${failed!.at}); the previous container keeps serving`;
+      const hint = 'change the configuration or push a new image to try again';
+      if (trigger === 'digest') throw new DispenserError('ROLLOUT_NOT_RETRIED', message, { hint });
+      log.warn({ code: 'ROLLOUT_NOT_RETRIED', failedCode: failed!.code, image: d.image, digest: failed!.digest, hint }, message);
       return oldId;
     }
     try {
@@ -300,7 +318,7 @@ export class Orchestrator implements Deployer {
           signal: this.abort.signal,
         }),
       );
-      this.failedRollouts.delete(d.service);
+      await store?.delete(d.service);
       return id;
     } catch (err) {
       const e = err instanceof DispenserError ? err : new DispenserError('ROLLOUT_FAILED', errorMessage(err), { cause: err });
@@ -314,14 +332,14 @@ export class Orchestrator implements Deployer {
       this.routeOverrides.delete(d.service);
       // only the image/config is to blame for these; a proxy that did not confirm or a missing bind
       // path on the host may be fixed without a config change, so reconcile keeps retrying those
-      if (IMAGE_FAILURES.has(e.code)) this.failedRollouts.set(d.service, { ...attempt, code: e.code });
+      if (IMAGE_FAILURES.has(e.code)) await store?.set(d.service, { ...attempt, code: e.code, at: new Date().toISOString() });
       throw e;
     }
   }
 
   /** the last failed rollout of `service` (config hash, image id, registry digest, error code), if any */
-  failedRollout(service: string): Readonly<FailedRollout> | undefined {
-    return this.failedRollouts.get(service);
+  async failedRollout(service: string): Promise<Readonly<FailedRollout> | undefined> {
+    return this.failures()?.get(service);
   }
 
   async runningImageDigest(service: string): Promise<string | undefined> {
@@ -397,14 +415,7 @@ export class Orchestrator implements Deployer {
   }
 }
 
-export interface FailedRollout {
-  hash: string;
-  /** local image id the failed container ran */
-  imageId: string;
-  /** registry digest of that image, when it came from a registry */
-  digest: string | undefined;
-  code: string;
-}
+export type { FailedRollout };
 
 /** rollout failures that say the new container itself is bad */
 const IMAGE_FAILURES = new Set(['ROLLOUT_UNHEALTHY', 'ROLLOUT_CONTAINER_EXITED']);

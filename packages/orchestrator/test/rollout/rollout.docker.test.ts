@@ -8,6 +8,9 @@ import { infra } from '@dispenser/shared/testing/infra';
 import type { ProxyPublisher } from '../../src/contracts.js';
 import type { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
 import { containerNameFor } from '../../src/reconcile/desired.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { config, service } from '../fixtures.js';
 import { docker, harness, rand, TEST_LABEL } from '../docker-helpers.js';
 
@@ -50,6 +53,8 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
   const live = `${repo}:live`;
   h.images.push(live, `${repo}:bad`, `${repo}:exits`);
   const cname = containerNameFor(h.instance, 'web');
+  const stateDir = mkdtempSync(join(tmpdir(), 'rollout-state-'));
+  const cfgOf = (services: ServiceConfig[]) => config(services, { stateDir });
   const web = (image: string, extra: Partial<ServiceConfig> = {}): ServiceConfig =>
     service('web', {
       image,
@@ -62,7 +67,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
   try {
     buildWeb(live, env.baseImage, 'v1');
     const o = h.make({ publisher });
-    let cfg = config([web(live)]);
+    let cfg = cfgOf([web(live)]);
     const first = await o.reconcile(cfg);
     assert.deepEqual(first.outcomes.filter((x) => !x.ok), []);
     const v1 = (await h.inspect(cname))!;
@@ -93,7 +98,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
 
     await t.test('a config change on reload rolls out too', async () => {
       const before = (await h.inspect(cname))!;
-      cfg = config([web(live, { env: { RELEASE: '2' } })]);
+      cfg = cfgOf([web(live, { env: { RELEASE: '2' } })]);
       const r = await o.reconcile(cfg, 'reload');
       assert.deepEqual(r.outcomes.filter((x) => !x.ok), []);
       const now = (await h.inspect(cname))!;
@@ -107,7 +112,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       const before = (await h.inspect(cname))!;
       const beforeIp = await ipOf(before.Id);
       buildWeb(`${repo}:bad`, env.baseImage, 'bad', { health: false });
-      cfg = config([web(`${repo}:bad`, { env: { RELEASE: '2' } })]);
+      cfg = cfgOf([web(`${repo}:bad`, { env: { RELEASE: '2' } })]);
       const started = Date.now();
       const r = await o.reconcile(cfg, 'reload');
       const outcome = r.outcomes.find((x) => x.service === 'web')!;
@@ -120,21 +125,34 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.equal(now.State.Running, true);
       assert.equal(publisher.routes[0]?.upstream.host, beforeIp);
       assert.deepEqual(rolloutLeftovers(), []);
-      assert.equal(o.failedRollout('web')?.code, 'ROLLOUT_UNHEALTHY');
-      assert.match(o.failedRollout('web')?.digest ?? '', /^sha256:/);
+      assert.equal((await o.failedRollout('web'))?.code, 'ROLLOUT_UNHEALTHY');
+      assert.match((await o.failedRollout('web'))?.digest ?? '', /^sha256:/);
       // the same config and image are not rolled out again by reconcile (its retry or a reload)
       const again = Date.now();
       const r2 = await o.reconcile(cfg, 'reload');
       assert.equal(r2.outcomes.find((x) => x.service === 'web')?.ok, true);
       assert.ok(Date.now() - again < 3000, 'no second rollout attempt');
       assert.equal((await h.inspect(cname))?.Id, before.Id);
+
+      // after a restart of Dispenser (a new orchestrator, same state dir) the failure is still known
+      const stored = JSON.parse(readFileSync(join(stateDir, 'rollout-failures.json'), 'utf8')) as Record<string, { code: string }>;
+      assert.equal(stored.web?.code, 'ROLLOUT_UNHEALTHY');
+      const restarted = h.make({ publisher });
+      const r3 = await restarted.reconcile(cfg, 'startup');
+      assert.equal(r3.outcomes.find((x) => x.service === 'web')?.ok, true);
+      assert.equal((await h.inspect(cname))?.Id, before.Id);
+      // a registry-digest trigger for that same image is refused at once; the watcher then waits for another digest
+      const t0 = Date.now();
+      await assert.rejects(restarted.redeploy('web', { reason: 'digest', pull: true }), { code: 'ROLLOUT_NOT_RETRIED' });
+      assert.ok(Date.now() - t0 < 3000);
+      assert.deepEqual(rolloutLeftovers(), []);
     });
 
     await t.test('a new container that exits at once: rolled back without waiting for the deploy timeout', async () => {
       const before = (await h.inspect(cname))!;
       buildWeb(`${repo}:exits`, env.baseImage, 'x', { cmd: ['sh', '-c', 'echo "fatal: missing DATABASE_URL" >&2; exit 3'] });
       // a long deploy timeout: the rollback must come from the exit, not from the timeout
-      cfg = config([web(`${repo}:exits`, { proxy: { ...web(live).proxy!, deployTimeoutMs: 30_000 } })]);
+      cfg = cfgOf([web(`${repo}:exits`, { proxy: { ...web(live).proxy!, deployTimeoutMs: 30_000 } })]);
       const started = Date.now();
       const r = await o.reconcile(cfg, 'reload');
       const outcome = r.outcomes.find((x) => x.service === 'web')!;
@@ -162,7 +180,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       }
       return seen;
     };
-    cfg = config([web(live, { env: { RELEASE: '3' } })]);
+    cfg = cfgOf([web(live, { env: { RELEASE: '3' } })]);
     await o.reconcile(cfg, 'reload');
 
     await t.test('without health_path: a TCP connect to service_port is the gate; the new container starts before the old one dies', async () => {
@@ -172,7 +190,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
         return { ...s, proxy };
       };
       const before = (await h.inspect(cname))!;
-      cfg = config([noPath({ env: { RELEASE: '4' } })]);
+      cfg = cfgOf([noPath({ env: { RELEASE: '4' } })]);
       const seen = await events(async () => assert.deepEqual((await o.reconcile(cfg, 'reload')).outcomes.filter((x) => !x.ok), []));
       const now = (await h.inspect(cname))!;
       assert.notEqual(now.Id, before.Id);
@@ -183,15 +201,16 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
 
     await t.test('a Docker health check that reports unhealthy fails the rollout (health_path is not used then)', async () => {
       const before = (await h.inspect(cname))!;
-      cfg = config([web(live, { env: { RELEASE: '4' }, healthcheck: { test: ['CMD', 'false'], intervalMs: 300, timeoutMs: 300, retries: 1 } })]);
+      cfg = cfgOf([web(live, { env: { RELEASE: '4' }, healthcheck: { test: ['CMD', 'false'], intervalMs: 300, timeoutMs: 300, retries: 1 } })]);
       const r = await o.reconcile(cfg, 'reload');
       const outcome = r.outcomes.find((x) => x.service === 'web')!;
       assert.equal(outcome.error?.code, 'ROLLOUT_UNHEALTHY');
-      assert.match(outcome.error?.message ?? '', /Docker health check: unhealthy/);
+      // unhealthy, or still starting at the deploy timeout on a very busy machine: the Docker method decided either way
+      assert.match(outcome.error?.message ?? '', /Docker health check: (unhealthy|starting)/);
       assert.equal((await h.inspect(cname))?.Id, before.Id);
       assert.deepEqual(rolloutLeftovers(), []);
       // and one that passes lets it through
-      cfg = config([web(live, { env: { RELEASE: '5' }, healthcheck: { test: ['CMD', 'true'], intervalMs: 300, timeoutMs: 300, retries: 1 } })]);
+      cfg = cfgOf([web(live, { env: { RELEASE: '5' }, healthcheck: { test: ['CMD', 'true'], intervalMs: 300, timeoutMs: 300, retries: 1 } })]);
       assert.deepEqual((await o.reconcile(cfg, 'reload')).outcomes.filter((x) => !x.ok), []);
       assert.equal((await h.inspect(cname))?.State.Health?.Status, 'healthy');
     });
@@ -201,7 +220,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
         const s = web(live, extra);
         return { ...s, dispenser: { ...s.dispenser, strategy: 'recreate' } };
       };
-      cfg = config([recreate({ env: { RELEASE: '6' } })]);
+      cfg = cfgOf([recreate({ env: { RELEASE: '6' } })]);
       const seen = await events(async () => assert.deepEqual((await o.reconcile(cfg, 'reload')).outcomes.filter((x) => !x.ok), []));
       assert.ok(!seen.some((e) => /-rollout-[0-9a-f]{6}$/.test(e)), JSON.stringify(seen));
       const dieOld = seen.indexOf(`die ${cname}`);
@@ -211,7 +230,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
 
     await t.test('a Dispenser restart with a changed config rolls out as well (startup reconcile)', async () => {
       const before = (await h.inspect(cname))!;
-      cfg = config([web(live, { env: { RELEASE: '7' } })]);
+      cfg = cfgOf([web(live, { env: { RELEASE: '7' } })]);
       const fresh = h.make({ publisher });
       const seen = await events(async () => assert.deepEqual((await fresh.reconcile(cfg, 'startup')).outcomes.filter((x) => !x.ok), []));
       const now = (await h.inspect(cname))!;
@@ -234,5 +253,6 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
     });
   } finally {
     h.cleanup();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 });
