@@ -42,11 +42,6 @@ export function candidateName(containerName: string): string {
   return `${containerName}-rollout-${randomBytes(3).toString('hex')}`;
 }
 
-/** Reading a candidate name back (crash recovery): the service's container name, or undefined. */
-export function isCandidateNameOf(name: string, containerName: string): boolean {
-  return new RegExp(`^${containerName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-rollout-[0-9a-f]{6}$`).test(name);
-}
-
 export function engineSteps(ctx: RolloutContext): RolloutSteps {
   const { engine, desired: d, proxy, log } = ctx;
   const side = candidateName(d.containerName);
