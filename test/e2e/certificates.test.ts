@@ -1,0 +1,219 @@
+/**
+ * Certificates end to end through the real CLI: supervisor, orchestrator (certificate manager),
+ * proxy workers, a real engine and Pebble. Pebble validates HTTP-01 on 127.0.0.1:5002, which is
+ * the daemon's http_port here, so every challenge is answered by the real proxy workers.
+ * Only this file binds port 5002.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { infra } from '@dispenser/shared/testing/infra';
+import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
+import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { get } from '../helpers/http.js';
+import { writeStack } from '../helpers/stack.js';
+import { freePort, opensslSelfSigned, pebbleRoot, peerCertificate, waitForHttps, waitForPeer } from '../helpers/tls.js';
+
+const ISSUE_TIMEOUT_MS = 90_000;
+
+test('certificates: ACME through the real proxy, restart, cert files, reload (real CLI + Pebble)', { timeout: 240_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry', 'pebble');
+  if (!env) return;
+  const id = randomName('c').slice(2);
+  const instance = `test-certs-e2e-${id}`;
+  const appHost = `app-${id}.test`;
+  const filesHost = `files-${id}.test`;
+  const app2Host = `app2-${id}.test`;
+  const ref = `${env.registry}/certs-e2e-${id}:v1`;
+  const httpsPort = await freePort();
+  const daemonEnv = { DISPENSER_INSTANCE: instance, NODE_EXTRA_CA_CERTS: env.pebbleCa };
+
+  const serviceToml = (name: string, host: string, extraProxy = ''): string => `
+[service]
+name = "${name}-${id}"
+image = "${ref}"
+
+[env]
+BODY = "${name} ${id}"
+
+[dispenser]
+watch = false
+
+[proxy]
+host = "${host}"
+service_port = 8080
+${extraProxy}
+`;
+  const mainToml = (services: string[]): string => `
+delay = 3600
+
+[proxy]
+strategy = "https-only"
+http_port = ${env.pebbleHttpPort}
+https_port = ${httpsPort}
+bind = "127.0.0.1"
+workers = 2
+
+[certbot]
+email = "e2e-${id}@example.com"
+directory_url = "${env.pebbleDirectory}"
+
+${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
+`;
+
+  // Our own certificate files for the cert_file host, in the service's directory.
+  const first = opensslSelfSigned(filesHost, `${filesHost} first`);
+  const stack = writeStack(mainToml(['app', 'files']), {
+    app: serviceToml('app', appHost),
+    files: serviceToml('files', filesHost, 'cert_file = "tls/fullchain.pem"\nkey_file = "tls/privkey.pem"'),
+  });
+  stack.write('files/tls/fullchain.pem', first.certPem);
+  stack.write('files/tls/privkey.pem', first.keyPem);
+
+  let daemon: Daemon | undefined;
+  t.after(async () => {
+    // release port 5002 and the engine objects even when a step failed
+    await daemon?.stop().catch(() => undefined);
+    try {
+      removeInstance(instance);
+    } catch {
+      // best effort
+    }
+    try {
+      docker('rmi', '-f', ref);
+    } catch {
+      // not built
+    }
+    stack.remove();
+  });
+
+  buildAndPush(ref, {
+    base: env.baseImage,
+    cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www; echo "$BODY" > /www/index.html; httpd -f -p 8080 -h /www & wait'],
+  });
+  const root = await pebbleRoot(env.pebbleCa);
+  const forHost = (host: string, msg: string) => (l: LogLine) => l.host === host && l.msg === msg;
+
+  daemon = startDaemon(['-c', stack.configFile], daemonEnv);
+  await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
+
+  let appSerial = '';
+  let accountUrl = '';
+  let accountKey = '';
+
+  await t.test('a proxied host gets a certificate from the CA; HTTPS with SNI serves the page with a chain to Pebble', async () => {
+    const failed = daemon!.waitForLog((l) => l.host === appHost && l.level === 50, ISSUE_TIMEOUT_MS).then(
+      (l) => Promise.reject(new Error(`order failed: ${JSON.stringify(l)}`)),
+      () => new Promise<never>(() => undefined),
+    );
+    await Promise.race([daemon!.waitForLog(forHost(appHost, 'certificate issued'), ISSUE_TIMEOUT_MS), failed]);
+    const registered = daemon!.lines.find((l) => l.msg === 'ACME account registered');
+    assert.ok(registered, 'a new ACME account was registered on first use');
+    accountUrl = String(registered.accountUrl);
+
+    // the page, over a chain verified against Pebble's current root
+    const reply = await waitForHttps(httpsPort, appHost, '/', root, (r) => r.status === 200);
+    assert.equal(reply.body.trim(), `app ${id}`);
+
+    const peer = await peerCertificate(httpsPort, appHost, root);
+    assert.ok(peer.authorized, `chain verifies against Pebble's root: ${peer.authorizationError}`);
+    assert.match(String(peer.cert.issuer.CN), /^Pebble Intermediate CA/);
+    assert.equal(peer.cert.subjectaltname, `DNS:${appHost}`);
+    appSerial = peer.cert.serialNumber;
+
+    // stored: key private, directory private
+    const dir = join(stack.dir, '.dispenser', 'certs', appHost);
+    assert.equal(statSync(join(dir, 'privkey.pem')).mode & 0o777, 0o600);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    const stored = new X509Certificate(readFileSync(join(dir, 'fullchain.pem')));
+    assert.equal(stored.serialNumber.toLowerCase(), appSerial.toLowerCase());
+  });
+
+  await t.test('https-only: the HTTP port redirects normal paths to https, but is no catch-all for challenge paths', async () => {
+    const r = await get(env.pebbleHttpPort, '/some/page?q=1', appHost);
+    assert.equal(r.status, 301);
+    assert.equal(String(r.headers.location), `https://${appHost}:${httpsPort}/some/page?q=1`);
+    const unknownToken = await get(env.pebbleHttpPort, '/.well-known/acme-challenge/not-a-token', appHost);
+    assert.equal(unknownToken.status, 404, 'an unknown ACME token is a 404, not a redirect');
+  });
+
+  await t.test('a cert_file/key_file host is served by SNI, and replacing the files on disk is served at the next handshake', async () => {
+    const fp1 = new X509Certificate(first.certPem).fingerprint256;
+    const peer1 = await waitForPeer(httpsPort, filesHost, (p) => p.cert.fingerprint256 === fp1);
+    assert.equal(peer1.cert.subject.CN, `${filesHost} first`);
+    assert.ok(!daemon!.lines.some((l) => l.host === filesHost && l.msg === 'ordering certificate'), 'no ACME order for a cert_file host');
+    const reply = await waitForHttps(httpsPort, filesHost, '/', first.certPem, (r) => r.status === 200);
+    assert.equal(reply.body.trim(), `files ${id}`);
+
+    const workersBefore = daemon!.lines.filter((l) => /proxy worker \d+ started/.test(String(l.msg))).length;
+    const second = opensslSelfSigned(filesHost, `${filesHost} second`);
+    // the way certbot/config management does it: new files renamed into place, key then cert
+    const tlsDir = join(stack.dir, 'files', 'tls');
+    mkdirSync(tlsDir, { recursive: true });
+    writeFileSync(join(tlsDir, 'privkey.pem.new'), second.keyPem, { mode: 0o600 });
+    writeFileSync(join(tlsDir, 'fullchain.pem.new'), second.certPem);
+    renameSync(join(tlsDir, 'privkey.pem.new'), join(tlsDir, 'privkey.pem'));
+    renameSync(join(tlsDir, 'fullchain.pem.new'), join(tlsDir, 'fullchain.pem'));
+
+    const fp2 = new X509Certificate(second.certPem).fingerprint256;
+    const peer2 = await waitForPeer(httpsPort, filesHost, (p) => p.cert.fingerprint256 === fp2, { timeoutMs: 30_000 });
+    assert.equal(peer2.cert.subject.CN, `${filesHost} second`);
+    await daemon!.waitForLog(forHost(filesHost, 'certificate files changed on disk; serving the new certificate'), 10_000);
+    const workersAfter = daemon!.lines.filter((l) => /proxy worker \d+ started/.test(String(l.msg))).length;
+    assert.equal(workersAfter, workersBefore, 'no proxy worker restarted');
+    // the ACME host is untouched by the swap
+    const app = await peerCertificate(httpsPort, appHost, root);
+    assert.equal(app.cert.serialNumber, appSerial);
+  });
+
+  await t.test('restart: the stored certificate is served at once, without a new order', async () => {
+    const accounts = readdirSync(join(stack.dir, '.dispenser', 'acme'));
+    assert.equal(accounts.length, 1, 'one ACME account');
+    const keyFile = join(stack.dir, '.dispenser', 'acme', accounts[0]!, 'account.key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    accountKey = readFileSync(keyFile, 'utf8');
+    assert.equal(await daemon!.stop(), 0);
+    daemon = startDaemon(['-c', stack.configFile], daemonEnv);
+    await daemon.waitForLog(forHost(appHost, 'loaded stored certificate'), 60_000);
+    await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
+    // served right after ready: no polling for an order to complete
+    const peer = await peerCertificate(httpsPort, appHost, root);
+    assert.ok(peer.authorized, String(peer.authorizationError));
+    assert.equal(peer.cert.serialNumber, appSerial, 'the same certificate (serial) as before the restart');
+    const reply = await waitForHttps(httpsPort, appHost, '/', root, (r) => r.status === 200);
+    assert.equal(reply.body.trim(), `app ${id}`);
+    // give a wrongly triggered order time to show up
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(
+      daemon.lines.filter((l) => l.msg === 'ordering certificate' || l.msg === 'ACME account registered'),
+      [],
+      'a restart orders nothing and registers no account',
+    );
+  });
+
+  await t.test('a reload adding a proxied host orders it with the same ACME account and serves it', async () => {
+    stack.write('app2/service.toml', serviceToml('app2', app2Host));
+    stack.write('dispenser.toml', mainToml(['app', 'files', 'app2']));
+    daemon!.child.kill('SIGHUP');
+    await daemon!.waitForLog(forHost(app2Host, 'certificate issued'), ISSUE_TIMEOUT_MS);
+    const reused = daemon!.lines.find((l) => l.msg === 'ACME account reused');
+    assert.ok(reused, 'the stored account was reused');
+    assert.equal(reused.accountUrl, accountUrl);
+    assert.ok(!daemon!.lines.some((l) => l.msg === 'ACME account registered'));
+    const accounts = readdirSync(join(stack.dir, '.dispenser', 'acme'));
+    assert.equal(accounts.length, 1, 'still one ACME account');
+    assert.equal(readFileSync(join(stack.dir, '.dispenser', 'acme', accounts[0]!, 'account.key'), 'utf8'), accountKey, 'same account key');
+    assert.ok(!daemon!.lines.some((l) => l.host === appHost && l.msg === 'ordering certificate'), 'the existing host is not re-ordered');
+
+    const reply = await waitForHttps(httpsPort, app2Host, '/', root, (r) => r.status === 200, 60_000);
+    assert.equal(reply.body.trim(), `app2 ${id}`);
+    const peer = await peerCertificate(httpsPort, app2Host, root);
+    assert.ok(peer.authorized, String(peer.authorizationError));
+    assert.equal(peer.cert.subjectaltname, `DNS:${app2Host}`);
+    assert.notEqual(peer.cert.serialNumber, appSerial);
+    // the first host still has its certificate
+    assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial);
+  });
+});
