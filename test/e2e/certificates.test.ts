@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { infra } from '@dispenser/shared/testing/infra';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
@@ -217,3 +219,135 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial);
   });
 });
+
+test('certificates: a failing CA keeps the current certificate; fixing it renews an expiring one with no dropped connection', { timeout: 180_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry', 'pebble');
+  if (!env) return;
+  const id = randomName('r').slice(2);
+  const instance = `test-certs-e2e-${id}`;
+  const host = `renew-${id}.test`;
+  const ref = `${env.registry}/certs-e2e-${id}:v1`;
+  const httpsPort = await freePort();
+  const deadCa = `https://127.0.0.1:${await freePort()}/dir`;
+  const daemonEnv = { DISPENSER_INSTANCE: instance, NODE_EXTRA_CA_CERTS: env.pebbleCa };
+  const mainToml = (directoryUrl: string): string => `
+delay = 3600
+
+[proxy]
+strategy = "both"
+http_port = ${env.pebbleHttpPort}
+https_port = ${httpsPort}
+bind = "127.0.0.1"
+workers = 2
+
+[certbot]
+email = "e2e-${id}@example.com"
+directory_url = "${directoryUrl}"
+
+[[service]]
+path = "renew"
+`;
+  const stack = writeStack(mainToml(deadCa), {
+    renew: `
+[service]
+name = "renew-${id}"
+image = "${ref}"
+
+[env]
+BODY = "renew ${id}"
+
+[dispenser]
+watch = false
+
+[proxy]
+host = "${host}"
+service_port = 8080
+`,
+  });
+  // A certificate Dispenser "obtained earlier" that expires tomorrow: due for renewal.
+  const seed = opensslSelfSigned(host, `${host} seed`, 1);
+  const certDir = join(stack.dir, '.dispenser', 'certs', host);
+  mkdirSync(certDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(certDir, 'privkey.pem'), seed.keyPem, { mode: 0o600 });
+  writeFileSync(join(certDir, 'fullchain.pem'), seed.certPem);
+  const seedFp = new X509Certificate(seed.certPem).fingerprint256;
+
+  let daemon: Daemon | undefined;
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(async () => {
+    agent.destroy();
+    await daemon?.stop().catch(() => undefined);
+    try {
+      removeInstance(instance);
+    } catch {
+      // best effort
+    }
+    try {
+      docker('rmi', '-f', ref);
+    } catch {
+      // not built
+    }
+    stack.remove();
+  });
+
+  buildAndPush(ref, {
+    base: env.baseImage,
+    cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www; echo "$BODY" > /www/index.html; httpd -f -p 8080 -h /www & wait'],
+  });
+  const root = await pebbleRoot(env.pebbleCa);
+
+  daemon = startDaemon(['-c', stack.configFile], daemonEnv);
+  await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
+
+  await t.test('CA unreachable: the error names the host, the stored certificate keeps serving', async () => {
+    const failure = await daemon!.waitForLog((l) => l.host === host && l.level === 50 && typeof l.code === 'string', ISSUE_TIMEOUT_MS);
+    assert.equal(failure.code, 'CERT_CA_UNREACHABLE', JSON.stringify(failure));
+    assert.equal(failure.serving, 'previous certificate');
+    assert.ok(failure.hint, 'the error says what to do');
+    const peer = await peerCertificate(httpsPort, host);
+    assert.equal(peer.cert.fingerprint256, seedFp);
+    const reply = await waitForHttps(httpsPort, host, '/', seed.certPem, (r) => r.status === 200);
+    assert.equal(reply.body.trim(), `renew ${id}`);
+  });
+
+  await t.test('after fixing directory_url and a reload, the expiring certificate is renewed and swapped in; an open connection keeps working', async () => {
+    // a keep-alive connection established with the old certificate
+    const before = await agentGet(agent, httpsPort, host, seed.certPem);
+    assert.equal(before.body.trim(), `renew ${id}`);
+    assert.equal(before.peerFp, seedFp);
+
+    stack.write('dispenser.toml', mainToml(env.pebbleDirectory));
+    daemon!.child.kill('SIGHUP');
+    const ordering = await daemon!.waitForLog((l) => l.host === host && l.msg === 'ordering certificate' && l.directoryUrl === env.pebbleDirectory, ISSUE_TIMEOUT_MS);
+    assert.equal(ordering.reason, 'expiring');
+    await daemon!.waitForLog((l) => l.host === host && l.msg === 'certificate issued', ISSUE_TIMEOUT_MS);
+
+    const peer = await waitForPeer(httpsPort, host, (p) => p.cert.fingerprint256 !== seedFp, { ca: root });
+    assert.ok(peer.authorized, String(peer.authorizationError));
+    assert.match(String(peer.cert.issuer.CN), /^Pebble Intermediate CA/);
+    const stored = new X509Certificate(readFileSync(join(certDir, 'fullchain.pem')));
+    assert.equal(stored.fingerprint256, peer.cert.fingerprint256, 'the renewed certificate is stored');
+
+    // the connection opened before the swap is still up and still on the old certificate
+    const after = await agentGet(agent, httpsPort, host, seed.certPem);
+    assert.ok(after.reused, 'the same TLS connection was reused');
+    assert.equal(after.peerFp, seedFp);
+    assert.equal(after.body.trim(), `renew ${id}`);
+  });
+});
+
+/** GET through a keep-alive agent; reports whether the connection was reused and its peer certificate. */
+function agentGet(agent: https.Agent, port: number, host: string, ca: string): Promise<{ body: string; reused: boolean; peerFp: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: '/', servername: host, headers: { host }, ca, agent, timeout: 5000 }, (res) => {
+      const peerFp = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ body, reused: req.reusedSocket, peerFp }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}

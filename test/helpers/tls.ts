@@ -113,14 +113,14 @@ export function pebbleRoot(pebbleCa: string, managementUrl = 'https://127.0.0.1:
 }
 
 /** A self-signed EC P-256 certificate for `host` made with openssl; returns the PEMs. */
-export function opensslSelfSigned(host: string, subjectCn = host): { certPem: string; keyPem: string } {
+export function opensslSelfSigned(host: string, subjectCn = host, days = 30): { certPem: string; keyPem: string } {
   const dir = mkdtempSync(join(tmpdir(), 'dispenser-openssl-'));
   try {
     const keyFile = join(dir, 'key.pem');
     execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile], { stdio: 'pipe' });
     const cert = execFileSync(
       'openssl',
-      ['req', '-x509', '-new', '-key', keyFile, '-days', '30', '-subj', `/CN=${subjectCn}`, '-addext', `subjectAltName=DNS:${host}`],
+      ['req', '-x509', '-new', '-key', keyFile, '-days', String(days), '-subj', `/CN=${subjectCn}`, '-addext', `subjectAltName=DNS:${host}`],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
     return { certPem: cert, keyPem: readFileSync(keyFile, 'utf8') };
