@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
@@ -102,6 +102,7 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
   await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
 
   let appSerial = '';
+  let filesPem = first.certPem;
   let accountUrl = '';
   let accountKey = '';
 
@@ -159,6 +160,7 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     renameSync(join(tlsDir, 'privkey.pem.new'), join(tlsDir, 'privkey.pem'));
     renameSync(join(tlsDir, 'fullchain.pem.new'), join(tlsDir, 'fullchain.pem'));
 
+    filesPem = second.certPem;
     const fp2 = new X509Certificate(second.certPem).fingerprint256;
     const peer2 = await waitForPeer(httpsPort, filesHost, (p) => p.cert.fingerprint256 === fp2, { timeoutMs: 30_000 });
     assert.equal(peer2.cert.subject.CN, `${filesHost} second`);
@@ -186,6 +188,8 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     assert.equal(peer.cert.serialNumber, appSerial, 'the same certificate (serial) as before the restart');
     const reply = await waitForHttps(httpsPort, appHost, '/', root, (r) => r.status === 200);
     assert.equal(reply.body.trim(), `app ${id}`);
+    const files = await peerCertificate(httpsPort, filesHost);
+    assert.equal(files.cert.fingerprint256, new X509Certificate(filesPem).fingerprint256, 'the rotated cert_file is served after the restart');
     // give a wrongly triggered order time to show up
     await new Promise((r) => setTimeout(r, 3000));
     assert.deepEqual(
@@ -216,6 +220,102 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     assert.equal(peer.cert.subjectaltname, `DNS:${app2Host}`);
     assert.notEqual(peer.cert.serialNumber, appSerial);
     // the first host still has its certificate
+    assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial);
+  });
+
+  await t.test('a half-written cert_file replacement (new cert, old key) is refused and the previous pair keeps serving', async () => {
+    const tlsDir = join(stack.dir, 'files', 'tls');
+    const oldFp = new X509Certificate(filesPem).fingerprint256;
+    const third = opensslSelfSigned(filesHost, `${filesHost} third`);
+    const errorsBefore = daemon!.lines.filter((l) => l.host === filesHost && l.code === 'CERT_KEY_MISMATCH').length;
+    writeFileSync(join(tlsDir, 'fullchain.pem.new'), third.certPem);
+    renameSync(join(tlsDir, 'fullchain.pem.new'), join(tlsDir, 'fullchain.pem'));
+    await daemon!.waitForLog((l) => l.host === filesHost && l.code === 'CERT_KEY_MISMATCH' && daemon!.lines.filter((x) => x.host === filesHost && x.code === 'CERT_KEY_MISMATCH').length > errorsBefore, 15_000);
+    assert.equal((await peerCertificate(httpsPort, filesHost)).cert.fingerprint256, oldFp, 'the previous pair still serves');
+    // the key arrives: the pair matches again and is served
+    writeFileSync(join(tlsDir, 'privkey.pem.new'), third.keyPem, { mode: 0o600 });
+    renameSync(join(tlsDir, 'privkey.pem.new'), join(tlsDir, 'privkey.pem'));
+    const fp3 = new X509Certificate(third.certPem).fingerprint256;
+    await waitForPeer(httpsPort, filesHost, (p) => p.cert.fingerprint256 === fp3, { timeoutMs: 15_000 });
+    filesPem = third.certPem;
+  });
+
+  await t.test('a killed proxy worker comes back serving every certificate; handshakes keep succeeding meanwhile', async (st) => {
+    const expected = new Map([
+      [appHost, appSerial],
+      [filesHost, new X509Certificate(filesPem).serialNumber],
+    ]);
+    const failures: string[] = [];
+    let handshakes = 0;
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        for (const [host, serial] of expected) {
+          try {
+            const p = await peerCertificate(httpsPort, host, undefined, 3000);
+            handshakes++;
+            if (p.cert.serialNumber?.toLowerCase() !== serial.toLowerCase()) failures.push(`${host}: served serial ${p.cert.serialNumber}`);
+          } catch (e) {
+            failures.push(`${host}: ${(e as Error).message}`);
+          }
+        }
+      }
+    })();
+    try {
+      for (const index of [1, 2]) {
+        const started = [...daemon!.lines].reverse().find((l) => l.msg === `proxy worker ${index} started`);
+        assert.ok(started?.childPid, `pid of proxy worker ${index}`);
+        const readyBefore = daemon!.lines.filter((l) => l.msg === `proxy worker ${index} ready`).length;
+        process.kill(Number(started.childPid), 'SIGKILL');
+        await daemon!.waitForLog((l) => l.msg === `proxy worker ${index} ready` && daemon!.lines.filter((x) => x.msg === `proxy worker ${index} ready`).length > readyBefore, 30_000);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      stop = true;
+      await loop;
+    }
+    st.diagnostic(`${handshakes} handshakes, failed: ${failures.join('; ') || 'none'}`);
+    assert.ok(handshakes > 10, `only ${handshakes} handshakes`);
+    // A handshake cut by SIGKILL mid-way is the client's loss we accept; anything else is a bug.
+    const unexpected = failures.filter((f) => !/ECONNRESET|socket disconnected|socket hang up/.test(f));
+    assert.deepEqual(unexpected, [], `failures besides connections cut by the kill: ${failures.join('; ')}`);
+    assert.ok(failures.length <= 4, `too many failed handshakes (${failures.length}/${handshakes + failures.length}): ${failures.join('; ')}`);
+  });
+
+  await t.test('a killed orchestrator: HTTPS keeps serving meanwhile; the restarted one orders nothing', async () => {
+    const started = [...daemon!.lines].reverse().find((l) => l.msg === 'orchestrator started');
+    assert.ok(started?.childPid, 'pid of the orchestrator');
+    const mark = daemon!.lines.length;
+    process.kill(Number(started.childPid), 'SIGKILL');
+    await daemon!.waitForLog((l) => /^orchestrator .*restarting in/.test(String(l.msg)), 10_000);
+    assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial, 'served while the orchestrator is down');
+    await daemon!.waitForLog((l) => l.msg === 'orchestrator ready' && daemon!.lines.indexOf(l) >= mark, 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = daemon!.lines.slice(mark);
+    assert.deepEqual(after.filter((l) => l.msg === 'ordering certificate'), [], 'no order after the orchestrator restarted');
+    assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial);
+    const reply = await waitForHttps(httpsPort, app2Host, '/', root, (r) => r.status === 200);
+    assert.equal(reply.body.trim(), `app2 ${id}`);
+  });
+
+  await t.test('a reload removing a host stops serving its certificate; the others stay', async () => {
+    stack.write('dispenser.toml', mainToml(['app', 'files']));
+    const mark = daemon!.lines.length;
+    daemon!.child.kill('SIGHUP');
+    await daemon!.waitForLog((l) => (l.msg === 'reload: new configuration applied' || String(l.msg).startsWith('reload failed')) && daemon!.lines.indexOf(l) >= mark, 60_000);
+    await daemon!.waitForLog((l) => l.host === app2Host && l.msg === 'host removed from config; its certificate is no longer served or renewed', 10_000);
+    const deadline = Date.now() + 15_000;
+    let served = true;
+    while (Date.now() < deadline) {
+      served = await peerCertificate(httpsPort, app2Host).then(
+        () => true,
+        () => false,
+      );
+      if (!served) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(served, false, 'no certificate for the removed host');
+    assert.ok(existsSync(join(stack.dir, '.dispenser', 'certs', app2Host, 'fullchain.pem')), 'its files stay as a cache');
     assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial);
   });
 });
