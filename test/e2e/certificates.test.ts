@@ -16,7 +16,7 @@ import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
 import { get } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
-import { freePort, opensslSelfSigned, pebbleRoot, peerCertificate, waitForHttps, waitForPeer } from '../helpers/tls.js';
+import { freePort, waitForPortFree, opensslSelfSigned, pebbleRoot, peerCertificate, waitForHttps, waitForPeer } from '../helpers/tls.js';
 
 const ISSUE_TIMEOUT_MS = 90_000;
 
@@ -98,6 +98,7 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
   const root = await pebbleRoot(env.pebbleCa);
   const forHost = (host: string, msg: string) => (l: LogLine) => l.host === host && l.msg === msg;
 
+  await waitForPortFree(env.pebbleHttpPort);
   daemon = startDaemon(['-c', stack.configFile], daemonEnv);
   await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
 
@@ -179,7 +180,8 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     accountKey = readFileSync(keyFile, 'utf8');
     assert.equal(await daemon!.stop(), 0);
-    daemon = startDaemon(['-c', stack.configFile], daemonEnv);
+    await waitForPortFree(env.pebbleHttpPort);
+  daemon = startDaemon(['-c', stack.configFile], daemonEnv);
     await daemon.waitForLog(forHost(appHost, 'loaded stored certificate'), 60_000);
     await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
     // served right after ready: no polling for an order to complete
@@ -396,6 +398,7 @@ service_port = 8080
   });
   const root = await pebbleRoot(env.pebbleCa);
 
+  await waitForPortFree(env.pebbleHttpPort);
   daemon = startDaemon(['-c', stack.configFile], daemonEnv);
   await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
 
@@ -407,7 +410,10 @@ service_port = 8080
     const peer = await peerCertificate(httpsPort, host);
     assert.equal(peer.cert.fingerprint256, seedFp);
     const reply = await waitForHttps(httpsPort, host, '/', seed.certPem, (r) => r.status === 200);
-    assert.equal(reply.body.trim(), `renew ${id}`);
+    assert.equal(reply.body.trim(), `renew ${id}`);    // strategy "both": the HTTP port serves the routes too
+    const plain = await get(env.pebbleHttpPort, '/', host);
+    assert.equal(plain.status, 200);
+    assert.equal(plain.body.trim(), `renew ${id}`);
   });
 
   await t.test('after fixing directory_url and a reload, the expiring certificate is renewed and swapped in; an open connection keeps working', async () => {

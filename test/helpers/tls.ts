@@ -26,6 +26,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Waits until 127.0.0.1:port can be bound (e.g. Pebble's fixed HTTP-01 port, which another test
+ * file may hold for a moment); throws after timeoutMs naming the port.
+ */
+export async function waitForPortFree(port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} is still in use by another process after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** Handshake with SNI `servername` on 127.0.0.1:port; returns the served certificate. */
 export function peerCertificate(port: number, servername: string, ca?: string | string[], timeoutMs = 5000): Promise<Peer> {
   return new Promise((resolve, reject) => {
