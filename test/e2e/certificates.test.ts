@@ -457,3 +457,92 @@ function agentGet(agent: https.Agent, port: number, host: string, ca: string): P
     req.on('error', reject);
   });
 }
+
+test('certificates: dispenser dev serves a cached self-signed certificate and never contacts the CA', { timeout: 120_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry');
+  if (!env) return;
+  const id = randomName('d').slice(2);
+  const instance = `test-certs-e2e-${id}`;
+  const host = `dev-${id}.test`;
+  const ref = `${env.registry}/certs-e2e-${id}:v1`;
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  const stack = writeStack(
+    `
+delay = 3600
+
+[proxy]
+strategy = "https-only"
+http_port = ${httpPort}
+https_port = ${httpsPort}
+bind = "127.0.0.1"
+workers = 1
+
+# present, but dev mode must not use it (nothing listens there)
+[certbot]
+email = "e2e-${id}@example.com"
+directory_url = "https://127.0.0.1:1/dir"
+
+[[service]]
+path = "web"
+`,
+    {
+      web: `
+[service]
+name = "dev-${id}"
+image = "${ref}"
+
+[env]
+BODY = "dev ${id}"
+
+[dispenser]
+watch = false
+
+[proxy]
+host = "${host}"
+service_port = 8080
+`,
+    },
+  );
+  let daemon: Daemon | undefined;
+  t.after(async () => {
+    await daemon?.stop().catch(() => undefined);
+    try {
+      removeInstance(instance);
+    } catch {
+      // best effort
+    }
+    try {
+      docker('rmi', '-f', ref);
+    } catch {
+      // not built
+    }
+    stack.remove();
+  });
+  buildAndPush(ref, {
+    base: env.baseImage,
+    cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www; echo "$BODY" > /www/index.html; httpd -f -p 8080 -h /www & wait'],
+  });
+  const devEnv = { DISPENSER_INSTANCE: instance };
+
+  daemon = startDaemon(['dev', '-c', stack.configFile, '-s', 'web'], devEnv);
+  await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
+  const peer = await waitForPeer(httpsPort, host, () => true);
+  assert.equal(peer.cert.subjectaltname, `DNS:${host}`);
+  const x509 = new X509Certificate(peer.cert.raw);
+  assert.equal(x509.issuer, x509.subject, 'self-signed');
+  assert.equal(x509.publicKey.asymmetricKeyType, 'ec');
+  const cached = readFileSync(join(stack.dir, '.dispenser', 'dev-certs', host, 'fullchain.pem'), 'utf8');
+  assert.equal(new X509Certificate(cached).fingerprint256, peer.cert.fingerprint256, 'the served certificate is the cached one');
+  // a client that trusts the cached certificate gets the page
+  const reply = await waitForHttps(httpsPort, host, '/', cached, (r) => r.status === 200);
+  assert.equal(reply.body.trim(), `dev ${id}`);
+
+  assert.equal(await daemon.stop(), 0);
+  daemon = startDaemon(['dev', '-c', stack.configFile, '-s', 'web'], devEnv);
+  await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
+  const again = await waitForPeer(httpsPort, host, () => true);
+  assert.equal(again.cert.fingerprint256, peer.cert.fingerprint256, 'the same certificate after a restart of dispenser dev');
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(!daemon.lines.some((l) => l.msg === 'ordering certificate' || typeof l.code === 'string' && l.code.startsWith('CERT_')), 'no ACME in dev mode');
+});
