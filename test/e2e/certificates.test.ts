@@ -2,7 +2,7 @@
  * Certificates end to end through the real CLI: supervisor, orchestrator (certificate manager),
  * proxy workers, a real engine and Pebble. Pebble validates HTTP-01 on 127.0.0.1:5002, which is
  * the daemon's http_port here, so every challenge is answered by the real proxy workers.
- * Only this file binds port 5002.
+ * Port 5002 is shared with packages/orchestrator/test/certs (lockPort serialises the two).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { infra } from '@dispenser/shared/testing/infra';
+import { lockPort } from '@dispenser/shared/testing/port-lock';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
 import { get } from '../helpers/http.js';
@@ -75,9 +76,11 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
   stack.write('files/tls/privkey.pem', first.keyPem);
 
   let daemon: Daemon | undefined;
+  let unlock: (() => void) | undefined;
   t.after(async () => {
     // release port 5002 and the engine objects even when a step failed
     await daemon?.stop().catch(() => undefined);
+    unlock?.();
     try {
       removeInstance(instance);
     } catch {
@@ -98,6 +101,8 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
   const root = await pebbleRoot(env.pebbleCa);
   const forHost = (host: string, msg: string) => (l: LogLine) => l.host === host && l.msg === msg;
 
+  // Pebble's HTTP-01 port is shared with the certificate package tests, which may run in parallel
+  unlock = await lockPort(env.pebbleHttpPort);
   await waitForPortFree(env.pebbleHttpPort);
   daemon = startDaemon(['-c', stack.configFile], daemonEnv);
   await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
@@ -181,7 +186,7 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     accountKey = readFileSync(keyFile, 'utf8');
     assert.equal(await daemon!.stop(), 0);
     await waitForPortFree(env.pebbleHttpPort);
-  daemon = startDaemon(['-c', stack.configFile], daemonEnv);
+    daemon = startDaemon(['-c', stack.configFile], daemonEnv);
     await daemon.waitForLog(forHost(appHost, 'loaded stored certificate'), 60_000);
     await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
     // served right after ready: no polling for an order to complete
@@ -375,10 +380,12 @@ service_port = 8080
   const seedFp = new X509Certificate(seed.certPem).fingerprint256;
 
   let daemon: Daemon | undefined;
+  let unlock: (() => void) | undefined;
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(async () => {
     agent.destroy();
     await daemon?.stop().catch(() => undefined);
+    unlock?.();
     try {
       removeInstance(instance);
     } catch {
@@ -398,6 +405,8 @@ service_port = 8080
   });
   const root = await pebbleRoot(env.pebbleCa);
 
+  // Pebble's HTTP-01 port is shared with the certificate package tests, which may run in parallel
+  unlock = await lockPort(env.pebbleHttpPort);
   await waitForPortFree(env.pebbleHttpPort);
   daemon = startDaemon(['-c', stack.configFile], daemonEnv);
   await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
