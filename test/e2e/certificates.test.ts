@@ -96,7 +96,7 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
 
   buildAndPush(ref, {
     base: env.baseImage,
-    cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www; echo "$BODY" > /www/index.html; httpd -f -p 8080 -h /www & wait'],
+    cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www/api; echo "$BODY" > /www/index.html; cp /www/index.html /www/api/; httpd -f -p 8080 -h /www & wait'],
   });
   const root = await pebbleRoot(env.pebbleCa);
   const forHost = (host: string, msg: string) => (l: LogLine) => l.host === host && l.msg === msg;
@@ -206,9 +206,10 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     );
   });
 
-  await t.test('a reload adding a proxied host orders it with the same ACME account and serves it', async () => {
+  await t.test('a reload adding a proxied host orders it with the same ACME account and serves it; a second service on an existing host shares its certificate', async () => {
     stack.write('app2/service.toml', serviceToml('app2', app2Host));
-    stack.write('dispenser.toml', mainToml(['app', 'files', 'app2']));
+    stack.write('api/service.toml', serviceToml('api', appHost, 'path = "/api"'));
+    stack.write('dispenser.toml', mainToml(['app', 'files', 'app2', 'api']));
     daemon!.child.kill('SIGHUP');
     await daemon!.waitForLog(forHost(app2Host, 'certificate issued'), ISSUE_TIMEOUT_MS);
     const reused = daemon!.lines.find((l) => l.msg === 'ACME account reused');
@@ -226,8 +227,10 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     assert.ok(peer.authorized, String(peer.authorizationError));
     assert.equal(peer.cert.subjectaltname, `DNS:${app2Host}`);
     assert.notEqual(peer.cert.serialNumber, appSerial);
-    // the first host still has its certificate
+    // the first host still has its certificate, for both of its services
     assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial);
+    const api = await waitForHttps(httpsPort, appHost, '/api/', root, (r) => r.status === 200, 60_000);
+    assert.equal(api.body.trim(), `api ${id}`);
   });
 
   await t.test('a half-written cert_file replacement (new cert, old key) is refused and the previous pair keeps serving', async () => {
@@ -303,6 +306,29 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     assert.equal((await peerCertificate(httpsPort, appHost, root)).cert.serialNumber, appSerial);
     const reply = await waitForHttps(httpsPort, app2Host, '/', root, (r) => r.status === 200);
     assert.equal(reply.body.trim(), `app2 ${id}`);
+  });
+
+  await t.test('a reload switching a host to cert_file serves the files; switching back serves the stored ACME certificate without an order', async () => {
+    const own = opensslSelfSigned(appHost, `${appHost} own`);
+    stack.write('app/tls/fullchain.pem', own.certPem);
+    stack.write('app/tls/privkey.pem', own.keyPem);
+    const mark = daemon!.lines.length;
+    const reloaded = async (): Promise<void> => {
+      const from = daemon!.lines.length;
+      daemon!.child.kill('SIGHUP');
+      const l = await daemon!.waitForLog((x) => (x.msg === 'reload: new configuration applied' || String(x.msg).startsWith('reload failed')) && daemon!.lines.indexOf(x) >= from, 60_000);
+      assert.equal(l.msg, 'reload: new configuration applied');
+    };
+    stack.write('app/service.toml', serviceToml('app', appHost, 'cert_file = "tls/fullchain.pem"\nkey_file = "tls/privkey.pem"'));
+    await reloaded();
+    const ownFp = new X509Certificate(own.certPem).fingerprint256;
+    await waitForPeer(httpsPort, appHost, (p) => p.cert.fingerprint256 === ownFp, { timeoutMs: 15_000 });
+
+    stack.write('app/service.toml', serviceToml('app', appHost));
+    await reloaded();
+    await waitForPeer(httpsPort, appHost, (p) => p.cert.serialNumber === appSerial, { ca: root, timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(daemon!.lines.slice(mark).filter((l) => l.msg === 'ordering certificate'), [], 'no order for either switch');
   });
 
   await t.test('a reload removing a host stops serving its certificate; the others stay', async () => {
