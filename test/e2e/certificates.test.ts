@@ -117,7 +117,10 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
       (l) => Promise.reject(new Error(`order failed: ${JSON.stringify(l)}`)),
       () => new Promise<never>(() => undefined),
     );
-    await Promise.race([daemon!.waitForLog(forHost(appHost, 'certificate issued'), ISSUE_TIMEOUT_MS), failed]);
+    const issued = await Promise.race([daemon!.waitForLog(forHost(appHost, 'certificate issued'), ISSUE_TIMEOUT_MS), failed]);
+    // the token went to every proxy worker (the only listener on Pebble's validation port) first
+    const challengesApplied = daemon!.lines.findIndex((l) => l.msg === 'snapshot applied by every proxy worker' && l.kind === 'challenges');
+    assert.ok(challengesApplied >= 0 && challengesApplied < daemon!.lines.indexOf(issued), 'a challenges snapshot reached every proxy worker before the certificate was issued');
     const registered = daemon!.lines.find((l) => l.msg === 'ACME account registered');
     assert.ok(registered, 'a new ACME account was registered on first use');
     accountUrl = String(registered.accountUrl);
