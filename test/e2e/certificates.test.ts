@@ -382,8 +382,24 @@ directory_url = "${directoryUrl}"
 
 [[service]]
 path = "renew"
+
+[[service]]
+path = "intranet"
 `;
   const stack = writeStack(mainToml(deadCa), {
+    // a single-label name no public CA issues for: an error for that host only
+    intranet: `
+[service]
+name = "intranet-${id}"
+image = "${ref}"
+
+[dispenser]
+watch = false
+
+[proxy]
+host = "intranet-${id}"
+service_port = 8080
+`,
     renew: `
 [service]
 name = "renew-${id}"
@@ -440,9 +456,11 @@ service_port = 8080
   daemon = startDaemon(['-c', stack.configFile], daemonEnv);
   await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
 
-  await t.test('CA unreachable: the error names the host, the stored certificate keeps serving', async () => {
+  await t.test('CA unreachable: the error names the host, the stored certificate keeps serving; a single-label host gets its own error', async () => {
     const failure = await daemon!.waitForLog((l) => l.host === host && l.level === 50 && typeof l.code === 'string', ISSUE_TIMEOUT_MS);
     assert.equal(failure.code, 'CERT_CA_UNREACHABLE', JSON.stringify(failure));
+    const invalid = daemon!.lines.find((l) => l.host === `intranet-${id}` && l.level === 50);
+    assert.equal(invalid?.code, 'CERT_INVALID_HOST', JSON.stringify(invalid));
     assert.equal(failure.serving, 'previous certificate');
     assert.ok(failure.hint, 'the error says what to do');
     const peer = await peerCertificate(httpsPort, host);
@@ -465,6 +483,7 @@ service_port = 8080
     const ordering = await daemon!.waitForLog((l) => l.host === host && l.msg === 'ordering certificate' && l.directoryUrl === env.pebbleDirectory, ISSUE_TIMEOUT_MS);
     assert.equal(ordering.reason, 'expiring');
     await daemon!.waitForLog((l) => l.host === host && l.msg === 'certificate issued', ISSUE_TIMEOUT_MS);
+    assert.ok(!daemon!.lines.some((l) => l.host === `intranet-${id}` && l.msg === 'ordering certificate'), 'no order for a name the CA cannot issue');
 
     const peer = await waitForPeer(httpsPort, host, (p) => p.cert.fingerprint256 !== seedFp, { ca: root });
     assert.ok(peer.authorized, String(peer.authorizationError));
