@@ -366,13 +366,13 @@ test('certificates: a failing CA keeps the current certificate; fixing it renews
   const httpsPort = await freePort();
   const deadCa = `https://127.0.0.1:${await freePort()}/dir`;
   const daemonEnv = { DISPENSER_INSTANCE: instance, NODE_EXTRA_CA_CERTS: env.pebbleCa };
-  const mainToml = (directoryUrl: string): string => `
+  const mainToml = (directoryUrl: string, port = httpsPort): string => `
 delay = 3600
 
 [proxy]
 strategy = "both"
 http_port = ${env.pebbleHttpPort}
-https_port = ${httpsPort}
+https_port = ${port}
 bind = "127.0.0.1"
 workers = 2
 
@@ -496,6 +496,20 @@ service_port = 8080
     assert.ok(after.reused, 'the same TLS connection was reused');
     assert.equal(after.peerFp, seedFp);
     assert.equal(after.body.trim(), `renew ${id}`);
+  });
+
+  await t.test('a reload moving https_port serves the certificates on the new port at once, with no restart warning', async () => {
+    const newPort = await freePort();
+    stack.write('dispenser.toml', mainToml(env.pebbleDirectory, newPort));
+    const from = daemon!.lines.length;
+    daemon!.child.kill('SIGHUP');
+    const done = await daemon!.waitForLog((x) => (x.msg === 'reload: new configuration applied' || String(x.msg).startsWith('reload failed')) && daemon!.lines.indexOf(x) >= from, 60_000);
+    assert.equal(done.msg, 'reload: new configuration applied');
+    const peer = await waitForPeer(newPort, host, (p) => p.authorized, { ca: root, timeoutMs: 15_000 });
+    assert.match(String(peer.cert.issuer.CN), /^Pebble Intermediate CA/);
+    await assert.rejects(peerCertificate(httpsPort, host), /ECONNREFUSED/, 'the old port is closed');
+    const warnings = daemon!.lines.slice(from).filter((l) => /restart/.test(String(l.msg)) && (l.level ?? 0) >= 40);
+    assert.deepEqual(warnings, [], 'the port moved without a restart, so no warning should ask for one');
   });
 });
 
