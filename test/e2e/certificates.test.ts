@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileS
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { infra } from '@dispenser/shared/testing/infra';
 import { lockPort } from '@dispenser/shared/testing/port-lock';
@@ -498,7 +499,7 @@ service_port = 8080
     assert.equal(after.body.trim(), `renew ${id}`);
   });
 
-  await t.test('a reload moving https_port serves the certificates on the new port at once, with no restart warning', async () => {
+  await t.test('a reload moving https_port serves the certificates on the new port at once, with no restart warning; a port that is taken keeps the current one', async () => {
     const newPort = await freePort();
     stack.write('dispenser.toml', mainToml(env.pebbleDirectory, newPort));
     const from = daemon!.lines.length;
@@ -510,6 +511,23 @@ service_port = 8080
     await assert.rejects(peerCertificate(httpsPort, host), /ECONNREFUSED/, 'the old port is closed');
     const warnings = daemon!.lines.slice(from).filter((l) => /restart/.test(String(l.msg)) && (l.level ?? 0) >= 40);
     assert.deepEqual(warnings, [], 'the port moved without a restart, so no warning should ask for one');
+
+    // a reload to a port another process holds: an error, and HTTPS stays where it is
+    const busy = createNetServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const taken = (busy.address() as { port: number }).port;
+      stack.write('dispenser.toml', mainToml(env.pebbleDirectory, taken));
+      const mark = daemon!.lines.length;
+      daemon!.child.kill('SIGHUP');
+      await daemon!.waitForLog((l) => l.code === 'PROXY_LISTEN_FAILED' && daemon!.lines.indexOf(l) >= mark, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(daemon!.child.exitCode, null, 'Dispenser keeps running');
+      const still = await peerCertificate(newPort, host, root);
+      assert.ok(still.authorized, String(still.authorizationError));
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
   });
 });
 
