@@ -16,13 +16,15 @@ import { runOrchestratorProcess, type Channel, type ComponentContext } from './o
 process.title = 'dispenser: orchestrator';
 const log = createLogger('orchestrator');
 
-function fatal(code: string, message: string): never {
-  process.send?.(envelope({ type: 'fatal', component: 'orchestrator', code, message }));
+function fatal(code: string, message: string): void {
   log.fatal({ code }, message);
-  process.exit(1);
+  // exit only once the message is handed over, or the supervisor sees a crash and restarts us
+  if (process.send) process.send(envelope({ type: 'fatal', component: 'orchestrator', code, message }), () => process.exit(1));
+  else process.exit(1);
 }
 
-function devServices(): readonly string[] | undefined {
+/** undefined: not dev mode; null: malformed */
+function devServices(): readonly string[] | undefined | null {
   const raw = process.env.DISPENSER_DEV_SERVICES;
   if (!raw) return undefined;
   let parsed: unknown;
@@ -31,7 +33,7 @@ function devServices(): readonly string[] | undefined {
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) fatal('ORCHESTRATOR_BAD_ENV', 'DISPENSER_DEV_SERVICES must be a JSON array of strings');
+  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) return null;
   return parsed as string[];
 }
 
@@ -43,7 +45,7 @@ async function createComponents(ctx: ComponentContext): Promise<Component[]> {
 }
 
 const configFile = process.env.DISPENSER_CONFIG;
-if (!configFile) fatal('ORCHESTRATOR_NO_CONFIG', 'DISPENSER_CONFIG is not set');
+const only = devServices();
 
 const channel: Channel | undefined = process.send
   ? {
@@ -56,17 +58,22 @@ process.on('unhandledRejection', (err) => {
   log.error({ err: errorMessage(err), code: errorCode(err) }, 'unhandled rejection (kept running)');
 });
 
-const only = devServices();
-const proc = await runOrchestratorProcess({
-  configFile,
-  ...(only ? { only } : {}),
-  load: loadConfig,
-  engine: new DockerodeEngine(),
-  channel,
-  log,
-  exit: (code) => process.exit(code),
-  createComponents,
-});
+const proc = !configFile
+  ? fatal('ORCHESTRATOR_NO_CONFIG', 'DISPENSER_CONFIG is not set')
+  : only === null
+    ? fatal('ORCHESTRATOR_BAD_ENV', 'DISPENSER_DEV_SERVICES must be a JSON array of strings')
+    : await runOrchestratorProcess({
+        configFile,
+        ...(only ? { only } : {}),
+        load: loadConfig,
+        engine: new DockerodeEngine(),
+        channel,
+        log,
+        exit: (code) => process.exit(code),
+        createComponents,
+      });
 // the supervisor went away or asked politely: stop our own work; containers stay
 process.on('disconnect', () => void proc?.drain());
 process.on('SIGTERM', () => void proc?.drain());
+// Ctrl-C in a terminal reaches the whole process group; the supervisor turns it into a drain.
+process.on('SIGINT', () => undefined);

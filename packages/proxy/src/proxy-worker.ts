@@ -1,5 +1,6 @@
 import type { Snapshot, SnapshotKind } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
+import { DispenserError, errorCode, errorMessage } from '@dispenser/shared/errors';
 import { compileRoutes } from './table.js';
 import { compileCerts } from './sni.js';
 import { initialState, type ProxyState } from './state.js';
@@ -61,7 +62,17 @@ export class ProxyWorker {
       case 'proxy-settings':
         // settings first: the first request on a new listener must see the strategy it was opened for
         this.state.settings = Object.freeze({ ...snapshot.settings });
-        await this.listeners.apply(snapshot.settings);
+        try {
+          await this.listeners.apply(snapshot.settings);
+        } catch (err) {
+          // At start a port we cannot open is fatal; on a reload it must not take every site down:
+          // the listener that could not move stays where it was (Listeners opens before it closes).
+          if (!this.listening) throw err;
+          this.log.error(
+            { code: errorCode(err) ?? 'PROXY_LISTEN_FAILED', hint: err instanceof DispenserError ? err.hint : undefined, http: this.listeners.httpPort, https: this.listeners.httpsPort },
+            `${errorMessage(err)}; still listening on the previous port`,
+          );
+        }
         this.state.boundHttpsPort = this.listeners.httpsPort ?? snapshot.settings.httpsPort;
         this.listening = true;
         break;

@@ -304,6 +304,21 @@ test('listeners move when the ports change; the old port stops accepting', async
   await assert.rejects(get(http, '/', { host: 'h.test' }));
 });
 
+test('a reload to a port that is taken keeps the previous listener serving instead of failing the worker', async (t) => {
+  const be = await startBackend('be');
+  const busy = netServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  t.after(() => Promise.all([be.close(), new Promise((r) => busy.close(r))]));
+  const taken = (busy.address() as AddressInfo).port;
+  const lines: LogLine[] = [];
+  const { w, http } = await proxyWith(t, [route('h.test', '/', be.port)], { strategy: 'http-only' }, lines);
+  assert.equal(await w.apply({ type: 'proxy-settings', version: 2, settings: { ...w.state.settings, httpPort: taken } }), 'applied');
+  assert.equal(w.listeners.httpPort, http);
+  assert.equal((await get(http, '/', { host: 'h.test' })).status, 200);
+  const err = lines.find((l) => l.obj.code === 'PROXY_LISTEN_FAILED');
+  assert.match(err?.msg ?? '', /EADDRINUSE; still listening on the previous port/);
+});
+
 test('HTTP/2: 404 for an unrouted path, 502 for a dead upstream, request body streamed', async (t) => {
   const be = await startBackend('be');
   t.after(() => be.close());

@@ -154,7 +154,16 @@ class CertificateManager implements Certificates {
         }),
     );
 
-    this.issuer = plan.acme && config.certbot ? this.issuerFor(config.certbot) : undefined;
+    const issuer = plan.acme && config.certbot ? this.issuerFor(config.certbot) : undefined;
+    if (issuer && issuer !== this.issuer) {
+      // A different CA or account (e.g. a corrected directory_url or email): backoff earned
+      // against the previous one must not delay the first attempt with this one by up to 12 h.
+      for (const s of this.hosts.values()) {
+        s.failures = 0;
+        s.retryAt = undefined;
+      }
+    }
+    this.issuer = issuer;
     await this.publish();
     this.kick();
   }

@@ -206,6 +206,29 @@ test('an unreachable CA keeps the current certificate serving and backs off', as
   assert.ok(st?.retryAt && st.retryAt.getTime() > Date.now() + 50_000, 'next attempt is backed off');
 });
 
+test('a reload that changes the CA retries at once; a reload with the same CA keeps the backoff', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const host = randomHost('fixca');
+  const old = await storeExpiring(s.stateDir, host, 5);
+  const publisher = new MemoryPublisher();
+  const config = (directoryUrl: string) => makeConfig({ stateDir: s.stateDir, services: [{ host }], certbot: { email: EMAIL, directoryUrl } });
+  const certs = await start(t, config('https://127.0.0.1:1/dir'), { publisher, dev: false, acmeCa: s.ca });
+  await certs.idle();
+  assert.equal(certs.status()[0]?.failures, 1);
+
+  await certs.update(config('https://127.0.0.1:1/dir'));
+  await certs.idle();
+  assert.equal(certs.status()[0]?.failures, 1, 'same CA: no new attempt before the backoff is over');
+
+  await certs.update(config('https://127.0.0.1:2/dir'));
+  await certs.idle();
+  const [st] = certs.status();
+  assert.match(st?.error?.message ?? '', /127\.0\.0\.1:2/, 'the new CA was tried right away');
+  assert.equal(st?.failures, 1, 'failures against the previous CA do not count');
+  assert.equal(publisher.cert(host)?.certPem, old, 'still serving the stored certificate');
+});
+
 test('per-host faults: invalid host name, unreachable challenge; other hosts still get certificates', async (t) => {
   const s = await setup(t);
   if (!s) return;

@@ -11,6 +11,7 @@ import type { DispenserConfig, ServiceConfig, CertbotSettings, ProxyStrategy } f
 import type { CertEntry, Route } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import type { ProxyPublisher } from '../../src/contracts.js';
+import { lockPort } from '@dispenser/shared/testing/port-lock';
 
 /** Stands in for the supervisor + proxy workers: keeps the latest snapshots. */
 export class MemoryPublisher implements ProxyPublisher {
@@ -72,10 +73,18 @@ export async function startChallengeServer(
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end(answer);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
+  // the end-to-end certificate tests bind the same port (Pebble's HTTP-01 port) from another process
+  const release = await lockPort(port);
+  server.once('close', release);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
   return Object.assign(server, { hits });
 }
 
