@@ -228,6 +228,28 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.ok(dieOld >= 0 && startNew > dieOld, JSON.stringify(seen));
     });
 
+    await t.test('proxy workers that never confirm the switch: routes go back to the old container, the new one is removed', async () => {
+      const before = (await h.inspect(cname))!;
+      const beforeIp = await ipOf(before.Id);
+      // confirms everything except a table routing away from the old container
+      const stuck = new RecordingPublisher(h.engine, h.instance.name);
+      const confirmOnly = {
+        publishRoutes: (routes: readonly Route[]) => (routes[0]?.upstream.host === beforeIp ? stuck.publishRoutes(routes) : new Promise<void>((resolve) => void stuck.publishRoutes(routes).then(() => setTimeout(resolve, 60_000).unref()))),
+        publishCerts: async () => undefined,
+        publishChallenges: async () => undefined,
+      };
+      const o2 = h.make({ publisher: confirmOnly, publishTimeoutMs: 1000 });
+      cfg = cfgOf([web(live, { env: { RELEASE: '8' } })]);
+      const r = await o2.reconcile(cfg, 'reload');
+      assert.equal(r.outcomes.find((x) => x.service === 'web')?.error?.code, 'ROLLOUT_ROUTES_UNCONFIRMED');
+      assert.equal((await h.inspect(cname))?.Id, before.Id, 'old container untouched');
+      assert.ok(stuck.tables.some((x) => x.routes[0]?.upstream.host !== beforeIp), 'the switch was sent');
+      assert.equal(stuck.routes[0]?.upstream.host, beforeIp, 'and then reverted');
+      assert.deepEqual(rolloutLeftovers(), []);
+      assert.equal(await o2.failedRollout('web'), undefined, 'not an image failure: reconcile may retry');
+      o2.stop();
+    });
+
     await t.test('a Dispenser restart with a changed config rolls out as well (startup reconcile)', async () => {
       const before = (await h.inspect(cname))!;
       cfg = cfgOf([web(live, { env: { RELEASE: '7' } })]);
