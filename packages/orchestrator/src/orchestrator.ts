@@ -266,11 +266,25 @@ export class Orchestrator implements Deployer {
    * running old container to protect; without one, recreate is just as good and faster.
    */
   private async deploy(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
-    if (!existingId) return this.applier.createAndStart(d, log);
+    let old = existingId ? await this.engine.inspectContainer(existingId) : undefined;
+    if (existingId && !old && trigger === 'reconcile') {
+      // planned before the service lock was ours, and a redeploy replaced the container meanwhile:
+      // act on what holds the service's name now
+      const current = await this.engine.inspectContainer(d.containerName);
+      const labels = current?.Config.Labels ?? {};
+      if (current && labels[LABELS.managed] === 'true' && labels[LABELS.instance] === this.instance.name && labels[LABELS.service] === d.service) {
+        if (labels[LABELS.configHash] === d.hash && current.State.Running) {
+          log.info({ container: d.containerName }, 'the container was redeployed meanwhile and is up to date');
+          return current.Id;
+        }
+        old = current;
+        existingId = current.Id;
+      }
+    }
+    if (!existingId || !old) return this.applier.createAndStart(d, log);
     if (d.strategy === 'rollout') {
       const svc = this.config?.services.find((s) => s.name === d.service);
-      const old = await this.engine.inspectContainer(existingId);
-      if (svc?.proxy && old?.State.Running && !hasHostPorts(d)) return this.rollout(d, svc.proxy, existingId, log, trigger);
+      if (svc?.proxy && old.State.Running && !hasHostPorts(d)) return this.rollout(d, svc.proxy, existingId, log, trigger);
     }
     return this.applier.replace(existingId, d, log);
   }

@@ -73,6 +73,14 @@ export class Applier {
       if (a.kind !== 'remove') continue;
       const run = async (): Promise<void> => {
         const log = this.logFor(a.service ?? a.name);
+        // planned before the service lock was ours: a rollout running meanwhile may have removed
+        // this container, or given it the service's name (then it is the one serving now)
+        const info = await this.engine.inspectContainer(a.containerId);
+        if (!info) return;
+        if (info.Name.replace(/^\//, '') !== a.name) {
+          log.info({ container: info.Name.replace(/^\//, ''), planned: a.name }, 'not removing a container that was renamed while waiting (a rollout finished meanwhile)');
+          return;
+        }
         log.info({ container: a.name, reason: a.reason }, `removing container ${a.name} (${a.reason === 'undeclared' ? 'service no longer declared' : 'stale copy'})`);
         await this.removeContainer(a.containerId);
       };
