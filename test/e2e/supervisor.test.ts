@@ -1,0 +1,307 @@
+/**
+ * The daemon's process model through the real CLI (issue 4 §7): supervisor, orchestrator and
+ * proxy workers as real processes, a real engine, requests through the proxy while processes are
+ * killed, reloads, stop/start adoption, a second daemon on the same pid file, `dispenser down`
+ * and `dispenser dev`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { infra } from '@dispenser/shared/testing/infra';
+import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
+import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { get, loadLoop, waitForReply } from '../helpers/http.js';
+import { writeStack } from '../helpers/stack.js';
+import {
+  freePorts,
+  httpsGet,
+  isAlive,
+  lastLog,
+  logMark,
+  processTitle,
+  runCli,
+  sleep,
+  tlsPeer,
+  waitForLogAfter,
+} from '../helpers/supervision.js';
+
+const READY = (l: LogLine): boolean => l.component === 'supervisor' && l.msg === 'dispenser ready';
+
+/** httpd on 8000 serving `root`; exits at once on SIGTERM (busybox httpd as PID 1 would ignore it) */
+const httpd = (root: string): string[] => ['sh', '-c', `trap "exit 0" TERM; httpd -f -p 8000 -h ${root} & wait`];
+
+interface ContainerState {
+  id: string;
+  running: boolean;
+  startedAt: string;
+}
+
+function inspect(name: string): ContainerState {
+  const [id, running, startedAt] = docker('inspect', '-f', '{{.Id}} {{.State.Running}} {{.State.StartedAt}}', name).split(' ');
+  return { id: id!, running: running === 'true', startedAt: startedAt! };
+}
+
+function containerNames(instance: string): string[] {
+  return docker('ps', '-a', '--format', '{{.Names}}', '--filter', `label=dispenser.instance=${instance}`).split('\n').filter(Boolean).sort();
+}
+
+test('supervisor, orchestrator and proxy workers through the real CLI', { timeout: 300_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry');
+  if (!env) return;
+  const instance = randomName('test-sup-e2e');
+  const repo = `${env.registry}/${randomName('sup-e2e')}`;
+  const image = `${repo}:v1`;
+  const host = `${randomName('app')}.sup.test`;
+  const [httpPort, httpsPort] = (await freePorts(2)) as [number, number];
+  const dispenserEnv = { DISPENSER_INSTANCE: instance };
+
+  const mainToml = (services: string[], proxy = `strategy = "http-only"\nhttp_port = ${httpPort}`): string => `
+[proxy]
+${proxy}
+bind = "127.0.0.1"
+workers = 2
+shutdown_timeout = "3s"
+
+${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}`;
+  const serviceToml = (name: string, path: string, root: string): string => `
+[service]
+name = "${name}"
+image = "${image}"
+command = ${JSON.stringify(httpd(root))}
+
+[dispenser]
+watch = false
+
+[proxy]
+host = "${host}"
+path = "${path}"
+service_port = 8000
+`;
+  const webToml = serviceToml('web', '/', '/www');
+  const apiToml = serviceToml('api', '/api', '/www2');
+  const stack = writeStack(mainToml(['web']), { web: webToml, api: apiToml });
+  const webName = `${instance}-web`;
+  const apiName = `${instance}-api`;
+  const daemons: Daemon[] = [];
+  const start = (args: string[] = []): Daemon => {
+    const d = startDaemon(['-c', stack.configFile, ...args], dispenserEnv);
+    daemons.push(d);
+    return d;
+  };
+
+  try {
+    buildAndPush(image, {
+      base: env.baseImage,
+      files: { '/www/index.html': 'web\n', '/www2/api/index.html': 'api\n' },
+      cmd: httpd('/www'),
+    });
+
+    let daemon = start();
+    await daemon.waitForLog(READY, 60_000);
+    await waitForReply(httpPort, '/', host, (r) => r.status === 200 && r.body.trim() === 'web');
+    const webBefore = inspect(webName);
+
+    await t.test('process titles name each role', () => {
+      assert.match(processTitle(daemon.child.pid!), /^dispenser: supervisor/);
+      const orch = lastLog(daemon, (l) => l.msg === 'orchestrator started');
+      assert.match(processTitle(orch!.childPid as number), /^dispenser: orchestrator/);
+      for (const n of [1, 2]) {
+        const w = lastLog(daemon, (l) => l.msg === `proxy worker ${n} started`);
+        assert.match(processTitle(w!.childPid as number), new RegExp(`^dispenser: proxy worker ${n}`));
+      }
+    });
+
+    await t.test('kill -9 the orchestrator while requests flow: zero failed requests, it comes back and adopts the container', async () => {
+      const orchPid = lastLog(daemon, (l) => l.msg === 'orchestrator started')!.childPid as number;
+      const loop = loadLoop(httpPort, '/', host, { maxRequests: 50_000, maxMs: 60_000 });
+      await sleep(500);
+      const mark = logMark(daemon);
+      process.kill(orchPid, 'SIGKILL');
+      const crash = await waitForLogAfter(daemon, mark, (l) => l.child === 'orchestrator' && l.reason === 'killed by SIGKILL');
+      assert.equal(crash.level, 50, 'a crash is logged at error level');
+      assert.equal(crash.childPid, orchPid);
+      assert.match(String(crash.msg), /orchestrator killed by SIGKILL; restarting in \d+ ms/);
+      const restarted = await waitForLogAfter(daemon, mark, (l) => l.msg === 'orchestrator started');
+      assert.notEqual(restarted.childPid, orchPid);
+      await waitForLogAfter(daemon, mark, (l) => l.component === 'orchestrator' && l.msg === 'orchestrator ready', 60_000);
+      // keep traffic flowing while the new orchestrator publishes its snapshots
+      await sleep(1000);
+      const o = await loop.stop();
+      assert.equal(o.failed, 0, `failed requests: ${JSON.stringify([...o.statuses])}`);
+      assert.ok(o.ok > 20, `only ${o.ok} requests went through`);
+      t.diagnostic(`orchestrator kill: ${o.ok} requests ok, ${o.failed} failed`);
+      assert.deepEqual([...o.bodies], ['web']);
+      assert.ok(!isAlive(orchPid), 'the old orchestrator is gone');
+      assert.ok(isAlive(restarted.childPid as number), 'the new orchestrator runs');
+      assert.deepEqual(inspect(webName), webBefore, 'the container was adopted, not restarted');
+    });
+
+    await t.test('kill -9 one proxy worker: it is replaced and requests keep being served', async () => {
+      const pidOf = (n: number): number => lastLog(daemon, (l) => l.msg === `proxy worker ${n} started`)!.childPid as number;
+      const w1 = pidOf(1);
+      const w2 = pidOf(2);
+      // four loops of fresh connections: at most four requests are in flight at any moment
+      const concurrency = 4;
+      const loops = Array.from({ length: concurrency }, () => loadLoop(httpPort, '/', host, { maxRequests: 50_000, maxMs: 60_000 }));
+      await sleep(500);
+      const mark = logMark(daemon);
+      process.kill(w1, 'SIGKILL');
+      await waitForLogAfter(daemon, mark, (l) => l.child === 'proxy worker 1' && l.reason === 'killed by SIGKILL');
+      const replaced = await waitForLogAfter(daemon, mark, (l) => l.msg === 'proxy worker 1 started');
+      await waitForLogAfter(daemon, mark, (l) => l.msg === 'proxy worker 1 ready');
+      const w1b = replaced.childPid as number;
+      assert.notEqual(w1b, w1);
+      assert.match(processTitle(w1b), /^dispenser: proxy worker 1/, 'the replacement keeps its number');
+      assert.ok(isAlive(w2), 'the other worker was not touched');
+      // then kill the other one: for a moment the replacement is the only worker, so it must serve
+      await sleep(500);
+      const mark2 = logMark(daemon);
+      process.kill(w2, 'SIGKILL');
+      await waitForLogAfter(daemon, mark2, (l) => l.msg === 'proxy worker 2 ready');
+      await sleep(1000);
+      const results = await Promise.all(loops.map((l) => l.stop()));
+      const ok = results.reduce((n, o) => n + o.ok, 0);
+      const failed = results.reduce((n, o) => n + o.failed, 0);
+      const statuses = results.flatMap((o) => [...o.statuses]);
+      // honest bound: only requests in flight on a killed worker may fail (≤ concurrency per kill)
+      assert.ok(failed <= 2 * concurrency, `${failed} failed requests: ${JSON.stringify(statuses)}`);
+      assert.ok(ok > 50, `only ${ok} requests went through`);
+      t.diagnostic(`worker kills: ${ok} requests ok, ${failed} failed ${JSON.stringify(statuses)}`);
+      // every non-2xx outcome must be a connection torn down by the kill, never an HTTP error
+      for (const [k] of statuses) assert.ok(k === '200' || !/^\d+$/.test(k), `unexpected HTTP status ${k}`);
+      const after = await Promise.all(Array.from({ length: 20 }, () => get(httpPort, '/', host)));
+      assert.deepEqual(new Set(after.map((r) => r.status)), new Set([200]), 'every request after the replacement succeeds');
+    });
+
+    await t.test('reload with a broken config keeps serving the old one; a valid one is applied', async () => {
+      // SIGHUP with a TOML syntax error in dispenser.toml
+      const good = readFileSync(stack.configFile, 'utf8');
+      stack.write('dispenser.toml', good + '\n[proxy\n');
+      let mark = logMark(daemon);
+      daemon.child.kill('SIGHUP');
+      await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload failed: still running the previous configuration');
+      const err = await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload: configuration error');
+      assert.match(String(err.error), /dispenser\.toml/);
+      assert.equal((await get(httpPort, '/', host)).body.trim(), 'web');
+
+      // `-s reload` with an unknown key in a service.toml
+      stack.write('dispenser.toml', good);
+      stack.write('web/service.toml', webToml.replace('[dispenser]', '[dispenser]\nwatchh = true'));
+      mark = logMark(daemon);
+      const r = await runCli(['-s', 'reload', '-c', stack.configFile], dispenserEnv);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`sent reload to the daemon \\(pid ${daemon.child.pid}\\)`));
+      await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload failed: still running the previous configuration');
+      const err2 = await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload: configuration error');
+      assert.match(String(err2.error), /watchh/);
+      assert.equal((await get(httpPort, '/', host)).body.trim(), 'web');
+      assert.deepEqual(inspect(webName), webBefore, 'a failed reload touches nothing');
+
+      // valid: a new service with its own route
+      assert.equal((await get(httpPort, '/api/', host)).status, 404, 'before: /api/ goes to web, which has no such file');
+      stack.write('web/service.toml', webToml);
+      stack.write('dispenser.toml', mainToml(['web', 'api']));
+      mark = logMark(daemon);
+      const r2 = await runCli(['-s', 'reload', '-c', stack.configFile], dispenserEnv);
+      assert.equal(r2.code, 0, r2.stderr);
+      await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload: new configuration applied', 60_000);
+      await waitForReply(httpPort, '/api/', host, (x) => x.status === 200 && x.body.trim() === 'api');
+      assert.equal((await get(httpPort, '/', host)).body.trim(), 'web');
+      assert.deepEqual(inspect(webName), webBefore, 'the unchanged service was not restarted');
+      assert.ok(inspect(apiName).running);
+    });
+
+    await t.test('a second daemon on the same pid file refuses to start', async () => {
+      const second = start();
+      const code = await new Promise<number | null>((resolve) => second.child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 1);
+      assert.match(second.text.join('\n'), /already running with pid \d+.*PID_FILE_IN_USE/);
+      assert.equal(readFileSync(stack.pidFile, 'utf8').trim(), String(daemon.child.pid), 'the pid file still names the first daemon');
+      assert.ok(daemon.child.exitCode === null, 'the first daemon still runs');
+      assert.equal((await get(httpPort, '/', host)).status, 200);
+    });
+
+    await t.test('-s stop: exit 0, pid file gone, containers keep running and are adopted by the next start', async () => {
+      const apiBefore = inspect(apiName);
+      const exited = new Promise<number | null>((resolve) => daemon.child.once('exit', (c) => resolve(c)));
+      const r = await runCli(['-s', 'stop', '-c', stack.configFile], dispenserEnv);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /dispenser: stopped/);
+      assert.equal(await exited, 0, 'the daemon exits 0');
+      assert.ok(!existsSync(stack.pidFile), 'pid file removed');
+      assert.ok(inspect(webName).running && inspect(apiName).running, 'containers keep running');
+
+      const again = await runCli(['-s', 'reload', '-c', stack.configFile], dispenserEnv);
+      assert.equal(again.code, 1, 'nothing to signal');
+      assert.match(again.stderr, /DAEMON_NOT_RUNNING/);
+
+      daemon = start();
+      await daemon.waitForLog(READY, 60_000);
+      await waitForReply(httpPort, '/api/', host, (x) => x.status === 200 && x.body.trim() === 'api');
+      assert.equal((await get(httpPort, '/', host)).body.trim(), 'web');
+      assert.deepEqual(inspect(webName), webBefore, 'web adopted: same container, not restarted');
+      assert.deepEqual(inspect(apiName), apiBefore, 'api adopted: same container, not restarted');
+
+      const exited2 = new Promise<number | null>((resolve) => daemon.child.once('exit', (c) => resolve(c)));
+      const r2 = await runCli(['-s', 'stop', '-c', stack.configFile], dispenserEnv);
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.equal(await exited2, 0);
+    });
+
+    await t.test('dispenser down removes the containers and the network and says so', async () => {
+      const r = await runCli(['down', '-c', stack.configFile], dispenserEnv);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`removed container ${webName}\\b`));
+      assert.match(r.stdout, new RegExp(`removed container ${apiName}\\b`));
+      assert.match(r.stdout, new RegExp(`removed network dispenser-${instance}\\b`));
+      assert.deepEqual(containerNames(instance), []);
+      assert.equal(docker('network', 'ls', '-q', '--filter', `name=^dispenser-${instance}$`), '');
+      const again = await runCli(['down', '-c', stack.configFile], dispenserEnv);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /nothing to remove/);
+    });
+
+    await t.test('dispenser dev -s web: only that service, HTTPS with a self-signed certificate', async () => {
+      stack.write('dispenser.toml', mainToml(['web', 'api'], `strategy = "both"\nhttp_port = ${httpPort}\nhttps_port = ${httpsPort}`));
+      const dev = startDaemon(['dev', '-c', stack.configFile, '-s', 'web'], dispenserEnv);
+      daemons.push(dev);
+      await dev.waitForLog(READY, 60_000);
+      assert.deepEqual(containerNames(instance), [webName], 'only the named service runs');
+      await waitForReply(httpPort, '/', host, (x) => x.status === 200 && x.body.trim() === 'web');
+      // /api is not routed: the api service is not loaded, so web answers (and has no such file)
+      assert.equal((await get(httpPort, '/api/', host)).status, 404);
+
+      const deadline = Date.now() + 30_000;
+      let peer;
+      for (;;) {
+        try {
+          peer = await tlsPeer(httpsPort, host);
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await sleep(250);
+        }
+      }
+      assert.match(peer.subjectaltname ?? '', new RegExp(`DNS:${host.replace(/\./g, '\\.')}`));
+      t.diagnostic(`dev certificate: subject CN=${peer.subjectCN}, issuer CN=${peer.issuerCN}, SAN ${peer.subjectaltname}`);
+      assert.ok(peer.selfSigned, `self-signed: subject ${peer.subjectCN}, issuer ${peer.issuerCN}`);
+      const res = await httpsGet(httpsPort, '/', host);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.trim(), 'web');
+      assert.ok(existsSync(join(stack.dir, '.dispenser', 'dev-certs')), 'dev certificates live in their own state dir under .dispenser');
+
+      assert.equal(await dev.stop(), 0);
+      assert.ok(!existsSync(stack.pidFile));
+    });
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+    removeInstance(instance);
+    try {
+      docker('rmi', '-f', image);
+    } catch {
+      // never built
+    }
+    stack.remove();
+  }
+});
