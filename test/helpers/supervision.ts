@@ -8,6 +8,7 @@ import https from 'node:https';
 import { createServer } from 'node:net';
 import tls from 'node:tls';
 import { CLI, type Daemon, type LogLine } from './daemon.js';
+import { get } from './http.js';
 
 export interface CliResult {
   code: number | null;
@@ -114,6 +115,43 @@ export function httpsGet(port: number, path: string, host: string, timeoutMs = 5
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+}
+
+export interface TimedOutcomes {
+  ok: number;
+  /** every request that did not get a 2xx: when it ended and why */
+  failures: Array<{ at: number; what: string }>;
+  bodies: Set<string>;
+}
+
+/**
+ * Like loadLoop (one request at a time on a fresh connection), but records when each failure
+ * happened, so a test can tell which requests a kill tore down.
+ */
+export function timedLoop(port: number, path: string, host: string, maxMs: number) {
+  const out: TimedOutcomes = { ok: 0, failures: [], bodies: new Set() };
+  let stopped = false;
+  const done = (async () => {
+    const start = Date.now();
+    while (!stopped && Date.now() - start < maxMs) {
+      try {
+        const r = await get(port, path, host);
+        if (r.status >= 200 && r.status < 300) out.ok++;
+        else out.failures.push({ at: Date.now(), what: String(r.status) });
+        out.bodies.add(r.body.trim());
+      } catch (e) {
+        out.failures.push({ at: Date.now(), what: (e as Error).message });
+      }
+    }
+  })();
+  return {
+    out,
+    async stop(): Promise<TimedOutcomes> {
+      stopped = true;
+      await done;
+      return out;
+    },
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
