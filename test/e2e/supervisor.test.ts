@@ -54,7 +54,7 @@ test('supervisor, orchestrator and proxy workers through the real CLI', { timeou
   const repo = `${env.registry}/${randomName('sup-e2e')}`;
   const image = `${repo}:v1`;
   const host = `${randomName('app')}.sup.test`;
-  const [httpPort, httpsPort] = (await freePorts(2)) as [number, number];
+  let [httpPort, httpsPort, movedPort] = (await freePorts(3)) as [number, number, number];
   const dispenserEnv = { DISPENSER_INSTANCE: instance };
 
   const mainToml = (services: string[], proxy = `strategy = "http-only"\nhttp_port = ${httpPort}`): string => `
@@ -251,6 +251,22 @@ service_port = 8000
       assert.equal((await get(httpPort, '/', host)).body.trim(), 'web');
       assert.deepEqual(inspect(webName), webBefore, 'the unchanged service was not restarted');
       assert.ok(inspect(apiName).running);
+    });
+
+    await t.test('reload with a changed http_port moves the listener without a restart', async () => {
+      const workersBefore = [1, 2].map((n) => lastLog(daemon, (l) => l.msg === `proxy worker ${n} started`)!.childPid);
+      const oldPort = httpPort;
+      httpPort = movedPort;
+      stack.write('dispenser.toml', mainToml(['web', 'api']));
+      const mark = logMark(daemon);
+      daemon.child.kill('SIGHUP');
+      await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload: new configuration applied', 60_000);
+      await waitForReply(httpPort, '/', host, (x) => x.status === 200 && x.body.trim() === 'web');
+      await assert.rejects(get(oldPort, '/', host), /ECONNREFUSED/, 'the old port is closed');
+      const after = [1, 2].map((n) => lastLog(daemon, (l) => l.msg === `proxy worker ${n} started`)!.childPid);
+      assert.deepEqual(after, workersBefore, 'no worker was restarted');
+      const warnings = daemon.lines.slice(mark).filter((l) => l.level === 40 && /restart/.test(String(l.msg)));
+      assert.deepEqual(warnings.map((l) => l.msg), [], 'a change that took effect is not reported as needing a restart');
     });
 
     await t.test('a second daemon on the same pid file refuses to start', async () => {

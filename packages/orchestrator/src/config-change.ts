@@ -7,15 +7,15 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}: ${p.path ? `${p.path}: ` : ''}${p.message} [${p.code}]`;
 }
 
-/** Settings that the running processes cannot change in place. */
+/**
+ * Settings that the running processes cannot change in place. Ports and the bind address are not
+ * among them: the proxy workers move their listeners when new proxy settings arrive.
+ */
 export function restartRequired(before: DispenserConfig, after: DispenserConfig): string[] {
   const out: string[] = [];
   const a = before.proxy;
   const b = after.proxy;
   if (a.enabled !== b.enabled) out.push('proxy.enabled');
-  if (a.httpPort !== b.httpPort) out.push('proxy.http_port');
-  if (a.httpsPort !== b.httpsPort) out.push('proxy.https_port');
-  if (a.bind !== b.bind) out.push('proxy.bind');
   if (a.workers !== b.workers) out.push('proxy.workers');
   return out;
 }
