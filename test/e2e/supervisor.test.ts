@@ -21,16 +21,20 @@ import {
   logMark,
   processTitle,
   runCli,
+  notifyReceiver,
+  type NotifyReceiver,
   sleep,
   timedLoop,
   tlsPeer,
   waitForLogAfter,
 } from '../helpers/supervision.js';
 
+/** quick reloads in a row: systemd must see RELOADING=1 then READY=1 for each, in that order */
+const BURST = 8;
 const READY = (l: LogLine): boolean => l.component === 'supervisor' && l.msg === 'dispenser ready';
 
 /** httpd on 8000 serving `root`; exits at once on SIGTERM (busybox httpd as PID 1 would ignore it) */
-const httpd = (root: string): string[] => ['sh', '-c', `trap "exit 0" TERM; httpd -f -p 8000 -h ${root} & wait`];
+const httpd = (root: string): string[] => ['sh', '-c', `chmod -R +x ${root}/cgi-bin 2>/dev/null; trap "exit 0" TERM; httpd -f -p 8000 -h ${root} & wait`];
 
 interface ContainerState {
   id: string;
@@ -62,7 +66,7 @@ test('supervisor, orchestrator and proxy workers through the real CLI', { timeou
 ${proxy}
 bind = "127.0.0.1"
 workers = 2
-shutdown_timeout = "3s"
+shutdown_timeout = "5s"
 
 ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}`;
   const serviceToml = (name: string, path: string, root: string): string => `
@@ -85,8 +89,9 @@ service_port = 8000
   const webName = `${instance}-web`;
   const apiName = `${instance}-api`;
   const daemons: Daemon[] = [];
-  const start = (args: string[] = []): Daemon => {
-    const d = startDaemon(['-c', stack.configFile, ...args], dispenserEnv);
+  let notify: NotifyReceiver | undefined;
+  const start = (args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Daemon => {
+    const d = startDaemon(['-c', stack.configFile, ...args], { ...dispenserEnv, ...extraEnv });
     daemons.push(d);
     return d;
   };
@@ -94,14 +99,22 @@ service_port = 8000
   try {
     buildAndPush(image, {
       base: env.baseImage,
-      files: { '/www/index.html': 'web\n', '/www2/api/index.html': 'api\n' },
+      files: {
+        '/www/index.html': 'web\n',
+        '/www2/api/index.html': 'api\n',
+        // a slow request, for graceful stop: busybox httpd runs CGI scripts from cgi-bin
+        '/www/cgi-bin/slow': '#!/bin/sh\nsleep 2\nprintf "Content-Type: text/plain\\r\\n\\r\\nslow\\n"\n',
+      },
       cmd: httpd('/www'),
     });
 
-    let daemon = start();
+    // systemd's notification socket, played by a python3 datagram listener when there is python3
+    notify = await notifyReceiver(join(stack.dir, 'notify.sock'));
+    let daemon = start([], notify ? { NOTIFY_SOCKET: notify.path } : {});
     await daemon.waitForLog(READY, 60_000);
     await waitForReply(httpPort, '/', host, (r) => r.status === 200 && r.body.trim() === 'web');
     const webBefore = inspect(webName);
+    const notifiedPids = [daemon.child.pid!];
 
     await t.test('process titles name each role', () => {
       assert.match(processTitle(daemon.child.pid!), /^dispenser: supervisor/);
@@ -208,7 +221,8 @@ service_port = 8000
       assert.equal(r.code, 1);
       assert.match(r.stderr, /stale pid file.*DAEMON_NOT_RUNNING/);
 
-      daemon = start();
+      daemon = start([], notify ? { NOTIFY_SOCKET: notify.path } : {});
+      notifiedPids.push(daemon.child.pid!);
       await daemon.waitForLog(READY, 60_000);
       assert.equal(readFileSync(stack.pidFile, 'utf8').trim(), String(daemon.child.pid), 'the stale pid file was replaced');
       await waitForReply(httpPort, '/', host, (x) => x.status === 200 && x.body.trim() === 'web');
@@ -253,6 +267,19 @@ service_port = 8000
       assert.ok(inspect(apiName).running);
     });
 
+    await t.test('a burst of reloads with a broken config: each one logged, still serving', async () => {
+      const good = readFileSync(stack.configFile, 'utf8');
+      stack.write('dispenser.toml', good.replace('[proxy]', '[proxy]\nworkerz = 3'));
+      for (let i = 0; i < BURST; i++) {
+        const mark = logMark(daemon);
+        daemon.child.kill('SIGHUP');
+        await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload failed: still running the previous configuration');
+        await sleep(100);
+      }
+      stack.write('dispenser.toml', good);
+      assert.equal((await get(httpPort, '/api/', host)).body.trim(), 'api');
+    });
+
     await t.test('reload with a changed http_port moves the listener without a restart', async () => {
       const workersBefore = [1, 2].map((n) => lastLog(daemon, (l) => l.msg === `proxy worker ${n} started`)!.childPid);
       const oldPort = httpPort;
@@ -282,10 +309,19 @@ service_port = 8000
     await t.test('-s stop: exit 0, pid file gone, containers keep running and are adopted by the next start', async () => {
       const apiBefore = inspect(apiName);
       const exited = new Promise<number | null>((resolve) => daemon.child.once('exit', (c) => resolve(c)));
+      // a request that takes 2 s is in flight when the stop comes: it finishes
+      const slow = get(httpPort, '/cgi-bin/slow', host, 15_000);
+      await sleep(500);
+      const stopAt = Date.now();
       const r = await runCli(['-s', 'stop', '-c', stack.configFile], dispenserEnv);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /dispenser: stopped/);
       assert.equal(await exited, 0, 'the daemon exits 0');
+      const slowReply = await slow;
+      assert.equal(slowReply.status, 200, 'the in-flight request finished');
+      assert.equal(slowReply.body.trim(), 'slow');
+      assert.ok(Date.now() - stopAt < 5_000 + 2_000 + 3_000, 'the stop did not wait for the whole shutdown timeout plus the kill grace');
+      await assert.rejects(get(httpPort, '/', host), /ECONNREFUSED/, 'nothing listens after the stop');
       assert.ok(!existsSync(stack.pidFile), 'pid file removed');
       assert.ok(inspect(webName).running && inspect(apiName).running, 'containers keep running');
 
@@ -304,6 +340,20 @@ service_port = 8000
       const r2 = await runCli(['-s', 'stop', '-c', stack.configFile], dispenserEnv);
       assert.equal(r2.code, 0, r2.stderr);
       assert.equal(await exited2, 0);
+    });
+
+    await t.test('under systemd (NOTIFY_SOCKET): READY, RELOADING/READY around each reload, STOPPING', (st) => {
+      if (!notify) {
+        st.skip('needs python3 to listen on a unix datagram socket');
+        return;
+      }
+      const kinds = notify.messages.map((m) => (/\bRELOADING=1\b/.test(m) ? 'RELOADING' : /\bSTOPPING=1\b/.test(m) ? 'STOPPING' : /\bREADY=1\b/.test(m) ? 'READY' : m));
+      // the first daemon was killed; the second got 4 + BURST reloads (broken configs, a new service, a port move)
+      assert.deepEqual(kinds, ['READY', 'READY', ...Array(4 + BURST).fill(['RELOADING', 'READY']).flat(), 'STOPPING'], JSON.stringify(notify.messages));
+      const [first, second] = notifiedPids;
+      assert.ok(notify.messages[0]!.includes(`MAINPID=${first}`));
+      assert.ok(notify.messages.slice(1).every((m) => m.includes(`MAINPID=${second}`)), 'every notification names its supervisor');
+      assert.ok(notify.messages.filter((m) => m.includes('RELOADING=1')).every((m) => /MONOTONIC_USEC=\d+/.test(m)));
     });
 
     await t.test('dispenser down removes the containers and the network and says so', async () => {
@@ -353,6 +403,7 @@ service_port = 8000
     });
   } finally {
     await Promise.all(daemons.map((d) => d.stop()));
+    notify?.close();
     removeInstance(instance);
     try {
       docker('rmi', '-f', image);

@@ -2,8 +2,9 @@
  * Helpers for end-to-end tests of the daemon's process model: one-shot CLI runs (`-s`, `down`),
  * log lines that appear after a point in time, free ports, process titles and TLS peers.
  */
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import tls from 'node:tls';
@@ -150,6 +151,49 @@ export function timedLoop(port: number, path: string, host: string, maxMs: numbe
       stopped = true;
       await done;
       return out;
+    },
+  };
+}
+
+const RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+while True:
+    print(s.recv(65536).decode().strip().replace("\\n", " "), flush=True)
+`;
+
+export interface NotifyReceiver {
+  path: string;
+  /** one entry per datagram, assignments separated by spaces (BARRIER=1 datagrams left out) */
+  messages: string[];
+  close(): void;
+}
+
+/**
+ * A stand-in for systemd's notification socket (NOTIFY_SOCKET). Node has no unix datagram
+ * sockets, so python3 listens; undefined when python3 is not installed.
+ */
+export async function notifyReceiver(path: string): Promise<NotifyReceiver | undefined> {
+  if (spawnSync('python3', ['-c', 'pass']).status !== 0) return undefined;
+  rmSync(path, { force: true });
+  const child = spawn('python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const messages: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`notify receiver exited (${code})`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line === 'listening') resolve();
+      else if (line !== 'BARRIER=1') messages.push(line);
+    });
+  });
+  return {
+    path,
+    messages,
+    close() {
+      child.kill();
+      rmSync(path, { force: true });
     },
   };
 }
