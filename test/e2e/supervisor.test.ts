@@ -371,6 +371,9 @@ service_port = 8000
 
     await t.test('dispenser dev -s web: only that service, HTTPS with a self-signed certificate', async () => {
       stack.write('dispenser.toml', mainToml(['web', 'api'], `strategy = "both"\nhttp_port = ${httpPort}\nhttps_port = ${httpsPort}`));
+      // web depends on api, which dev mode does not load: the dependency is dropped, web starts
+      stack.write('web/service.toml', `${webToml}\n[depends_on]\napi = "service-started"\n`);
+      assert.equal((await runCli(['-t', '-c', stack.configFile])).code, 0, 'the full config is valid');
       const dev = startDaemon(['dev', '-c', stack.configFile, '-s', 'web'], dispenserEnv);
       daemons.push(dev);
       await dev.waitForLog(READY, 60_000);
@@ -398,8 +401,12 @@ service_port = 8000
       assert.equal(res.body.trim(), 'web');
       assert.ok(existsSync(join(stack.dir, '.dispenser', 'dev-certs')), 'dev certificates live in their own state dir under .dispenser');
 
-      assert.equal(await dev.stop(), 0);
+      // Ctrl-C in a terminal: a graceful stop like SIGTERM
+      const exited = new Promise<number | null>((resolve) => dev.child.once('exit', (c) => resolve(c)));
+      dev.child.kill('SIGINT');
+      assert.equal(await exited, 0);
       assert.ok(!existsSync(stack.pidFile));
+      assert.ok(inspect(webName).running, 'the dev container keeps running too');
     });
   } finally {
     await Promise.all(daemons.map((d) => d.stop()));
@@ -410,6 +417,29 @@ service_port = 8000
     } catch {
       // never built
     }
+    stack.remove();
+  }
+});
+
+test('an invalid config at start stops dispenser with exit 1 instead of restarting forever', { timeout: 60_000 }, async () => {
+  const [port] = await freePorts(1);
+  const stack = writeStack(`[proxy]\nstrategy = "http-only"\nhttp_port = ${port}\nbind = "127.0.0.1"\nworkers = 1\n\n[[service]]\npath = "web"\n`, {
+    web: '[service]\nname = "web"\nimage = "example/web:1"\nimagee = "typo"\n\n[dispenser]\nwatch = false\n',
+  });
+  const instance = randomName('test-sup-e2e-fatal');
+  const d = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
+  try {
+    const code = await new Promise<number | null>((resolve) => d.child.once('exit', (c) => resolve(c)));
+    assert.equal(code, 1);
+    const fatal = lastLog(d, (l) => l.level === 60);
+    assert.ok(fatal, 'a fatal line is logged');
+    assert.match(String(fatal.msg), /imagee/);
+    assert.match(String(fatal.msg), /service\.toml/);
+    assert.equal(d.lines.filter((l) => l.msg === 'orchestrator started').length, 1, 'not restarted');
+    assert.ok(!existsSync(stack.pidFile), 'pid file removed');
+  } finally {
+    await d.stop();
+    removeInstance(instance);
     stack.remove();
   }
 });
