@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
@@ -26,6 +27,7 @@ import {
   sleep,
   timedLoop,
   tlsPeer,
+  waitExit,
   waitForLogAfter,
 } from '../helpers/supervision.js';
 
@@ -208,7 +210,7 @@ service_port = 8000
         lastLog(daemon, (l) => l.msg === 'proxy worker 1 started')!.childPid as number,
         lastLog(daemon, (l) => l.msg === 'proxy worker 2 started')!.childPid as number,
       ];
-      const exited = new Promise((resolve) => daemon.child.once('exit', resolve));
+      const exited = waitExit(daemon.child);
       process.kill(sup, 'SIGKILL');
       await exited;
       const deadline = Date.now() + 15_000;
@@ -296,9 +298,36 @@ service_port = 8000
       assert.deepEqual(warnings.map((l) => l.msg), [], 'a change that took effect is not reported as needing a restart');
     });
 
+    await t.test('reload onto a port another process holds: error logged, still serving on the old port', async () => {
+      const squatter = createServer();
+      await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+      const busy = (squatter.address() as { port: number }).port;
+      try {
+        const good = readFileSync(stack.configFile, 'utf8');
+        stack.write('dispenser.toml', good.replace(`http_port = ${httpPort}`, `http_port = ${busy}`));
+        const mark = logMark(daemon);
+        daemon.child.kill('SIGHUP');
+        const err = await waitForLogAfter(daemon, mark, (l) => l.code === 'PROXY_LISTEN_FAILED');
+        assert.match(String(err.msg), new RegExp(`${busy}`));
+        await waitForLogAfter(daemon, mark, (l) => l.msg === 'reload: new configuration applied');
+        await sleep(500);
+        assert.equal(daemon.child.exitCode, null, 'dispenser keeps running');
+        assert.equal(daemon.lines.slice(mark).filter((l) => l.level === 60).length, 0, 'nothing fatal');
+        assert.equal((await get(httpPort, '/', host)).body.trim(), 'web', 'still serving on the old port');
+        // back to the port in use: the workers stay where they are
+        stack.write('dispenser.toml', good);
+        const mark2 = logMark(daemon);
+        daemon.child.kill('SIGHUP');
+        await waitForLogAfter(daemon, mark2, (l) => l.msg === 'reload: new configuration applied');
+        assert.equal((await get(httpPort, '/', host)).body.trim(), 'web');
+      } finally {
+        squatter.close();
+      }
+    });
+
     await t.test('a second daemon on the same pid file refuses to start', async () => {
       const second = start();
-      const code = await new Promise<number | null>((resolve) => second.child.once('exit', (c) => resolve(c)));
+      const code = await waitExit(second.child);
       assert.equal(code, 1);
       assert.match(second.text.join('\n'), /already running with pid \d+.*PID_FILE_IN_USE/);
       assert.equal(readFileSync(stack.pidFile, 'utf8').trim(), String(daemon.child.pid), 'the pid file still names the first daemon');
@@ -308,7 +337,7 @@ service_port = 8000
 
     await t.test('-s stop: exit 0, pid file gone, containers keep running and are adopted by the next start', async () => {
       const apiBefore = inspect(apiName);
-      const exited = new Promise<number | null>((resolve) => daemon.child.once('exit', (c) => resolve(c)));
+      const exited = waitExit(daemon.child);
       // a request that takes 2 s is in flight when the stop comes: it finishes
       const slow = get(httpPort, '/cgi-bin/slow', host, 15_000);
       await sleep(500);
@@ -336,7 +365,7 @@ service_port = 8000
       assert.deepEqual(inspect(webName), webBefore, 'web adopted: same container, not restarted');
       assert.deepEqual(inspect(apiName), apiBefore, 'api adopted: same container, not restarted');
 
-      const exited2 = new Promise<number | null>((resolve) => daemon.child.once('exit', (c) => resolve(c)));
+      const exited2 = waitExit(daemon.child);
       const r2 = await runCli(['-s', 'stop', '-c', stack.configFile], dispenserEnv);
       assert.equal(r2.code, 0, r2.stderr);
       assert.equal(await exited2, 0);
@@ -348,8 +377,8 @@ service_port = 8000
         return;
       }
       const kinds = notify.messages.map((m) => (/\bRELOADING=1\b/.test(m) ? 'RELOADING' : /\bSTOPPING=1\b/.test(m) ? 'STOPPING' : /\bREADY=1\b/.test(m) ? 'READY' : m));
-      // the first daemon was killed; the second got 4 + BURST reloads (broken configs, a new service, a port move)
-      assert.deepEqual(kinds, ['READY', 'READY', ...Array(4 + BURST).fill(['RELOADING', 'READY']).flat(), 'STOPPING'], JSON.stringify(notify.messages));
+      // the first daemon was killed; the second got 6 + BURST reloads (broken configs, a new service, port moves)
+      assert.deepEqual(kinds, ['READY', 'READY', ...Array(6 + BURST).fill(['RELOADING', 'READY']).flat(), 'STOPPING'], JSON.stringify(notify.messages));
       const [first, second] = notifiedPids;
       assert.ok(notify.messages[0]!.includes(`MAINPID=${first}`));
       assert.ok(notify.messages.slice(1).every((m) => m.includes(`MAINPID=${second}`)), 'every notification names its supervisor');
@@ -402,7 +431,7 @@ service_port = 8000
       assert.ok(existsSync(join(stack.dir, '.dispenser', 'dev-certs')), 'dev certificates live in their own state dir under .dispenser');
 
       // Ctrl-C in a terminal: a graceful stop like SIGTERM
-      const exited = new Promise<number | null>((resolve) => dev.child.once('exit', (c) => resolve(c)));
+      const exited = waitExit(dev.child);
       dev.child.kill('SIGINT');
       assert.equal(await exited, 0);
       assert.ok(!existsSync(stack.pidFile));
@@ -429,7 +458,7 @@ test('an invalid config at start stops dispenser with exit 1 instead of restarti
   const instance = randomName('test-sup-e2e-fatal');
   const d = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
   try {
-    const code = await new Promise<number | null>((resolve) => d.child.once('exit', (c) => resolve(c)));
+    const code = await waitExit(d.child);
     assert.equal(code, 1);
     const fatal = lastLog(d, (l) => l.level === 60);
     assert.ok(fatal, 'a fatal line is logged');

@@ -2,7 +2,7 @@
  * Helpers for end-to-end tests of the daemon's process model: one-shot CLI runs (`-s`, `down`),
  * log lines that appear after a point in time, free ports, process titles and TLS peers.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import https from 'node:https';
@@ -196,6 +196,18 @@ export async function notifyReceiver(path: string): Promise<NotifyReceiver | und
       rmSync(path, { force: true });
     },
   };
+}
+
+/** Resolves with the exit code once the process has exited; rejects after `timeoutMs`. */
+export function waitExit(child: ChildProcess, timeoutMs = 60_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -58,13 +58,21 @@ export class ProxyWorker {
       case 'challenges':
         this.state.challenges = new Map(Object.entries(snapshot.tokens));
         break;
-      case 'proxy-settings':
+      case 'proxy-settings': {
         // settings first: the first request on a new listener must see the strategy it was opened for
+        const previous = this.state.settings;
         this.state.settings = Object.freeze({ ...snapshot.settings });
-        await this.listeners.apply(snapshot.settings);
+        try {
+          await this.listeners.apply(snapshot.settings);
+        } catch (err) {
+          // the listeners that could not move are still open with the previous settings
+          this.state.settings = previous;
+          throw err;
+        }
         this.state.boundHttpsPort = this.listeners.httpsPort ?? snapshot.settings.httpsPort;
         this.listening = true;
         break;
+      }
     }
     this.versions.set(snapshot.type, snapshot.version);
     return 'applied';
