@@ -325,6 +325,26 @@ service_port = 8000
       }
     });
 
+    await t.test('kill -9 the orchestrator in the middle of replacing a container: the next one finishes the job, nothing left over', async () => {
+      const apiOld = inspect(apiName);
+      stack.write('api/service.toml', `${apiToml}\n[env]\nVERSION = "2"\n`);
+      const mark = logMark(daemon);
+      daemon.child.kill('SIGHUP');
+      const replacing = await waitForLogAfter(daemon, mark, (l) => l.service === 'api' && l.msg === 'replacing container', 60_000);
+      const orchPid = lastLog(daemon, (l) => l.msg === 'orchestrator started')!.childPid as number;
+      assert.equal(replacing.component, 'orchestrator');
+      process.kill(orchPid, 'SIGKILL');
+      await waitForLogAfter(daemon, mark, (l) => l.child === 'orchestrator' && l.reason === 'killed by SIGKILL');
+      await waitForLogAfter(daemon, mark, (l) => l.component === 'orchestrator' && l.msg === 'orchestrator ready', 60_000);
+      await waitForReply(httpPort, '/api/', host, (x) => x.status === 200 && x.body.trim() === 'api');
+      assert.deepEqual(containerNames(instance), [apiName, webName].sort(), 'one container per service, no set-aside copy');
+      const apiNew = inspect(apiName);
+      assert.notEqual(apiNew.id, apiOld.id, 'recreated with the new config');
+      assert.ok(apiNew.running);
+      assert.match(docker('inspect', '-f', '{{json .Config.Env}}', apiName), /VERSION=2/);
+      assert.deepEqual(inspect(webName), webBefore, 'web untouched');
+    });
+
     await t.test('a second daemon on the same pid file refuses to start', async () => {
       const second = start();
       const code = await waitExit(second.child);
@@ -377,8 +397,8 @@ service_port = 8000
         return;
       }
       const kinds = notify.messages.map((m) => (/\bRELOADING=1\b/.test(m) ? 'RELOADING' : /\bSTOPPING=1\b/.test(m) ? 'STOPPING' : /\bREADY=1\b/.test(m) ? 'READY' : m));
-      // the first daemon was killed; the second got 6 + BURST reloads (broken configs, a new service, port moves)
-      assert.deepEqual(kinds, ['READY', 'READY', ...Array(6 + BURST).fill(['RELOADING', 'READY']).flat(), 'STOPPING'], JSON.stringify(notify.messages));
+      // the first daemon was killed; the second got 7 + BURST reloads (broken configs, a new service, port moves, a replace cut short)
+      assert.deepEqual(kinds, ['READY', 'READY', ...Array(7 + BURST).fill(['RELOADING', 'READY']).flat(), 'STOPPING'], JSON.stringify(notify.messages));
       const [first, second] = notifiedPids;
       assert.ok(notify.messages[0]!.includes(`MAINPID=${first}`));
       assert.ok(notify.messages.slice(1).every((m) => m.includes(`MAINPID=${second}`)), 'every notification names its supervisor');
