@@ -118,6 +118,14 @@ service_port = 8000
     const webBefore = inspect(webName);
     const notifiedPids = [daemon.child.pid!];
 
+    await t.test('log lines: JSON with component, worker and service', () => {
+      const components = new Set(daemon.lines.map((l) => l.component));
+      assert.deepEqual([...components].sort(), ['orchestrator', 'proxy', 'supervisor']);
+      assert.deepEqual([...new Set(daemon.lines.filter((l) => l.component === 'proxy').map((l) => l.worker))].sort(), [1, 2]);
+      assert.ok(daemon.lines.some((l) => l.component === 'orchestrator' && l.service === 'web'), 'lines about a service carry its name');
+      assert.ok(daemon.lines.every((l) => typeof l.level === 'number' && typeof l.time === 'string'));
+    });
+
     await t.test('process titles name each role', () => {
       assert.match(processTitle(daemon.child.pid!), /^dispenser: supervisor/);
       const orch = lastLog(daemon, (l) => l.msg === 'orchestrator started');
