@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
@@ -47,6 +47,19 @@ interface ContainerState {
 function inspect(name: string): ContainerState {
   const [id, running, startedAt] = docker('inspect', '-f', '{{.Id}} {{.State.Running}} {{.State.StartedAt}}', name).split(' ');
   return { id: id!, running: running === 'true', startedAt: startedAt! };
+}
+
+/** Retries `fn` (e.g. a TLS handshake before the certificate arrived) until it resolves. */
+async function eventually<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(250);
+    }
+  }
 }
 
 function containerNames(instance: string): string[] {
@@ -439,30 +452,31 @@ service_port = 8000
       // /api is not routed: the api service is not loaded, so web answers (and has no such file)
       assert.equal((await get(httpPort, '/api/', host)).status, 404);
 
-      const deadline = Date.now() + 30_000;
-      let peer;
-      for (;;) {
-        try {
-          peer = await tlsPeer(httpsPort, host);
-          break;
-        } catch (e) {
-          if (Date.now() > deadline) throw e;
-          await sleep(250);
-        }
-      }
-      assert.match(peer.subjectaltname ?? '', new RegExp(`DNS:${host.replace(/\./g, '\\.')}`));
+      const peer = await eventually(() => tlsPeer(httpsPort, host));
       t.diagnostic(`dev certificate: subject CN=${peer.subjectCN}, issuer CN=${peer.issuerCN}, SAN ${peer.subjectaltname}`);
+      assert.match(peer.subjectaltname ?? '', new RegExp(`DNS:${host.replace(/\./g, '\\.')}`));
       assert.ok(peer.selfSigned, `self-signed: subject ${peer.subjectCN}, issuer ${peer.issuerCN}`);
+      assert.equal(peer.alpn, 'h2', 'HTTP/2 offered');
       const res = await httpsGet(httpsPort, '/', host);
       assert.equal(res.status, 200);
       assert.equal(res.body.trim(), 'web');
-      assert.ok(existsSync(join(stack.dir, '.dispenser', 'dev-certs')), 'dev certificates live in their own state dir under .dispenser');
+      // dev certificates live in their own state dir under .dispenser, key readable by the owner only
+      const keyFile = join(stack.dir, '.dispenser', 'dev-certs', host, 'privkey.pem');
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+      assert.ok(!existsSync(join(stack.dir, '.dispenser', 'certs', host)), 'not mixed with real certificates');
 
       // Ctrl-C in a terminal: a graceful stop like SIGTERM
-      const exited = waitExit(dev.child);
       dev.child.kill('SIGINT');
-      assert.equal(await exited, 0);
+      assert.equal(await waitExit(dev.child), 0);
       assert.ok(!existsSync(stack.pidFile));
+
+      // the next dev run serves the same certificate (a browser exception keeps working)
+      const dev2 = startDaemon(['dev', '-c', stack.configFile, '-s', 'web'], dispenserEnv);
+      daemons.push(dev2);
+      await dev2.waitForLog(READY, 60_000);
+      const again = await eventually(() => tlsPeer(httpsPort, host));
+      assert.equal(again.fingerprint256, peer.fingerprint256);
+      assert.equal(await dev2.stop(), 0);
       assert.ok(inspect(webName).running, 'the dev container keeps running too');
     });
   } finally {

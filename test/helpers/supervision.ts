@@ -81,12 +81,13 @@ export interface TlsPeer {
   subjectaltname: string | undefined;
   selfSigned: boolean;
   alpn: string | false | null;
+  fingerprint256: string;
 }
 
 /** Completes a TLS handshake with SNI `servername` and describes the certificate served. */
-export function tlsPeer(port: number, servername: string, timeoutMs = 5000): Promise<TlsPeer> {
+export function tlsPeer(port: number, servername: string, timeoutMs = 5000, ALPNProtocols = ['h2', 'http/1.1']): Promise<TlsPeer> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols }, () => {
       const cert = socket.getPeerCertificate(true);
       const cn = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
       resolve({
@@ -95,6 +96,7 @@ export function tlsPeer(port: number, servername: string, timeoutMs = 5000): Pro
         subjectaltname: cert.subjectaltname,
         selfSigned: cert.fingerprint256 === cert.issuerCertificate?.fingerprint256 || JSON.stringify(cert.subject) === JSON.stringify(cert.issuer),
         alpn: socket.alpnProtocol,
+        fingerprint256: cert.fingerprint256,
       });
       socket.end();
     });
