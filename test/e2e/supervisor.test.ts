@@ -514,3 +514,40 @@ test('an invalid config at start stops dispenser with exit 1 instead of restarti
     stack.remove();
   }
 });
+
+test('faults at start: a busy proxy port is fatal (exit 1); an unreachable Docker engine is retried while the proxy serves', { timeout: 60_000 }, async () => {
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  const busy = (squatter.address() as { port: number }).port;
+  const [free] = await freePorts(1);
+  const toml = (port: number): string => `[proxy]\nstrategy = "http-only"\nhttp_port = ${port}\nbind = "127.0.0.1"\nworkers = 1\n`;
+  const stack = writeStack(toml(busy), {});
+  const instance = randomName('test-sup-e2e-faults');
+  const daemons: Daemon[] = [];
+  try {
+    const d = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
+    daemons.push(d);
+    assert.equal(await waitExit(d.child), 1);
+    const fatal = lastLog(d, (l) => l.level === 60 && l.component === 'supervisor');
+    assert.equal(fatal?.code, 'PROXY_LISTEN_FAILED');
+    assert.match(String(fatal?.msg), new RegExp(`${busy}: EADDRINUSE`));
+    assert.ok(!existsSync(stack.pidFile));
+
+    stack.write('dispenser.toml', toml(free!));
+    const d2 = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance, DOCKER_HOST: `unix://${join(stack.dir, 'no-docker.sock')}` });
+    daemons.push(d2);
+    await d2.waitForLog((l) => l.code === 'DOCKER_UNAVAILABLE' && l.level === 50);
+    await d2.waitForLog(READY, 30_000);
+    const r = await get(free!, '/', 'nothing.test');
+    assert.equal(r.status, 404, 'the proxy answers');
+    await sleep(2500);
+    assert.equal(d2.child.exitCode, null, 'still running, retrying');
+    assert.ok(d2.lines.filter((l) => l.code === 'DOCKER_UNAVAILABLE').length >= 2, 'retried');
+    assert.equal(await d2.stop(), 0);
+  } finally {
+    squatter.close();
+    await Promise.all(daemons.map((d) => d.stop()));
+    removeInstance(instance);
+    stack.remove();
+  }
+});
