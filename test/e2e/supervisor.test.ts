@@ -174,6 +174,31 @@ service_port = 8000
       assert.deepEqual(inspect(webName), webBefore, 'the container was adopted, not restarted');
     });
 
+    await t.test('an orchestrator crash loop: restarts back off (doubling), requests keep flowing', async () => {
+      const loop = loadLoop(httpPort, '/', host, { maxRequests: 50_000, maxMs: 60_000 });
+      const mark = logMark(daemon);
+      const delays: number[] = [];
+      let m = mark;
+      for (let i = 0; i < 3; i++) {
+        // kill each incarnation as soon as it has started: it never gets to run for long
+        const pid = lastLog(daemon, (l) => l.msg === 'orchestrator started')!.childPid as number;
+        m = logMark(daemon);
+        process.kill(pid, 'SIGKILL');
+        const crash = await waitForLogAfter(daemon, m, (l) => l.child === 'orchestrator' && l.reason === 'killed by SIGKILL');
+        delays.push(crash.restartInMs as number);
+        await waitForLogAfter(daemon, m, (l) => l.msg === 'orchestrator started', 30_000);
+      }
+      // the last incarnation is left alone: it comes up and publishes again
+      await waitForLogAfter(daemon, m, (l) => l.component === 'orchestrator' && l.msg === 'orchestrator ready', 60_000);
+      await sleep(500);
+      const o = await loop.stop();
+      t.diagnostic(`crash loop: restart delays ${delays.join(', ')} ms; ${o.ok} requests ok, ${o.failed} failed`);
+      for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! >= 2 * delays[i - 1]! || delays[i] === 30_000, `backoff grows: ${delays.join(', ')}`);
+      assert.equal(daemon.lines.slice(mark).filter((l) => l.msg === 'orchestrator started').length, 3, 'one start per crash, no spinning');
+      assert.equal(o.failed, 0, `failed requests: ${JSON.stringify([...o.statuses])}`);
+      assert.deepEqual(inspect(webName), webBefore, 'still the same container');
+    });
+
     await t.test('kill -9 one proxy worker: it is replaced; only requests in flight on a killed worker fail', async () => {
       const pidOf = (n: number): number => lastLog(daemon, (l) => l.msg === `proxy worker ${n} started`)!.childPid as number;
       const w1 = pidOf(1);
