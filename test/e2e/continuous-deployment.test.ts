@@ -1,0 +1,273 @@
+/**
+ * Continuous deployment through the real CLI (supervisor, orchestrator with the registry watcher
+ * and cron, proxy worker) against the real engine and the loopback registry: a push to a watched
+ * tag is picked up by a HEAD-only poll, cron jobs run in containers on schedule without
+ * overlapping, and `pull = "always"` pulls on every tick.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { infra } from '@dispenser/shared/testing/infra';
+import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
+import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { get, waitForReply } from '../helpers/http.js';
+import { registryLogOffset, requestsSince } from '../helpers/registry-log.js';
+import { writeStack } from '../helpers/stack.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The n-th log line (1-based) matching pred, counted from line index `from`. */
+function waitForNth(daemon: Daemon, pred: (l: LogLine) => boolean, n: number, timeoutMs: number, from = 0): Promise<LogLine> {
+  let index = 0;
+  let seen = 0;
+  // waitForLog hands every line to the predicate exactly once, in order
+  return daemon.waitForLog((l) => index++ >= from && pred(l) && ++seen >= n, timeoutMs);
+}
+
+const of = (service: string, msg: string | RegExp) => (l: LogLine): boolean =>
+  l.service === service && typeof l.msg === 'string' && (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg));
+
+const count = (daemon: Daemon, pred: (l: LogLine) => boolean): number => daemon.lines.filter(pred).length;
+
+test('continuous deployment through the real CLI: registry watch and cron', { timeout: 170_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry');
+  if (!env) return;
+  const instance = randomName('test-e2e-cd');
+  const webRepoName = randomName('cd-e2e-web');
+  const jobRepoName = randomName('cd-e2e-job');
+  const webRef = `${env.registry}/${webRepoName}:live`;
+  const jobRef = `${env.registry}/${jobRepoName}:v1`;
+  const host = 'web.cd-e2e.test';
+  const port = await freePort();
+
+  const webImage = (body: string): string =>
+    buildAndPush(webRef, {
+      base: env.baseImage,
+      files: { '/www/index.html': `${body}\n` },
+      cmd: ['sh', '-c', 'trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'],
+    });
+
+  const stack = writeStack(
+    `
+delay = 1
+
+[proxy]
+strategy = "http-only"
+http_port = ${port}
+bind = "127.0.0.1"
+workers = 1
+
+[[service]]
+path = "web"
+
+[[service]]
+path = "job"
+
+[[service]]
+path = "slow"
+
+[[service]]
+path = "pulled"
+`,
+    {
+      web: `
+[service]
+name = "web"
+image = "${webRef}"
+
+[dispenser]
+watch = true
+
+[proxy]
+host = "${host}"
+service_port = 8080
+`,
+      job: `
+[service]
+name = "job"
+image = "${jobRef}"
+command = ["sh", "-c", "date +%s >> /out/runs.txt"]
+
+[[volume]]
+source = "./out"
+target = "/out"
+
+[dispenser]
+watch = false
+initialize = "on-trigger"
+cron = "*/2 * * * * *"
+`,
+      slow: `
+[service]
+name = "slow"
+image = "${jobRef}"
+command = ["sh", "-c", "trap 'exit 0' TERM; sleep 5 & wait"]
+
+[dispenser]
+watch = false
+initialize = "on-trigger"
+cron = "*/2 * * * * *"
+`,
+      pulled: `
+[service]
+name = "pulled"
+image = "${jobRef}"
+command = ["sh", "-c", "exit 3"]
+
+[dispenser]
+watch = false
+initialize = "on-trigger"
+cron = "*/2 * * * * *"
+pull = "always"
+`,
+    },
+  );
+  stack.write('job/out/.keep', '');
+  const runsFile = join(stack.dir, 'job', 'out', 'runs.txt');
+
+  let daemon: Daemon | undefined;
+  try {
+    const v1 = webImage('v1');
+    buildAndPush(jobRef, { base: env.baseImage });
+
+    daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
+    const d = daemon;
+    await d.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
+    await waitForReply(port, '/', host, (r) => r.status === 200 && r.body.trim() === 'v1', 30_000);
+
+    await t.test('(b) an on-trigger cron job is not started at launch, then runs every 2 s and writes to its mounted volume', async () => {
+      const notStarted = d.lines.find(of('job', /initialize = "on-trigger": not started/));
+      assert.ok(notStarted, 'reconcile says the on-trigger job is not started at launch');
+      const scheduled = await d.waitForLog(of('job', 'cron scheduled'), 30_000);
+      assert.equal(scheduled.cron, '*/2 * * * * *');
+      assert.match(String(scheduled.nextRun), /^\d{4}-\d\d-\d\dT/);
+      const scheduledAt = Date.now();
+
+      const second = await waitForNth(d, of('job', 'cron run finished'), 2, 30_000);
+      const elapsed = Date.now() - scheduledAt;
+      assert.equal(second.exitCode, 0);
+      assert.equal(typeof second.durationMs, 'number');
+      // nominally ~4 s (two ticks); generous for a loaded 2-core machine
+      assert.ok(elapsed < 15_000, `two runs took ${elapsed} ms`);
+
+      // every line in the file comes from a cron tick: finished ≤ lines ≤ started
+      const finished = count(d, of('job', 'cron run finished'));
+      const lines = readFileSync(runsFile, 'utf8').trim().split('\n').filter(Boolean);
+      const started = count(d, of('job', 'cron: starting run'));
+      assert.ok(lines.length >= 2, `runs recorded: ${lines.length}`);
+      assert.ok(lines.length >= finished && lines.length <= started, `file has ${lines.length} runs; ${started} started, ${finished} finished`);
+      for (const line of lines) assert.match(line, /^\d+$/);
+
+      // the first container of the job was created by a tick, not at launch
+      const firstStart = d.lines.findIndex(of('job', /^container .* started$/));
+      const firstTick = d.lines.findIndex(of('job', 'cron: starting run'));
+      assert.ok(firstTick >= 0 && firstStart > firstTick, `first container start (line ${firstStart}) after the first tick (line ${firstTick})`);
+      // pull = "on-startup": the ticks use the local image
+      assert.equal(count(d, (l) => l.service === 'job' && typeof l.msg === 'string' && l.msg.startsWith('pulling ')), 0);
+      const next = d.lines.find(of('job', 'next cron run'));
+      assert.match(String(next?.nextRun), /^\d{4}-\d\d-\d\dT/);
+    });
+
+    await t.test('(c) a job still running at the next tick is not started twice; the skip is logged', async () => {
+      const skip = await d.waitForLog(of('slow', 'cron tick skipped: the previous run is still going'), 30_000);
+      assert.equal(skip.level, 40);
+      assert.equal(skip.cron, '*/2 * * * * *');
+      const done = await d.waitForLog(of('slow', 'cron run finished'), 30_000);
+      assert.equal(done.exitCode, 0);
+      assert.ok(Number(done.durationMs) >= 4_000, `a 5 s job ran ${String(done.durationMs)} ms`);
+      const containers = docker('ps', '-a', '--filter', `label=dispenser.instance=${instance}`, '--filter', 'label=dispenser.service=slow', '--format', '{{.Names}}')
+        .split('\n')
+        .filter(Boolean);
+      assert.ok(containers.length <= 2, `at most the job and a copy being replaced: ${containers.join(', ')}`);
+    });
+
+    await t.test('(d) pull = "always": every cron tick pulls the image first; the exit code is logged', async () => {
+      const exited = await waitForNth(d, of('pulled', 'cron run exited with code 3'), 2, 40_000);
+      assert.equal(exited.exitCode, 3);
+      assert.equal(exited.level, 40);
+      const runs = d.lines.filter(of('pulled', 'cron: starting run'));
+      const pulls = d.lines.filter((l) => l.service === 'pulled' && l.msg === `pulling ${jobRef}`);
+      assert.ok(runs.length >= 2 && runs.every((l) => l.pull === true), 'ticks ask for a pull');
+      // each tick that got going pulled (the last one may still be pulling)
+      assert.ok(pulls.length >= runs.length - 1 && pulls.length >= 2, `${pulls.length} pulls for ${runs.length} ticks`);
+      assert.ok(d.lines.some((l) => l.service === 'pulled' && typeof l.msg === 'string' && /^pull: (Digest|Status):/.test(l.msg)), 'pull result logged');
+    });
+
+    await t.test('(a) watch: polls only HEAD the manifest; a push under the same tag is redeployed within a few seconds', async () => {
+      // quiet polls: between two polls only HEAD requests on the tag reach the registry
+      const isPoll = (l: LogLine): boolean => l.module === 'cd' && l.msg === 'registry poll done';
+      const from = d.lines.length;
+      await waitForNth(d, isPoll, 1, 20_000, from);
+      const offset = registryLogOffset(env.registryLog);
+      await waitForNth(d, isPoll, 3, 20_000, from);
+      await sleep(300); // the access log line is written after the response
+      const quiet = requestsSince(env.registryLog, offset, webRepoName);
+      assert.ok(quiet.length >= 1, 'the watcher asked the registry');
+      assert.deepEqual(
+        quiet.filter((r) => r.method !== 'HEAD' || r.uri !== `/v2/${webRepoName}/manifests/live`),
+        [],
+        'no manifest GET and no blob download while nothing changes',
+      );
+      assert.equal(count(d, of('web', /^image changed/)), 0, 'no redeploy while the tag is unchanged');
+
+      const beforePush = d.lines.length;
+      const pushOffset = registryLogOffset(env.registryLog);
+      const v2 = webImage('v2');
+      assert.notEqual(v2, v1);
+      const pushed = Date.now();
+      const changed = await waitForNth(d, of('web', /^image changed/), 1, 30_000, beforePush);
+      const detectedMs = Date.now() - pushed;
+      assert.equal(changed.from, v1);
+      assert.equal(changed.to, v2);
+      assert.ok(String(changed.msg).includes(`${v1} → ${v2}`), String(changed.msg));
+      const done = await waitForNth(d, of('web', /^redeployed/), 1, 60_000, beforePush);
+      assert.equal(done.from, v1);
+      assert.equal(done.to, v2);
+      assert.equal(typeof done.durationMs, 'number');
+      // delay = 1 s (+ ≤ 0.1 s jitter): one poll or two, plus slack for a loaded machine
+      assert.ok(detectedMs < 10_000, `change detected ${detectedMs} ms after the push`);
+
+      await waitForReply(port, '/', host, (r) => r.status === 200 && r.body.trim() === 'v2', 30_000);
+      const servedMs = Date.now() - pushed;
+      assert.ok(servedMs < 30_000, `v2 served ${servedMs} ms after the push`);
+      const digests = docker('image', 'inspect', '--format', '{{json .RepoDigests}}', docker('inspect', '--format', '{{.Image}}', `${instance}-web`));
+      assert.ok(digests.includes(v2), `the container runs v2: ${digests}`);
+      // the redeploy pulled: the measurement above would have seen a GET
+      assert.ok(requestsSince(env.registryLog, pushOffset, webRepoName).some((r) => r.method === 'GET'), 'the redeploy fetched the new manifest');
+
+      // settled: later polls see the running digest and do not redeploy again
+      const settled = d.lines.length;
+      await waitForNth(d, isPoll, 3, 20_000, settled);
+      assert.equal(count(d, of('web', /^image changed/)), 1, 'redeployed exactly once');
+      assert.equal((await get(port, '/', host)).body.trim(), 'v2');
+    });
+  } finally {
+    if (daemon) {
+      const code = await daemon.stop();
+      if (code !== 0) t.diagnostic(`daemon exited with ${code}`);
+    }
+    removeInstance(instance);
+    for (const ref of [webRef, jobRef]) {
+      try {
+        docker('rmi', '-f', ref);
+      } catch {
+        // already gone
+      }
+    }
+    stack.remove();
+    if (existsSync(runsFile)) t.diagnostic('stack dir not removed');
+  }
+});
