@@ -40,6 +40,19 @@ function waitForNth(daemon: Daemon, pred: (l: LogLine) => boolean, n: number, ti
 const of = (service: string, msg: string | RegExp) => (l: LogLine): boolean =>
   l.service === service && typeof l.msg === 'string' && (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg));
 
+/** Removes local references (tag or repo@digest) so the engine must pull; missing ones are fine. */
+function untagLocal(...refs: string[]): void {
+  for (const ref of refs) {
+    try {
+      docker('rmi', ref);
+    } catch {
+      // not present
+    }
+  }
+}
+
+const isPoll = (l: LogLine): boolean => l.module === 'cd' && l.msg === 'registry poll done';
+
 const count = (daemon: Daemon, pred: (l: LogLine) => boolean): number => daemon.lines.filter(pred).length;
 
 test('continuous deployment through the real CLI: registry watch and cron', { timeout: 170_000 }, async (t) => {
@@ -50,15 +63,22 @@ test('continuous deployment through the real CLI: registry watch and cron', { ti
   const jobRepoName = randomName('cd-e2e-job');
   const webRef = `${env.registry}/${webRepoName}:live`;
   const jobRef = `${env.registry}/${jobRepoName}:v1`;
+  const ondemandRepoName = randomName('cd-e2e-ondemand');
+  const ondemandRef = `${env.registry}/${ondemandRepoName}:live`;
   const host = 'web.cd-e2e.test';
   const port = await freePort();
 
-  const webImage = (body: string): string =>
-    buildAndPush(webRef, {
+  const pushed: string[] = [];
+  const cleanupRefs: string[] = [];
+  const webImage = (body: string): string => {
+    const digest = buildAndPush(webRef, {
       base: env.baseImage,
       files: { '/www/index.html': `${body}\n` },
       cmd: ['sh', '-c', 'trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'],
     });
+    pushed.push(digest);
+    return digest;
+  };
 
   const stack = writeStack(
     `
@@ -81,6 +101,9 @@ path = "slow"
 
 [[service]]
 path = "pulled"
+
+[[service]]
+path = "ondemand"
 `,
     {
       web: `
@@ -133,6 +156,16 @@ initialize = "on-trigger"
 cron = "*/2 * * * * *"
 pull = "always"
 `,
+      ondemand: `
+[service]
+name = "ondemand"
+image = "${ondemandRef}"
+command = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+
+[dispenser]
+watch = true
+initialize = "on-trigger"
+`,
     },
   );
   stack.write('job/out/.keep', '');
@@ -141,7 +174,12 @@ pull = "always"
   let daemon: Daemon | undefined;
   try {
     const v1 = webImage('v1');
-    buildAndPush(jobRef, { base: env.baseImage });
+    const jobDigest = buildAndPush(jobRef, { base: env.baseImage });
+    cleanupRefs.push(`${env.registry}/${jobRepoName}@${jobDigest}`);
+    const ondemand1 = buildAndPush(ondemandRef, { base: env.baseImage, files: { '/version': '1\n' } });
+    cleanupRefs.push(`${env.registry}/${ondemandRepoName}@${ondemand1}`);
+    // as on a VM where CI pushed the image: Dispenser pulls v1 itself, so its RepoDigests come from that pull
+    untagLocal(webRef, `${env.registry}/${webRepoName}@${v1}`);
 
     daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
     const d = daemon;
@@ -208,7 +246,6 @@ pull = "always"
 
     await t.test('(a) watch: polls only HEAD the manifest; a push under the same tag is redeployed within a few seconds', async () => {
       // quiet polls: between two polls only HEAD requests on the tag reach the registry
-      const isPoll = (l: LogLine): boolean => l.module === 'cd' && l.msg === 'registry poll done';
       const from = d.lines.length;
       await waitForNth(d, isPoll, 1, 20_000, from);
       const offset = registryLogOffset(env.registryLog);
@@ -227,9 +264,9 @@ pull = "always"
       const pushOffset = registryLogOffset(env.registryLog);
       const v2 = webImage('v2');
       assert.notEqual(v2, v1);
-      const pushed = Date.now();
+      const pushedAt = Date.now();
       const changed = await waitForNth(d, of('web', /^image changed/), 1, 30_000, beforePush);
-      const detectedMs = Date.now() - pushed;
+      const detectedMs = Date.now() - pushedAt;
       assert.equal(changed.from, v1);
       assert.equal(changed.to, v2);
       assert.ok(String(changed.msg).includes(`${v1} → ${v2}`), String(changed.msg));
@@ -241,7 +278,7 @@ pull = "always"
       assert.ok(detectedMs < 10_000, `change detected ${detectedMs} ms after the push`);
 
       await waitForReply(port, '/', host, (r) => r.status === 200 && r.body.trim() === 'v2', 30_000);
-      const servedMs = Date.now() - pushed;
+      const servedMs = Date.now() - pushedAt;
       assert.ok(servedMs < 30_000, `v2 served ${servedMs} ms after the push`);
       const digests = docker('image', 'inspect', '--format', '{{json .RepoDigests}}', docker('inspect', '--format', '{{.Image}}', `${instance}-web`));
       assert.ok(digests.includes(v2), `the container runs v2: ${digests}`);
@@ -254,19 +291,61 @@ pull = "always"
       assert.equal(count(d, of('web', /^image changed/)), 1, 'redeployed exactly once');
       assert.equal((await get(port, '/', host)).body.trim(), 'v2');
     });
+
+    await t.test('(a) the tag moving back to the previous image redeploys again', async () => {
+      const before = d.lines.length;
+      docker('tag', `${env.registry}/${webRepoName}@${v1}`, webRef);
+      const out = docker('push', webRef);
+      const back = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
+      assert.ok(back, out);
+      pushed.push(back);
+      const done = await waitForNth(d, of('web', /^redeployed/), 1, 60_000, before);
+      assert.equal(done.to, back);
+      assert.equal(done.from, pushed[1]);
+      await waitForReply(port, '/', host, (r) => r.status === 200 && r.body.trim() === 'v1', 30_000);
+      const settled = d.lines.length;
+      await waitForNth(d, isPoll, 3, 20_000, settled);
+      assert.equal(count(d, of('web', /^image changed/)), 2, 'one redeploy per move of the tag');
+      assert.equal(count(d, (l) => l.code === 'DEPLOY_DIGEST_UNCHANGED'), 0);
+    });
+
+    await t.test('(a) a watched on-trigger service is not started at launch and starts when its tag moves', async () => {
+      const name = `${instance}-ondemand`;
+      assert.ok(d.lines.some(of('ondemand', /initialize = "on-trigger": not started/)));
+      await d.waitForLog(of('ondemand', /has no registry digest; redeploying when the tag moves/), 20_000);
+      assert.equal(docker('ps', '-aq', '--filter', `name=^${name}$`), '', 'no container before the tag moves');
+      const before = d.lines.length;
+      const ondemand2 = buildAndPush(ondemandRef, { base: env.baseImage, files: { '/version': '2\n' } });
+      cleanupRefs.push(`${env.registry}/${ondemandRepoName}@${ondemand2}`);
+      const changed = await waitForNth(d, of('ondemand', /^image changed/), 1, 30_000, before);
+      assert.equal(changed.from, ondemand1);
+      assert.equal(changed.to, ondemand2);
+      await waitForNth(d, of('ondemand', /^redeployed/), 1, 60_000, before);
+      assert.equal(docker('inspect', '--format', '{{.State.Running}}', name), 'true');
+      assert.equal(docker('exec', name, 'cat', '/version'), '2');
+    });
+
+    await t.test('(a) after a restart of Dispenser the redeployed container is adopted, not redeployed again', async () => {
+      const webName = `${instance}-web`;
+      const id = docker('inspect', '--format', '{{.Id}}', webName);
+      assert.equal(await d.stop(), 0);
+      assert.equal(docker('inspect', '--format', '{{.State.Running}}', webName), 'true', 'containers outlive Dispenser');
+      daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
+      const d2 = daemon;
+      await d2.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
+      await waitForNth(d2, isPoll, 3, 30_000);
+      assert.equal(docker('inspect', '--format', '{{.Id}}', webName), id, 'same container');
+      assert.equal(count(d2, (l) => typeof l.msg === 'string' && l.msg.startsWith('image changed')), 0, 'nothing redeployed after the restart');
+      assert.ok(d2.lines.some(of('web', 'container is up to date: adopted')));
+      assert.equal((await get(port, '/', host)).body.trim(), 'v1');
+    });
   } finally {
     if (daemon) {
       const code = await daemon.stop();
       if (code !== 0) t.diagnostic(`daemon exited with ${code}`);
     }
     removeInstance(instance);
-    for (const ref of [webRef, jobRef]) {
-      try {
-        docker('rmi', '-f', ref);
-      } catch {
-        // already gone
-      }
-    }
+    untagLocal(webRef, jobRef, ondemandRef, ...cleanupRefs, ...pushed.map((digest) => `${env.registry}/${webRepoName}@${digest}`));
     stack.remove();
     if (existsSync(runsFile)) t.diagnostic('stack dir not removed');
   }
