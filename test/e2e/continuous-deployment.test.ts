@@ -65,6 +65,9 @@ test('continuous deployment through the real CLI: registry watch and cron', { ti
   const jobRef = `${env.registry}/${jobRepoName}:v1`;
   const ondemandRepoName = randomName('cd-e2e-ondemand');
   const ondemandRef = `${env.registry}/${ondemandRepoName}:live`;
+  // pushed only after Dispenser started
+  const lateRepoName = randomName('cd-e2e-late');
+  const lateRef = `${env.registry}/${lateRepoName}:live`;
   const host = 'web.cd-e2e.test';
   const port = await freePort();
 
@@ -104,6 +107,9 @@ path = "pulled"
 
 [[service]]
 path = "ondemand"
+
+[[service]]
+path = "late"
 `,
     {
       web: `
@@ -160,6 +166,16 @@ pull = "always"
 [service]
 name = "ondemand"
 image = "${ondemandRef}"
+command = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+
+[dispenser]
+watch = true
+initialize = "on-trigger"
+`,
+      late: `
+[service]
+name = "late"
+image = "${lateRef}"
 command = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
 
 [dispenser]
@@ -325,6 +341,17 @@ initialize = "on-trigger"
       assert.equal(docker('exec', name, 'cat', '/version'), '2');
     });
 
+    await t.test('(a) a watched on-trigger service whose tag did not exist at launch starts when it is first pushed', async () => {
+      const missing = await d.waitForLog(of('late', /does not exist in the registry/), 20_000);
+      assert.equal(missing.code, 'REGISTRY_MANIFEST_NOT_FOUND');
+      const before = d.lines.length;
+      const digest = buildAndPush(lateRef, { base: env.baseImage, files: { '/version': 'late\n' } });
+      cleanupRefs.push(`${env.registry}/${lateRepoName}@${digest}`);
+      const done = await waitForNth(d, of('late', /^redeployed/), 1, 60_000, before);
+      assert.equal(done.to, digest);
+      assert.equal(docker('exec', `${instance}-late`, 'cat', '/version'), 'late');
+    });
+
     await t.test('(a) after a restart of Dispenser the redeployed container is adopted, not redeployed again', async () => {
       const webName = `${instance}-web`;
       const id = docker('inspect', '--format', '{{.Id}}', webName);
@@ -345,7 +372,7 @@ initialize = "on-trigger"
       if (code !== 0) t.diagnostic(`daemon exited with ${code}`);
     }
     removeInstance(instance);
-    untagLocal(webRef, jobRef, ondemandRef, ...cleanupRefs, ...pushed.map((digest) => `${env.registry}/${webRepoName}@${digest}`));
+    untagLocal(webRef, jobRef, ondemandRef, lateRef, ...cleanupRefs, ...pushed.map((digest) => `${env.registry}/${webRepoName}@${digest}`));
     stack.remove();
     if (existsSync(runsFile)) t.diagnostic('stack dir not removed');
   }

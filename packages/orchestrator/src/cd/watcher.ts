@@ -4,7 +4,7 @@ import type { Deployer } from '../contracts.js';
 import { HEALTHY, isBackingOff, onFailure, onSuccess, type BackoffPolicy, type RegistryHealth } from '../registry/backoff.js';
 import type { DigestSource } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
-import { afterDeploy, decide, type WatchMemory } from './decide.js';
+import { afterDeploy, decide, tagMissing, type WatchMemory } from './decide.js';
 import type { InFlight } from './in-flight.js';
 import { runPool } from './pool.js';
 import type { WatchTarget } from './targets.js';
@@ -202,6 +202,7 @@ export class DigestWatcher {
       else this.options.log.debug({ registry, code, retryInMs }, 'registry still failing');
       return;
     }
+    if (code === 'REGISTRY_MANIFEST_NOT_FOUND') state.memory = tagMissing(state.memory);
     this.report(t, state, code, { level: 'warn', msg: `registry check failed: ${errorMessage(err)}; retrying next poll`, ...(hint ? { fields: { hint } } : {}) });
   }
 
