@@ -156,7 +156,19 @@ export class Orchestrator implements Deployer {
     try {
       // a supervisor that never confirms must not stall reconciling: warn and go on
       const timeoutMs = this.opts.publishTimeoutMs ?? 15_000;
-      const confirmed = await Promise.race([this.opts.publisher.publishRoutes(routes).then(() => true), sleep(timeoutMs, this.abort.signal).then(() => false)]);
+      // the timeout ends with the publish (or on stop): a pending 15 s timer per publish would pile
+      // up abort listeners on busy cron schedules (MaxListenersExceededWarning)
+      const settled = new AbortController();
+      const onStop = (): void => settled.abort();
+      if (this.abort.signal.aborted) settled.abort();
+      else this.abort.signal.addEventListener('abort', onStop, { once: true });
+      let confirmed: boolean;
+      try {
+        confirmed = await Promise.race([this.opts.publisher.publishRoutes(routes).then(() => true), sleep(timeoutMs, settled.signal).then(() => false)]);
+      } finally {
+        this.abort.signal.removeEventListener('abort', onStop);
+        settled.abort();
+      }
       if (!confirmed && !this.stopped) this.log.warn({ timeoutMs }, 'the proxy has not confirmed the new routes yet');
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'publishing routes failed');
