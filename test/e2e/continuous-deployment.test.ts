@@ -70,6 +70,8 @@ test('continuous deployment through the real CLI: registry watch and cron', { ti
   const lateRef = `${env.registry}/${lateRepoName}:live`;
   const host = 'web.cd-e2e.test';
   const port = await freePort();
+  // a registry nobody listens on: its failures must stay its own
+  const offlineRegistry = `127.0.0.1:${await freePort()}`;
 
   const pushed: string[] = [];
   const cleanupRefs: string[] = [];
@@ -110,6 +112,12 @@ path = "ondemand"
 
 [[service]]
 path = "late"
+
+[[service]]
+path = "restarter"
+
+[[service]]
+path = "offline"
 `,
     {
       web: `
@@ -167,6 +175,25 @@ pull = "always"
 name = "ondemand"
 image = "${ondemandRef}"
 command = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+
+[dispenser]
+watch = true
+initialize = "on-trigger"
+`,
+      restarter: `
+[service]
+name = "restarter"
+image = "${jobRef}"
+command = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+
+[dispenser]
+watch = true
+cron = "*/5 * * * * *"
+`,
+      offline: `
+[service]
+name = "offline"
+image = "${offlineRegistry}/nothing:live"
 
 [dispenser]
 watch = true
@@ -352,6 +379,32 @@ initialize = "on-trigger"
       assert.equal(docker('exec', `${instance}-late`, 'cat', '/version'), 'late');
     });
 
+    await t.test('cron on a watched (long-running) service restarts it on schedule without waiting for it to exit', async () => {
+      const name = `${instance}-restarter`;
+      const first = await d.waitForLog(of('restarter', 'cron: service restarted'), 20_000);
+      assert.equal(typeof first.durationMs, 'number');
+      const id1 = docker('inspect', '--format', '{{.Id}}', name);
+      // a restart that began after id1 was read, and its end
+      const begun = await waitForNth(d, of('restarter', 'cron: restarting service'), 1, 20_000, d.lines.length);
+      await waitForNth(d, of('restarter', 'cron: service restarted'), 1, 20_000, d.lines.indexOf(begun));
+      const id2 = docker('inspect', '--format', '{{.Id}}', name);
+      assert.notEqual(id2, id1, 'a new container');
+      assert.equal(docker('inspect', '--format', '{{.State.Running}}', name), 'true');
+      // a restart takes seconds on a loaded engine; a tick during one is skipped, never one waiting for the 300 s sleep to end
+      assert.equal(count(d, of('restarter', 'cron tick skipped: the previous run is still going')), 0);
+      assert.equal(count(d, of('restarter', /^image changed/)), 0, 'restarts are not mistaken for image changes');
+    });
+
+    await t.test('an unreachable registry is logged once, backs off, and does not hold up the other services', async () => {
+      const failing = d.lines.filter((l) => l.registry === offlineRegistry && l.code === 'REGISTRY_UNREACHABLE' && l.level === 40);
+      assert.equal(failing.length, 1, `logged once over the whole run: ${JSON.stringify(failing)}`);
+      assert.deepEqual(failing[0]!.services, ['offline']);
+      assert.equal(typeof failing[0]!.retryInMs, 'number');
+      assert.equal(docker('ps', '-aq', '--filter', `name=^${instance}-offline$`), '', 'on-trigger and never reachable: no container');
+      // meanwhile the other watched services were redeployed (above) and polls went on
+      assert.ok(count(d, isPoll) >= 10, `${count(d, isPoll)} polls`);
+    });
+
     await t.test('(a) after a restart of Dispenser the redeployed container is adopted, not redeployed again', async () => {
       const webName = `${instance}-web`;
       const id = docker('inspect', '--format', '{{.Id}}', webName);
@@ -365,6 +418,10 @@ initialize = "on-trigger"
       assert.equal(count(d2, (l) => typeof l.msg === 'string' && l.msg.startsWith('image changed')), 0, 'nothing redeployed after the restart');
       assert.ok(d2.lines.some(of('web', 'container is up to date: adopted')));
       assert.equal((await get(port, '/', host)).body.trim(), 'v1');
+    });
+
+    await t.test('everything Dispenser printed was JSON log lines (no runtime warnings)', () => {
+      for (const dd of [d, daemon!]) assert.deepEqual(dd.text.filter((x) => x.trim() !== ''), []);
     });
   } finally {
     if (daemon) {
