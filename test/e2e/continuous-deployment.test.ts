@@ -14,6 +14,7 @@ import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
 import { get, waitForReply } from '../helpers/http.js';
 import { registryLogOffset, requestsSince } from '../helpers/registry-log.js';
+import { pushOciCopy } from '../helpers/registry-manifest.js';
 import { writeStack } from '../helpers/stack.js';
 
 function freePort(): Promise<number> {
@@ -65,6 +66,8 @@ test('continuous deployment through the real CLI: registry watch and cron', { ti
   const jobRef = `${env.registry}/${jobRepoName}:v1`;
   const ondemandRepoName = randomName('cd-e2e-ondemand');
   const ondemandRef = `${env.registry}/${ondemandRepoName}:live`;
+  const twinRepoName = randomName('cd-e2e-twin');
+  const twinRef = `${env.registry}/${twinRepoName}:live`;
   // pushed only after Dispenser started
   const lateRepoName = randomName('cd-e2e-late');
   const lateRef = `${env.registry}/${lateRepoName}:live`;
@@ -118,6 +121,9 @@ path = "restarter"
 
 [[service]]
 path = "offline"
+
+[[service]]
+path = "twin"
 `,
     {
       web: `
@@ -199,6 +205,15 @@ image = "${offlineRegistry}/nothing:live"
 watch = true
 initialize = "on-trigger"
 `,
+      twin: `
+[service]
+name = "twin"
+image = "${twinRef}"
+command = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+
+[dispenser]
+watch = true
+`,
       late: `
 [service]
 name = "late"
@@ -219,6 +234,8 @@ initialize = "on-trigger"
     const v1 = webImage('v1');
     const jobDigest = buildAndPush(jobRef, { base: env.baseImage });
     cleanupRefs.push(`${env.registry}/${jobRepoName}@${jobDigest}`);
+    const twin1 = buildAndPush(twinRef, { base: env.baseImage, files: { '/version': 'twin\n' } });
+    cleanupRefs.push(`${env.registry}/${twinRepoName}@${twin1}`);
     const ondemand1 = buildAndPush(ondemandRef, { base: env.baseImage, files: { '/version': '1\n' } });
     cleanupRefs.push(`${env.registry}/${ondemandRepoName}@${ondemand1}`);
     // as on a VM where CI pushed the image: Dispenser pulls v1 itself, so its RepoDigests come from that pull
@@ -405,6 +422,20 @@ initialize = "on-trigger"
       assert.ok(count(d, isPoll) >= 10, `${count(d, isPoll)} polls`);
     });
 
+    await t.test('(a) the same image re-pushed under a second manifest digest: one redeploy, then settled (no DEPLOY_DIGEST_UNCHANGED)', async () => {
+      const before = d.lines.length;
+      // the engine lists an image's RepoDigests sorted: make the new digest sort after the old one
+      const twin2 = await pushOciCopy(env.registry, twinRepoName, 'live', (digest) => digest > twin1);
+      cleanupRefs.push(`${env.registry}/${twinRepoName}@${twin2}`);
+      const done = await waitForNth(d, (l) => l.service === 'twin' && typeof l.msg === 'string' && /^redeployed/.test(l.msg), 1, 60_000, before);
+      assert.equal(done.code, undefined, String(done.msg));
+      assert.equal(done.to, twin2);
+      const digests = docker('image', 'inspect', '--format', '{{json .RepoDigests}}', docker('inspect', '--format', '{{.Image}}', `${instance}-twin`));
+      assert.ok(digests.includes(twin1) && digests.includes(twin2), `one image, two digests: ${digests}`);
+      await waitForNth(d, isPoll, 3, 20_000, d.lines.length);
+      assert.equal(count(d, of('twin', /^image changed/)), 1);
+    });
+
     await t.test('(a) after a restart of Dispenser the redeployed container is adopted, not redeployed again', async () => {
       const webName = `${instance}-web`;
       const id = docker('inspect', '--format', '{{.Id}}', webName);
@@ -429,7 +460,7 @@ initialize = "on-trigger"
       if (code !== 0) t.diagnostic(`daemon exited with ${code}`);
     }
     removeInstance(instance);
-    untagLocal(webRef, jobRef, ondemandRef, lateRef, ...cleanupRefs, ...pushed.map((digest) => `${env.registry}/${webRepoName}@${digest}`));
+    untagLocal(webRef, jobRef, ondemandRef, lateRef, twinRef, ...cleanupRefs, ...pushed.map((digest) => `${env.registry}/${webRepoName}@${digest}`));
     stack.remove();
     if (existsSync(runsFile)) t.diagnostic('stack dir not removed');
   }

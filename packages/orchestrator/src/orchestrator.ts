@@ -8,7 +8,7 @@ import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
 import { registryAuthFor } from './docker/auth.js';
 import type { ContainerEngine, ContainerInfo, EngineEvent, RegistryAuth } from './docker/engine.js';
 import { wrapEngineError } from './docker/errors.js';
-import { repository, sameRepository } from './docker/image-ref.js';
+import { repoDigestFor, repository } from './docker/image-ref.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Applier, type PullMode, type ServiceOutcome } from './reconcile/apply.js';
 import { awaitCondition } from './reconcile/dependencies.js';
@@ -235,16 +235,11 @@ export class Orchestrator implements Deployer {
     }
   }
 
-  async runningImageDigest(service: string): Promise<string | undefined> {
+  async runningImageDigest(service: string, prefer?: string): Promise<string | undefined> {
     const info = await this.ownContainer(service);
     if (!info) return undefined;
     const image = await this.engine.inspectImage(info.Image);
-    const repo = repository(this.service(service).image);
-    for (const rd of image?.RepoDigests ?? []) {
-      const [r, digest] = rd.split('@');
-      if (r && digest && sameRepository(r, repo)) return digest;
-    }
-    return undefined;
+    return repoDigestFor(image?.RepoDigests ?? [], repository(this.service(service).image), prefer);
   }
 
   async isRunning(service: string): Promise<boolean> {

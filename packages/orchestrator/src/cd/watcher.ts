@@ -157,7 +157,7 @@ export class DigestWatcher {
 
     let running: string | undefined;
     try {
-      running = await this.options.deployer.runningImageDigest(t.service);
+      running = await this.options.deployer.runningImageDigest(t.service, registryDigest);
     } catch (err) {
       this.report(t, state, errorCode(err) ?? 'RUNNING_DIGEST_FAILED', { level: 'warn', msg: `cannot read the running container's image digest: ${errorMessage(err)}` });
       return;
@@ -220,7 +220,7 @@ export class DigestWatcher {
     }
     let now: string | undefined;
     try {
-      now = await this.options.deployer.runningImageDigest(t.service);
+      now = await this.options.deployer.runningImageDigest(t.service, to);
     } catch {
       now = undefined;
     }
