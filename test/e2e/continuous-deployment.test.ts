@@ -88,6 +88,48 @@ test('continuous deployment through the real CLI: registry watch and cron', { ti
     return digest;
   };
 
+  // batch jobs: on-trigger, every 2 s
+  const jobs: Record<string, string> = {
+    job: `
+[service]
+name = "job"
+image = "${jobRef}"
+command = ["sh", "-c", "date +%s >> /out/runs.txt"]
+
+[[volume]]
+source = "./out"
+target = "/out"
+
+[dispenser]
+watch = false
+initialize = "on-trigger"
+cron = "*/2 * * * * *"
+`,
+    slow: `
+[service]
+name = "slow"
+image = "${jobRef}"
+command = ["sh", "-c", "trap 'exit 0' TERM; sleep 5 & wait"]
+
+[dispenser]
+watch = false
+initialize = "on-trigger"
+cron = "*/2 * * * * *"
+`,
+    pulled: `
+[service]
+name = "pulled"
+image = "${jobRef}"
+command = ["sh", "-c", "exit 3"]
+
+[dispenser]
+watch = false
+initialize = "on-trigger"
+cron = "*/2 * * * * *"
+pull = "always"
+`,
+  };
+
   const stack = writeStack(
     `
 delay = 1
@@ -138,44 +180,7 @@ watch = true
 host = "${host}"
 service_port = 8080
 `,
-      job: `
-[service]
-name = "job"
-image = "${jobRef}"
-command = ["sh", "-c", "date +%s >> /out/runs.txt"]
-
-[[volume]]
-source = "./out"
-target = "/out"
-
-[dispenser]
-watch = false
-initialize = "on-trigger"
-cron = "*/2 * * * * *"
-`,
-      slow: `
-[service]
-name = "slow"
-image = "${jobRef}"
-command = ["sh", "-c", "trap 'exit 0' TERM; sleep 5 & wait"]
-
-[dispenser]
-watch = false
-initialize = "on-trigger"
-cron = "*/2 * * * * *"
-`,
-      pulled: `
-[service]
-name = "pulled"
-image = "${jobRef}"
-command = ["sh", "-c", "exit 3"]
-
-[dispenser]
-watch = false
-initialize = "on-trigger"
-cron = "*/2 * * * * *"
-pull = "always"
-`,
+      ...jobs,
       ondemand: `
 [service]
 name = "ondemand"
@@ -302,6 +307,37 @@ initialize = "on-trigger"
       // each tick that got going pulled (the last one may still be pulling)
       assert.ok(pulls.length >= runs.length - 1 && pulls.length >= 2, `${pulls.length} pulls for ${runs.length} ticks`);
       assert.ok(d.lines.some((l) => l.service === 'pulled' && typeof l.msg === 'string' && /^pull: (Digest|Status):/.test(l.msg)), 'pull result logged');
+    });
+
+    await t.test('a reload that drops the cron schedules stops the ticks; a run in progress finishes; containers are left alone', async () => {
+      const ids = (): string => docker('ps', '-aq', '--no-trunc', '--filter', `label=dispenser.instance=${instance}`, '--filter', 'label=dispenser.service=job');
+      for (const [name, toml] of Object.entries(jobs)) stack.write(`${name}/service.toml`, toml.replace(/^cron = .*\n/m, ''));
+      const before = d.lines.length;
+      d.child.kill('SIGHUP');
+      await waitForNth(d, (l) => l.msg === 'reload: new configuration applied', 1, 60_000, before);
+      for (const name of Object.keys(jobs)) await waitForNth(d, of(name, 'cron schedule removed'), 1, 10_000, before);
+      // a tick that began before the reload finishes on its own
+      const runsDone = (svc: string): boolean =>
+        count(d, of(svc, 'cron: starting run')) === count(d, of(svc, /^cron run (finished|exited with code|could not start)/));
+      for (let end = Date.now() + 30_000; !(runsDone('job') && runsDone('pulled')) && Date.now() < end; ) await sleep(200);
+      const afterReload = d.lines.length;
+      const slowRunning = docker('inspect', '--format', '{{.State.Running}}', `${instance}-slow`) === 'true';
+      const jobIds = ids();
+      const ticks = (): number => count(d, (l) => typeof l.msg === 'string' && l.msg.startsWith('cron: starting run'));
+      const ticksBefore = ticks();
+      if (slowRunning) {
+        // started before the reload: not killed, its end is still logged
+        const done = await waitForNth(d, of('slow', 'cron run finished'), 1, 20_000, afterReload);
+        assert.equal(done.exitCode, 0);
+      } else {
+        await sleep(4_500);
+      }
+      assert.equal(ticks(), ticksBefore, 'no tick after the schedules were removed');
+      assert.equal(ids(), jobIds, 'the job container is not recreated by the reload');
+      assert.deepEqual(
+        d.lines.slice(before).filter((l) => (l.service === 'job' || l.service === 'slow' || l.service === 'pulled') && typeof l.msg === 'string' && /^removing container|^replacing container/.test(l.msg) && d.lines.indexOf(l) > afterReload),
+        [],
+      );
     });
 
     await t.test('(a) watch: polls only HEAD the manifest; a push under the same tag is redeployed within a few seconds', async () => {
@@ -451,8 +487,11 @@ initialize = "on-trigger"
       assert.equal((await get(port, '/', host)).body.trim(), 'v1');
     });
 
-    await t.test('everything Dispenser printed was JSON log lines (no runtime warnings)', () => {
-      for (const dd of [d, daemon!]) assert.deepEqual(dd.text.filter((x) => x.trim() !== ''), []);
+    await t.test('everything Dispenser printed was JSON log lines (no runtime warnings), and nothing logged an error', () => {
+      for (const dd of [d, daemon!]) {
+        assert.deepEqual(dd.text.filter((x) => x.trim() !== ''), []);
+        assert.deepEqual(dd.lines.filter((l) => (l.level ?? 0) >= 50), []);
+      }
     });
   } finally {
     if (daemon) {
