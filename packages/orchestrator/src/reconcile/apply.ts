@@ -61,6 +61,14 @@ export class Applier {
       if (a.kind !== 'remove') continue;
       const run = async (): Promise<void> => {
         const log = this.logFor(a.service ?? a.name);
+        if (a.service !== undefined && a.reason === 'stale') {
+          // Planned before this service's lock was taken: a cron or image-change redeploy holding
+          // it may have removed this set-aside copy, or renamed it back after its successor failed.
+          const want = desired.get(a.service)?.containerName;
+          const now = await this.engine.inspectContainer(a.containerId);
+          if (!now) return;
+          if (want !== undefined && a.name !== want && now.Name.replace(/^\//, '') === want) return;
+        }
         log.info({ container: a.name, reason: a.reason }, `removing container ${a.name} (${a.reason === 'undeclared' ? 'service no longer declared' : 'stale copy'})`);
         await this.removeContainer(a.containerId);
       };
