@@ -476,17 +476,28 @@ initialize = "on-trigger"
       assert.equal(count(d, of('twin', /^image changed/)), 1);
     });
 
-    await t.test('(a) after a restart of Dispenser the redeployed container is adopted, not redeployed again', async () => {
+    await t.test('(a) after a restart of Dispenser, redeployed containers are adopted, not redeployed again; a push made while it was down is deployed', async () => {
       const webName = `${instance}-web`;
       const id = docker('inspect', '--format', '{{.Id}}', webName);
+      const ondemandBefore = docker('inspect', '--format', '{{.Id}}', `${instance}-ondemand`);
       assert.equal(await d.stop(), 0);
       assert.equal(docker('inspect', '--format', '{{.State.Running}}', webName), 'true', 'containers outlive Dispenser');
+      const ondemand3 = buildAndPush(ondemandRef, { base: env.baseImage, files: { '/version': '3\n' } });
+      cleanupRefs.push(`${env.registry}/${ondemandRepoName}@${ondemand3}`);
       daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
       const d2 = daemon;
       await d2.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
-      await waitForNth(d2, isPoll, 3, 30_000);
+      const moved = await d2.waitForLog(of('ondemand', /^redeployed/), 60_000);
+      assert.equal(moved.to, ondemand3);
+      assert.notEqual(docker('inspect', '--format', '{{.Id}}', `${instance}-ondemand`), ondemandBefore);
+      assert.equal(docker('exec', `${instance}-ondemand`, 'cat', '/version'), '3');
+      await waitForNth(d2, isPoll, 3, 30_000, d2.lines.indexOf(moved));
       assert.equal(docker('inspect', '--format', '{{.Id}}', webName), id, 'same container');
-      assert.equal(count(d2, (l) => typeof l.msg === 'string' && l.msg.startsWith('image changed')), 0, 'nothing redeployed after the restart');
+      assert.deepEqual(
+        d2.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('image changed')).map((l) => l.service),
+        ['ondemand'],
+        'only the service whose tag moved while Dispenser was down is redeployed',
+      );
       assert.ok(d2.lines.some(of('web', 'container is up to date: adopted')));
       assert.equal((await get(port, '/', host)).body.trim(), 'v1');
     });
