@@ -8,7 +8,7 @@ import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
 import { registryAuthSource } from './docker/auth.js';
 import type { ContainerEngine, ContainerInfo, EngineEvent, RegistryAuth } from './docker/engine.js';
 import { wrapEngineError } from './docker/errors.js';
-import { repository, sameRepository } from './docker/image-ref.js';
+import { repoDigestFor, repository } from './docker/image-ref.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Applier, type PullMode, type ServiceOutcome } from './reconcile/apply.js';
 import { awaitCondition } from './reconcile/dependencies.js';
@@ -156,7 +156,19 @@ export class Orchestrator implements Deployer {
     try {
       // a supervisor that never confirms must not stall reconciling: warn and go on
       const timeoutMs = this.opts.publishTimeoutMs ?? 15_000;
-      const confirmed = await Promise.race([this.opts.publisher.publishRoutes(routes).then(() => true), sleep(timeoutMs, this.abort.signal).then(() => false)]);
+      // the timeout ends with the publish (or on stop): a pending 15 s timer per publish would pile
+      // up abort listeners on busy cron schedules (MaxListenersExceededWarning)
+      const settled = new AbortController();
+      const onStop = (): void => settled.abort();
+      if (this.abort.signal.aborted) settled.abort();
+      else this.abort.signal.addEventListener('abort', onStop, { once: true });
+      let confirmed: boolean;
+      try {
+        confirmed = await Promise.race([this.opts.publisher.publishRoutes(routes).then(() => true), sleep(timeoutMs, settled.signal).then(() => false)]);
+      } finally {
+        this.abort.signal.removeEventListener('abort', onStop);
+        settled.abort();
+      }
       if (!confirmed && !this.stopped) this.log.warn({ timeoutMs }, 'the proxy has not confirmed the new routes yet');
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'publishing routes failed');
@@ -223,16 +235,11 @@ export class Orchestrator implements Deployer {
     }
   }
 
-  async runningImageDigest(service: string): Promise<string | undefined> {
+  async runningImageDigest(service: string, prefer?: string): Promise<string | undefined> {
     const info = await this.ownContainer(service);
     if (!info) return undefined;
     const image = await this.engine.inspectImage(info.Image);
-    const repo = repository(this.service(service).image);
-    for (const rd of image?.RepoDigests ?? []) {
-      const [r, digest] = rd.split('@');
-      if (r && digest && sameRepository(r, repo)) return digest;
-    }
-    return undefined;
+    return repoDigestFor(image?.RepoDigests ?? [], repository(this.service(service).image), prefer);
   }
 
   async isRunning(service: string): Promise<boolean> {
