@@ -33,6 +33,8 @@ export interface OrchestratorOptions {
   retryMaxMs?: number;
   /** how long to wait for the proxy to confirm a route table before logging and going on */
   publishTimeoutMs?: number;
+  /** `dispenser dev`: only some services are loaded; never remove the containers of the others */
+  partial?: boolean;
 }
 
 export interface ReconcileResult {
@@ -101,7 +103,7 @@ export class Orchestrator implements Deployer {
       const failedNetworks = await ensureNetworks(this.engine, config, this.instance, this.log, this.opts.extraLabels);
       const desired = desiredServices(config, this.instance, this.desiredOptions());
       const observed = await this.observe(desired);
-      actions = plan({ desired, observed, instance: this.instance.name, mode });
+      actions = plan({ desired, observed, instance: this.instance.name, mode, partial: this.opts.partial === true });
       this.log.info({ mode, plan: summarize(actions) }, `reconcile (${mode}): ${summarize(actions)}`);
       outcomes = await this.applier.apply(actions, new Map(desired.map((d) => [d.service, d])), failedNetworks);
     } catch (err) {
