@@ -128,6 +128,25 @@ test('applied waits for the slowest worker and is recomputed when a worker dies'
   await h.supervisor.stop(0);
 });
 
+test('a replacement worker that cannot start is retried while the serving workers carry on', async () => {
+  const h = harness(() => {});
+  h.supervisor.start();
+  const o = h.orchestrators[0]!;
+  o.emit(settings(2));
+  o.emit({ type: 'ready', component: 'orchestrator' });
+  await until(() => h.workers.length === 2);
+  h.workers[0]!.emit({ type: 'ready', component: 'proxy', worker: 1 });
+  h.workers[1]!.emit({ type: 'ready', component: 'proxy', worker: 2 });
+  await until(() => h.notes.includes('READY'));
+  h.workers[1]!.exit(1); // worker 2 crashes; its replacement cannot listen
+  await until(() => h.workers.length === 3);
+  h.workers[2]!.emit({ type: 'fatal', component: 'proxy', code: 'PROXY_LISTEN_FAILED', message: 'port 8080 in use' });
+  h.workers[2]!.exit(1);
+  await until(() => h.workers.length === 4); // retried, and dispenser still runs
+  assert.ok(!o.received.some((m) => m.type === 'drain'));
+  assert.equal(await h.supervisor.stop(0), 0);
+});
+
 test('a fatal child stops everything with code 1 and nothing restarts', async () => {
   const h = harness(() => {});
   h.supervisor.start();

@@ -8,8 +8,8 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /**
- * Settings that the running processes cannot change in place. Ports and bind are not among them:
- * the proxy workers move their listeners when the new proxy-settings snapshot arrives.
+ * Settings that the running processes cannot change in place. Ports and the bind address are not
+ * among them: the proxy workers move their listeners when new proxy settings arrive.
  */
 export function restartRequired(before: DispenserConfig, after: DispenserConfig): string[] {
   const out: string[] = [];

@@ -20,9 +20,11 @@ export interface Deployer {
   /**
    * Registry manifest digest (`sha256:…`) of the image the service's current container was
    * created from, as recorded in the image's RepoDigests; undefined when there is no container
-   * or the image has no registry digest (built locally).
+   * or the image has no registry digest (built locally). An image can have several digests for
+   * one repository (the same image pushed again under another manifest): `prefer` is returned
+   * when it is one of them.
    */
-  runningImageDigest(service: string): Promise<string | undefined>;
+  runningImageDigest(service: string, prefer?: string): Promise<string | undefined>;
   /** true while the service's container is running */
   isRunning(service: string): Promise<boolean>;
   /** resolves with the exit code once the service's current container has exited */

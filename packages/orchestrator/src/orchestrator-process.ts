@@ -73,7 +73,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   let config = first.config;
 
   const publisher = new ProcessPublisher(channel ? (raw) => channel.send(raw as Envelope) : undefined);
-  const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, ...deps.orchestratorOptions });
+  const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: deps.only !== undefined, ...deps.orchestratorOptions });
   let components: Component[] = [];
   let draining = false;
   let chain: Promise<unknown> = Promise.resolve();

@@ -9,7 +9,7 @@ import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
 import { registryAuthSource } from './docker/auth.js';
 import type { ContainerEngine, ContainerInfo, EngineEvent, RegistryAuth } from './docker/engine.js';
 import { wrapEngineError } from './docker/errors.js';
-import { repository, sameRepository } from './docker/image-ref.js';
+import { repoDigestFor, repository } from './docker/image-ref.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Applier, type PullMode, type ServiceOutcome } from './reconcile/apply.js';
 import { awaitCondition } from './reconcile/dependencies.js';
@@ -37,6 +37,8 @@ export interface OrchestratorOptions {
   retryMaxMs?: number;
   /** how long to wait for the proxy to confirm a route table before logging and going on */
   publishTimeoutMs?: number;
+  /** `dispenser dev`: only some services are loaded; never remove the containers of the others */
+  partial?: boolean;
 }
 
 export interface ReconcileResult {
@@ -111,7 +113,7 @@ export class Orchestrator implements Deployer {
       const failedNetworks = await ensureNetworks(this.engine, config, this.instance, this.log, this.opts.extraLabels);
       const desired = desiredServices(config, this.instance, this.desiredOptions());
       const observed = await this.observe(desired);
-      actions = plan({ desired, observed, instance: this.instance.name, mode });
+      actions = plan({ desired, observed, instance: this.instance.name, mode, partial: this.opts.partial === true });
       this.log.info({ mode, plan: summarize(actions) }, `reconcile (${mode}): ${summarize(actions)}`);
       outcomes = await this.applier.apply(actions, new Map(desired.map((d) => [d.service, d])), failedNetworks);
     } catch (err) {
@@ -266,21 +268,7 @@ export class Orchestrator implements Deployer {
    * running old container to protect; without one, recreate is just as good and faster.
    */
   private async deploy(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
-    let old = existingId ? await this.engine.inspectContainer(existingId) : undefined;
-    if (existingId && !old && trigger === 'reconcile') {
-      // planned before the service lock was ours, and a redeploy replaced the container meanwhile:
-      // act on what holds the service's name now
-      const current = await this.engine.inspectContainer(d.containerName);
-      const labels = current?.Config.Labels ?? {};
-      if (current && labels[LABELS.managed] === 'true' && labels[LABELS.instance] === this.instance.name && labels[LABELS.service] === d.service) {
-        if (labels[LABELS.configHash] === d.hash && current.State.Running) {
-          log.info({ container: d.containerName }, 'the container was redeployed meanwhile and is up to date');
-          return current.Id;
-        }
-        old = current;
-        existingId = current.Id;
-      }
-    }
+    const old = existingId ? await this.engine.inspectContainer(existingId) : undefined;
     if (!existingId || !old) return this.applier.createAndStart(d, log);
     if (d.strategy === 'rollout') {
       const svc = this.config?.services.find((s) => s.name === d.service);
@@ -307,7 +295,7 @@ export class Orchestrator implements Deployer {
    */
   private async rollout(d: DesiredService, proxy: NonNullable<ServiceConfig['proxy']>, oldId: string, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     const image = await this.engine.inspectImage(d.image);
-    const attempt = { hash: d.hash, imageId: image?.Id ?? d.image, digest: registryDigest(image?.RepoDigests, d.image) };
+    const attempt = { hash: d.hash, imageId: image?.Id ?? d.image, digest: repoDigestFor(image?.RepoDigests ?? [], repository(d.image)) };
     const store = this.failures();
     const failed = await store?.get(d.service);
     if (sameAsFailed(failed, attempt) && (trigger === 'reconcile' || trigger === 'digest')) {
@@ -356,11 +344,11 @@ export class Orchestrator implements Deployer {
     return this.failures()?.get(service);
   }
 
-  async runningImageDigest(service: string): Promise<string | undefined> {
+  async runningImageDigest(service: string, prefer?: string): Promise<string | undefined> {
     const info = await this.ownContainer(service);
     if (!info) return undefined;
     const image = await this.engine.inspectImage(info.Image);
-    return registryDigest(image?.RepoDigests, this.service(service).image);
+    return repoDigestFor(image?.RepoDigests ?? [], repository(this.service(service).image), prefer);
   }
 
   async isRunning(service: string): Promise<boolean> {
@@ -438,14 +426,6 @@ function hasHostPorts(d: DesiredService): boolean {
   return Object.keys(d.spec.HostConfig?.PortBindings ?? {}).length > 0;
 }
 
-function registryDigest(repoDigests: readonly string[] | undefined, image: string): string | undefined {
-  const repo = repository(image);
-  for (const rd of repoDigests ?? []) {
-    const [r, digest] = rd.split('@');
-    if (r && digest && sameRepository(r, repo)) return digest;
-  }
-  return undefined;
-}
 
 function summarize(actions: readonly Action[]): string {
   const counts = new Map<string, number>();

@@ -13,7 +13,7 @@ function managed(name: string, svc: string, hash: string, state = 'running', ins
   return { id: `id-${name}`, name, state, labels: { [LABELS.managed]: 'true', [LABELS.instance]: inst, [LABELS.service]: svc, [LABELS.configHash]: hash } };
 }
 
-const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedContainer[]; mode?: 'startup' | 'reload'; want: Action[] }> = [
+const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedContainer[]; mode?: 'startup' | 'reload'; partial?: boolean; want: Action[] }> = [
   { name: 'nothing exists: create', desired: [web], observed: [], want: [{ kind: 'create', service: 'web' }] },
   { name: 'same hash, running: adopt (no restart)', desired: [web], observed: [managed('web', 'web', web.hash)], want: [{ kind: 'adopt', service: 'web', containerId: 'id-web' }] },
   { name: 'same hash, exited, startup: start it', desired: [web], observed: [managed('web', 'web', web.hash, 'exited')], want: [{ kind: 'start', service: 'web', containerId: 'id-web' }] },
@@ -25,6 +25,16 @@ const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedCont
     observed: [managed('web', 'web', web.hash), managed('gone', 'gone', 'x')],
     want: [
       { kind: 'remove', containerId: 'id-gone', name: 'gone', service: 'gone', reason: 'undeclared' },
+      { kind: 'adopt', service: 'web', containerId: 'id-web' },
+    ],
+  },
+  {
+    name: 'dev mode (only some services loaded): the others are left alone, stale copies still go',
+    desired: [web],
+    observed: [managed('web', 'web', web.hash), managed('gone', 'gone', 'x'), managed('web-old', 'web', 'x', 'exited')],
+    partial: true,
+    want: [
+      { kind: 'remove', containerId: 'id-web-old', name: 'web-old', service: 'web', reason: 'stale' },
       { kind: 'adopt', service: 'web', containerId: 'id-web' },
     ],
   },
@@ -95,6 +105,6 @@ const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedCont
 
 for (const c of cases) {
   test(`plan: ${c.name}`, () => {
-    assert.deepEqual(plan({ desired: c.desired, observed: c.observed, instance: 'default', mode: c.mode ?? 'startup' }), c.want);
+    assert.deepEqual(plan({ desired: c.desired, observed: c.observed, instance: 'default', mode: c.mode ?? 'startup', partial: c.partial ?? false }), c.want);
   });
 }

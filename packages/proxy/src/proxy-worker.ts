@@ -1,6 +1,5 @@
 import type { Snapshot, SnapshotKind } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
-import { DispenserError, errorCode, errorMessage } from '@dispenser/shared/errors';
 import { compileRoutes } from './table.js';
 import { compileCerts } from './sni.js';
 import { initialState, type ProxyState } from './state.js';
@@ -59,23 +58,21 @@ export class ProxyWorker {
       case 'challenges':
         this.state.challenges = new Map(Object.entries(snapshot.tokens));
         break;
-      case 'proxy-settings':
+      case 'proxy-settings': {
         // settings first: the first request on a new listener must see the strategy it was opened for
+        const previous = this.state.settings;
         this.state.settings = Object.freeze({ ...snapshot.settings });
         try {
           await this.listeners.apply(snapshot.settings);
         } catch (err) {
-          // At start a port we cannot open is fatal; on a reload it must not take every site down:
-          // the listener that could not move stays where it was (Listeners opens before it closes).
-          if (!this.listening) throw err;
-          this.log.error(
-            { code: errorCode(err) ?? 'PROXY_LISTEN_FAILED', hint: err instanceof DispenserError ? err.hint : undefined, http: this.listeners.httpPort, https: this.listeners.httpsPort },
-            `${errorMessage(err)}; still listening on the previous port`,
-          );
+          // the listeners that could not move are still open with the previous settings
+          this.state.settings = previous;
+          throw err;
         }
         this.state.boundHttpsPort = this.listeners.httpsPort ?? snapshot.settings.httpsPort;
         this.listening = true;
         break;
+      }
     }
     this.versions.set(snapshot.type, snapshot.version);
     return 'applied';

@@ -44,7 +44,17 @@ process.on('message', (raw: unknown) => {
           send({ type: 'ready', component: 'proxy', worker: workerIndex });
         }
       },
-      (err: unknown) => fatal(errorCode(err) ?? 'PROXY_SNAPSHOT_FAILED', errorMessage(err)),
+      (err: unknown) => {
+        const code = errorCode(err) ?? 'PROXY_SNAPSHOT_FAILED';
+        // A worker that cannot open its listeners at start is useless: fatal. One that is already
+        // serving and cannot move them (a reload onto a port someone else holds) keeps serving
+        // where it is; stopping all of Dispenser over a reload would be worse.
+        if (msg.type === 'proxy-settings' && readySent) {
+          log.error({ code, err: errorMessage(err) }, `new proxy settings not applied, still serving with the previous ones: ${errorMessage(err)}`);
+          return;
+        }
+        fatal(code, errorMessage(err));
+      },
     );
     return;
   }

@@ -211,6 +211,13 @@ export class Supervisor {
         this.checkReady();
         return;
       case 'fatal':
+        // A replacement worker that cannot start (e.g. a reload moved the port onto one another
+        // process holds, which the running workers survived) must not take the serving ones down:
+        // it is retried with backoff while they carry the traffic.
+        if (this.announcedReady && [...this.readyWorkers].some((w) => w !== index)) {
+          this.log.error({ worker: index, code: msg.code, error: msg.message }, `proxy worker ${index} cannot start: ${msg.message}; the other workers keep serving`);
+          return;
+        }
         return this.fatal(msg, `proxy worker ${index}`);
       default:
         this.log.warn({ worker: index, type: msg.type }, 'ignored an unexpected message from a proxy worker');

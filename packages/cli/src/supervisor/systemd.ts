@@ -12,12 +12,26 @@ export interface ServiceManager {
   stopping(): void;
 }
 
-export function serviceManager(log: Logger, env: NodeJS.ProcessEnv = process.env): ServiceManager {
+/** Runs `systemd-notify` with these arguments; calls back when it has exited. */
+export type NotifyRunner = (args: string[], done: (err: Error | null) => void) => void;
+
+const runSystemdNotify: NotifyRunner = (args, done) => void execFile('systemd-notify', args, (err) => done(err));
+
+export function serviceManager(log: Logger, env: NodeJS.ProcessEnv = process.env, run: NotifyRunner = runSystemdNotify): ServiceManager {
   if (!env.NOTIFY_SOCKET) return { ready() {}, reloading() {}, stopping() {} };
+  // One helper at a time: two concurrent systemd-notify processes can deliver out of order, and a
+  // fast reload's READY=1 arriving before its RELOADING=1 leaves systemd waiting for a reload end.
+  let queue: Promise<void> = Promise.resolve();
   const notify = (...assignments: string[]): void => {
-    execFile('systemd-notify', [`--pid=${process.pid}`, ...assignments], (err) => {
-      if (err) log.warn({ err: err.message, assignments }, 'systemd-notify failed');
-    });
+    queue = queue.then(
+      () =>
+        new Promise<void>((resolve) => {
+          run([`--pid=${process.pid}`, ...assignments], (err) => {
+            if (err) log.warn({ err: err.message, assignments }, 'systemd-notify failed');
+            resolve();
+          });
+        }),
+    );
   };
   return {
     ready: () => notify('READY=1'),

@@ -8,6 +8,11 @@ export interface WatchMemory {
   failedDigest?: string;
   /** last registry digest seen: the reference point when the container's digest is unknown */
   lastSeen?: string;
+  /**
+   * the registry said the tag does not exist (404): when it appears, that is a change, so a
+   * watched service without a container (on-trigger, or whose image was missing at launch) starts
+   */
+  missing?: boolean;
 }
 
 export type Decision =
@@ -22,16 +27,24 @@ export function decide(registryDigest: string, runningDigest: string | undefined
   // The registry moved past the failed digest (or back from it): that failure no longer blocks.
   if (next.failedDigest !== undefined && next.failedDigest !== registryDigest) delete next.failedDigest;
   const previous = next.lastSeen;
+  const appeared = next.missing === true;
+  delete next.missing;
   next.lastSeen = registryDigest;
 
   if (runningDigest === registryDigest) return { decision: { action: 'none' }, memory: next };
   if (next.failedDigest === registryDigest) return { decision: { action: 'skip-failed', digest: registryDigest }, memory: next };
   if (runningDigest === undefined) {
+    if (appeared && previous !== registryDigest) return { decision: { action: 'redeploy', from: previous, to: registryDigest }, memory: next };
     if (previous === undefined) return { decision: { action: 'baseline', digest: registryDigest }, memory: next };
     if (previous === registryDigest) return { decision: { action: 'none' }, memory: next };
     return { decision: { action: 'redeploy', from: previous, to: registryDigest }, memory: next };
   }
   return { decision: { action: 'redeploy', from: runningDigest, to: registryDigest }, memory: next };
+}
+
+/** The registry answered 404 for the tag: remember it, so that the tag appearing counts as a change. */
+export function tagMissing(memory: WatchMemory): WatchMemory {
+  return { ...memory, missing: true };
 }
 
 /** Apply the outcome of a redeploy to the memory. */

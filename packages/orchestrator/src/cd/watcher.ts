@@ -4,7 +4,7 @@ import type { Deployer } from '../contracts.js';
 import { HEALTHY, isBackingOff, onFailure, onSuccess, type BackoffPolicy, type RegistryHealth } from '../registry/backoff.js';
 import type { DigestSource } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
-import { afterDeploy, decide, type WatchMemory } from './decide.js';
+import { afterDeploy, decide, tagMissing, type WatchMemory } from './decide.js';
 import type { InFlight } from './in-flight.js';
 import { runPool } from './pool.js';
 import type { WatchTarget } from './targets.js';
@@ -157,7 +157,7 @@ export class DigestWatcher {
 
     let running: string | undefined;
     try {
-      running = await this.options.deployer.runningImageDigest(t.service);
+      running = await this.options.deployer.runningImageDigest(t.service, registryDigest);
     } catch (err) {
       this.report(t, state, errorCode(err) ?? 'RUNNING_DIGEST_FAILED', { level: 'warn', msg: `cannot read the running container's image digest: ${errorMessage(err)}` });
       return;
@@ -202,6 +202,7 @@ export class DigestWatcher {
       else this.options.log.debug({ registry, code, retryInMs }, 'registry still failing');
       return;
     }
+    if (code === 'REGISTRY_MANIFEST_NOT_FOUND') state.memory = tagMissing(state.memory);
     this.report(t, state, code, { level: 'warn', msg: `registry check failed: ${errorMessage(err)}; retrying next poll`, ...(hint ? { fields: { hint } } : {}) });
   }
 
@@ -219,7 +220,7 @@ export class DigestWatcher {
     }
     let now: string | undefined;
     try {
-      now = await this.options.deployer.runningImageDigest(t.service);
+      now = await this.options.deployer.runningImageDigest(t.service, to);
     } catch {
       now = undefined;
     }

@@ -26,3 +26,19 @@ export function sameRepository(a: string, b: string): boolean {
   };
   return norm(a) === norm(b);
 }
+
+/**
+ * The registry digest of an image for `repo`, from its RepoDigests. One image can carry several
+ * for the same repository (the same config and layers pushed again under another manifest: OCI
+ * media types, a new attestation index); the engine lists them sorted, so the first is arbitrary.
+ * `prefer` (the digest the registry shows now) wins when the image has it: it is that image too.
+ */
+export function repoDigestFor(repoDigests: readonly string[], repo: string, prefer?: string): string | undefined {
+  const mine: string[] = [];
+  for (const rd of repoDigests) {
+    const [r, digest] = rd.split('@');
+    if (r && digest && sameRepository(r, repo)) mine.push(digest);
+  }
+  if (prefer !== undefined && mine.includes(prefer)) return prefer;
+  return mine[0];
+}

@@ -1,5 +1,6 @@
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { serviceLogger, type Logger } from '@dispenser/shared/log';
+import { LABELS } from '@dispenser/shared/instance';
 import type { ContainerEngine, PullEvent, RegistryAuth } from '../docker/engine.js';
 import { wrapEngineError } from '../docker/errors.js';
 import type { KeyedLock } from '../keyed-lock.js';
@@ -73,13 +74,13 @@ export class Applier {
       if (a.kind !== 'remove') continue;
       const run = async (): Promise<void> => {
         const log = this.logFor(a.service ?? a.name);
-        // planned before the service lock was ours: a rollout running meanwhile may have removed
-        // this container, or given it the service's name (then it is the one serving now)
-        const info = await this.engine.inspectContainer(a.containerId);
-        if (!info) return;
-        if (info.Name.replace(/^\//, '') !== a.name) {
-          log.info({ container: info.Name.replace(/^\//, ''), planned: a.name }, 'not removing a container that was renamed while waiting (a rollout finished meanwhile)');
-          return;
+        if (a.service !== undefined && a.reason === 'stale') {
+          // Planned before this service's lock was taken: a cron or image-change redeploy holding
+          // it may have removed this set-aside copy, or renamed it back after its successor failed.
+          const want = desired.get(a.service)?.containerName;
+          const now = await this.engine.inspectContainer(a.containerId);
+          if (!now) return;
+          if (want !== undefined && a.name !== want && now.Name.replace(/^\//, '') === want) return;
         }
         log.info({ container: a.name, reason: a.reason }, `removing container ${a.name} (${a.reason === 'undeclared' ? 'service no longer declared' : 'stale copy'})`);
         await this.removeContainer(a.containerId);
@@ -147,6 +148,20 @@ export class Applier {
           }
           const net = d.networks.find((n) => failedNetworks.has(n.name));
           if (net) throw failedNetworks.get(net.name)!;
+          let existingId = a.kind === 'recreate' ? a.containerId : undefined;
+          if (a.kind !== 'start') {
+            // Planned before this service's lock was taken: a cron or image-change redeploy that
+            // held it may have made a container meanwhile. Act on what is there now.
+            const current = await this.engine.inspectContainer(d.containerName);
+            const labels = current?.Config.Labels ?? {};
+            if (current && labels[LABELS.managed] === 'true' && labels[LABELS.service] === d.service) {
+              if (labels[LABELS.configHash] === d.hash) {
+                log.info({ container: d.containerName }, 'container is up to date: adopted');
+                return current.Id;
+              }
+              existingId = current.Id;
+            }
+          }
           // pull while the dependencies come up
           if (a.kind !== 'start') await this.ensureImage(d, 'pull-or-local', log);
           await this.awaitDependencies(d, desired, tasks, log);
@@ -155,7 +170,6 @@ export class Applier {
             await this.startExisting(a.containerId, d);
             return a.containerId;
           }
-          const existingId = a.kind === 'recreate' ? a.containerId : undefined;
           if (this.opts.deploy) return await this.opts.deploy(d, existingId, log);
           return existingId ? await this.replace(existingId, d, log) : await this.createAndStart(d, log);
         }

@@ -38,6 +38,11 @@ export interface PlanInput {
   instance: string;
   /** startup: stopped containers of `immediately` services are started; reload: left as they are */
   mode: 'startup' | 'reload';
+  /**
+   * `dispenser dev` loads only some services: the containers of the others are not "removed from
+   * the config", so they are left alone instead of being removed as undeclared.
+   */
+  partial?: boolean;
 }
 
 function ownedBy(c: ObservedContainer, instance: string): boolean {
@@ -67,6 +72,7 @@ export function plan(input: PlanInput): Action[] {
   for (const c of input.observed) {
     if (!ownedBy(c, input.instance) || desiredNames.has(c.name) || rescued.has(c.id)) continue;
     const service = c.labels[LABELS.service];
+    if (input.partial && (service === undefined || !declared.has(service))) continue;
     removals.push({ kind: 'remove', containerId: c.id, name: c.name, service, reason: service !== undefined && declared.has(service) ? 'stale' : 'undeclared' });
   }
 

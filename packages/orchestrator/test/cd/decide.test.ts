@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { afterDeploy, decide, type Decision, type WatchMemory } from '../../src/cd/decide.js';
+import { afterDeploy, decide, tagMissing, type Decision, type WatchMemory } from '../../src/cd/decide.js';
 
 test('poll decisions: redeploy on a new digest, never twice for one that failed, baseline when the container has none', () => {
   const cases: [string, string, string | undefined, WatchMemory, Decision, WatchMemory][] = [
@@ -13,10 +13,19 @@ test('poll decisions: redeploy on a new digest, never twice for one that failed,
     ['no running digest, first look', 'sha256:a', undefined, {}, { action: 'baseline', digest: 'sha256:a' }, { lastSeen: 'sha256:a' }],
     ['no running digest, unchanged', 'sha256:a', undefined, { lastSeen: 'sha256:a' }, { action: 'none' }, { lastSeen: 'sha256:a' }],
     ['no running digest, tag moved', 'sha256:b', undefined, { lastSeen: 'sha256:a' }, { action: 'redeploy', from: 'sha256:a', to: 'sha256:b' }, { lastSeen: 'sha256:b' }],
+    ['no container, tag pushed for the first time', 'sha256:a', undefined, { missing: true }, { action: 'redeploy', from: undefined, to: 'sha256:a' }, { lastSeen: 'sha256:a' }],
+    ['no container, tag deleted and pushed again unchanged', 'sha256:a', undefined, { lastSeen: 'sha256:a', missing: true }, { action: 'none' }, { lastSeen: 'sha256:a' }],
+    ['no container, tag deleted and pushed as another image', 'sha256:b', undefined, { lastSeen: 'sha256:a', missing: true }, { action: 'redeploy', from: 'sha256:a', to: 'sha256:b' }, { lastSeen: 'sha256:b' }],
+    ['running container, tag deleted and pushed again unchanged', 'sha256:a', 'sha256:a', { lastSeen: 'sha256:a', missing: true }, { action: 'none' }, { lastSeen: 'sha256:a' }],
+    ['first push failed to deploy before', 'sha256:a', undefined, { failedDigest: 'sha256:a', missing: true }, { action: 'skip-failed', digest: 'sha256:a' }, { failedDigest: 'sha256:a', lastSeen: 'sha256:a' }],
   ];
   for (const [name, registry, running, memory, decision, next] of cases) {
     assert.deepEqual(decide(registry, running, memory), { decision, memory: next }, name);
   }
+});
+
+test('a tag the registry does not have (404) is remembered until it appears', () => {
+  assert.deepEqual(tagMissing({ lastSeen: 'sha256:a' }), { lastSeen: 'sha256:a', missing: true });
 });
 
 test('a failed deploy is remembered, a successful one clears the failure', () => {
