@@ -388,7 +388,8 @@ service_port = 8000
     stack.write('api/service.toml', `${apiToml}\n[env]\nVERSION = "2"\n`);
     const mark = logMark(daemon);
     daemon.child.kill('SIGHUP');
-    const replacing = await waitForLogAfter(daemon, mark, (l) => l.service === 'api' && l.msg === 'replacing container', 60_000);
+    // api is proxied: its replacement is a rollout (new container beside the old one) unless strategy = "recreate"
+    const replacing = await waitForLogAfter(daemon, mark, (l) => l.service === 'api' && (l.msg === 'replacing container' || (typeof l.msg === 'string' && l.msg.startsWith('rolling out a new container'))), 60_000);
     const orchPid = lastLog(daemon, (l) => l.msg === 'orchestrator started')!.childPid as number;
     assert.equal(replacing.component, 'orchestrator');
     process.kill(orchPid, 'SIGKILL');
