@@ -216,12 +216,18 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
       return;
     }
     const status = response.statusCode ?? 502;
-    if (h1 && !res.hasHeader('connection')) {
-      (res as ServerResponse).writeHead(status, responseHeaderList(response.rawHeaders));
-    } else {
-      const headers = responseHeaderObject(response.headers);
-      for (const key in headers) res.setHeader(key, headers[key]!);
-      res.statusCode = status;
+    try {
+      if (h1 && !res.hasHeader('connection')) {
+        (res as ServerResponse).writeHead(status, responseHeaderList(response.rawHeaders));
+      } else {
+        const headers = responseHeaderObject(response.headers);
+        for (const key in headers) res.setHeader(key, headers[key]!);
+        res.statusCode = status;
+      }
+    } catch (err) {
+      // a header HTTP/1.1 parsed but this response cannot carry (e.g. a value HTTP/2 forbids)
+      complete(upstreamError(`upstream ${route.upstreamKey} sent a response header the client side cannot carry: ${(err as Error).message}`, 'EBADHEADER', 502));
+      return;
     }
     const out = res as ServerResponse;
     response.on('data', (chunk: Buffer) => {
