@@ -8,7 +8,7 @@
  * - `--single-threaded-gc`: there is one worker per CPU, so V8's parallel GC helper threads can
  *   only run by preempting a sibling worker (or the services behind the proxy), and a scavenge
  *   waits for its slowest helper. Measured under load at 256 connections: total scavenge time
- *   1.07 s → 0.57 s per 5 s run, scavenges over 10 ms 13–39 → 1, p99 roughly halved.
+ *   1.1–1.5 s → 0.54–0.57 s per 5 s run, scavenges over 10 ms 13–39 → 1–8.
  * - `--heap-growing-percent=100`: with hundreds of requests in flight (HTTP/2), each request's
  *   objects outlive two scavenges and are promoted, and V8 let the old generation grow to ~4×
  *   its live size (15 → 65 MB per worker) before collecting it. Growing by 2× instead keeps two
