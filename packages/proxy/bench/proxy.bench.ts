@@ -3,7 +3,7 @@
  * against nginx and Caddy as reverse proxies in front of the same nginx backend, interleaved per
  * workload. Prints a table: requests/s, p50, p99, RSS under load, ratios to each reference.
  *
- *   node packages/proxy/dist/bench/proxy.bench.js [--duration 5] [--only http-1k-64]
+ *   node packages/proxy/dist/bench/proxy.bench.js [--duration 5] [--only http-1k-64,h2-1k-64]
  *
  * Needs nginx, caddy, wrk, h2load, openssl (Debian packages); a missing tool skips what needs it.
  */
@@ -402,7 +402,7 @@ async function main(): Promise<void> {
   if (PROXIES.includes('dispenser')) targets.push(await startDispenser(backendPort, await freePort(), await freePort(), readFileSync(cert, 'utf8'), readFileSync(key, 'utf8')));
 
   const results = new Map<string, Map<string, Result>>();
-  const selected = workloads.filter((w) => (!ONLY || w.id === ONLY) && (w.tool !== 'h2load' || haveH2load));
+  const selected = workloads.filter((w) => (!ONLY || ONLY.split(',').includes(w.id)) && (w.tool !== 'h2load' || haveH2load));
   console.log(`proxy bench: ${selected.length} workloads × ${targets.length} proxies × ${DURATION}s, backend nginx on :${backendPort}, ${availableParallelism()} CPUs`);
   for (const [i, w] of selected.entries()) {
     const row = new Map<string, Result>();

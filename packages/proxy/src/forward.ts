@@ -89,10 +89,185 @@ function upstreamRequest(
   return creq;
 }
 
+/** Hop-by-hop headers (RFC 9110 §7.6.1, plus the HTTP/2 and proxy ones): never forwarded. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+/** Header names listed in a `Connection` value (also hop-by-hop), lower-cased. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const tokens = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(',') : value).toLowerCase().split(',')) {
+    const name = part.trim();
+    if (name && name !== 'host') tokens.add(name);
+  }
+  return tokens.size ? tokens : undefined;
+}
+
 /**
- * Forwards one request with http2-proxy. Resolves when the exchange is over (response finished,
- * client gone, or upstream failed); `done` gets the error if the upstream failed. Bodies stream
- * both ways; a client that goes away aborts the upstream request (http2-proxy destroys it).
+ * The upstream request's headers as a flat [name, value, ...] list, which http.request writes
+ * as they are (one validation pass) instead of going through setHeader() for each.
+ */
+export function upstreamHeaderList(req: ClientRequestLike, opts: ForwardOptions): string[] {
+  const src = req.headers as Record<string, string | string[] | undefined>;
+  const listed = connectionTokens(src['connection']);
+  const headers: Record<string, string | string[] | undefined> = { host: opts.host };
+  for (const key in src) {
+    // HTTP/2 pseudo-headers (:authority, :path...) are not HTTP/1.1 headers
+    if (key.charCodeAt(0) === 58 || key === 'host' || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+    headers[key] = src[key];
+  }
+  applyForwardHeaders(headers, { peer: clientAddress(req.socket?.remoteAddress), proto: opts.tls ? 'https' : 'http', host: opts.host, trusted: opts.trusted });
+  const list: string[] = [];
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) list.push(key, v);
+    else list.push(key, value);
+  }
+  return list;
+}
+
+/** Response headers for an HTTP/1.1 client: the upstream's raw list minus hop-by-hop ones. */
+function responseHeaderList(raw: readonly string[]): string[] {
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') listed = connectionTokens(raw[i + 1]);
+  }
+  const list: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+    list.push(raw[i]!, raw[i + 1]!);
+  }
+  return list;
+}
+
+/** Response headers for an HTTP/2 client (which rejects connection-specific ones). */
+function responseHeaderObject(headers: IncomingMessage['headers']): Record<string, string | string[]> {
+  const listed = connectionTokens(headers['connection']);
+  const out: Record<string, string | string[]> = {};
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+function upstreamError(message: string, code: string, statusCode: number): ForwardError {
+  const err: ForwardError = new Error(message);
+  err.code = code;
+  err.statusCode = statusCode;
+  return err;
+}
+
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * One request/response exchange with the upstream, written against node:http directly: this is
+ * the hot path, and a generic proxy library's promise chains, header copies and pipe() set-up
+ * were a measurable share of each request's CPU (see docs/proxy.md, Benchmark). `done` is called
+ * exactly once: when the response to the client has finished, when the client went away (the
+ * upstream request is then destroyed), or with the error when the upstream failed.
+ */
+function exchange(req: ClientRequestLike, res: ClientResponseLike, route: CompiledRoute, pool: UpstreamPool, opts: ForwardOptions, done: (err: ForwardError | undefined, creq: ClientRequest) => void): void {
+  const options: RequestOptions & { servername: string } = {
+    method: req.method,
+    path: req.url,
+    headers: upstreamHeaderList(req, opts),
+    host: route.upstream.host,
+    port: route.upstream.port,
+    agent: pool.agentFor(route.upstreamKey),
+    timeout: opts.upstreamTimeoutMs > 0 ? opts.upstreamTimeoutMs : undefined,
+    // plain HTTP upstream: skip the agent's per-request TLS server-name computation
+    servername: '',
+  };
+  const creq = httpRequest(options);
+  let finished = false;
+  let ures: IncomingMessage | undefined;
+  const h1 = req.httpVersionMajor === 1;
+
+  const complete = (err: ForwardError | undefined): void => {
+    if (finished) return;
+    finished = true;
+    // the client went away or something failed before the upstream response ended: stop it
+    if (!ures || !ures.complete) creq.destroy();
+    done(err, creq);
+  };
+  const onResDrain = (): void => {
+    ures?.resume();
+  };
+
+  // an error after completion (a socket torn down by destroy()) must still have a listener
+  creq.on('error', (err: ForwardError) => complete(err));
+  creq.on('timeout', () => complete(upstreamError(`upstream ${route.upstreamKey} sent nothing for ${opts.upstreamTimeoutMs} ms`, 'ETIMEDOUT', 504)));
+  if (opts.connectTimeoutMs > 0) {
+    creq.once('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => creq.destroy(upstreamError(`upstream ${route.upstreamKey} did not accept a connection within ${opts.connectTimeoutMs} ms`, CONNECT_TIMEOUT, 502)), opts.connectTimeoutMs);
+      socket.once('connect', () => clearTimeout(timer));
+      creq.once('close', () => clearTimeout(timer));
+    });
+  }
+  creq.on('response', (response: IncomingMessage) => {
+    ures = response;
+    if (finished) {
+      response.destroy();
+      return;
+    }
+    const status = response.statusCode ?? 502;
+    try {
+      if (h1 && !res.hasHeader('connection')) {
+        (res as ServerResponse).writeHead(status, responseHeaderList(response.rawHeaders));
+      } else {
+        const headers = responseHeaderObject(response.headers);
+        for (const key in headers) res.setHeader(key, headers[key]!);
+        res.statusCode = status;
+      }
+    } catch (err) {
+      // a header HTTP/1.1 parsed but this response cannot carry (e.g. a value HTTP/2 forbids)
+      complete(upstreamError(`upstream ${route.upstreamKey} sent a response header the client side cannot carry: ${(err as Error).message}`, 'EBADHEADER', 502));
+      return;
+    }
+    const out = res as ServerResponse;
+    response.on('data', (chunk: Buffer) => {
+      if (!out.write(chunk)) response.pause();
+    });
+    response.on('end', () => {
+      const trailers = response.trailers;
+      for (const _ in trailers) {
+        res.addTrailers(trailers);
+        break;
+      }
+      res.end();
+    });
+    response.on('aborted', () => complete(upstreamError(`upstream ${route.upstreamKey} closed the connection mid-response`, 'ECONNRESET', 502)));
+    response.on('error', (err: ForwardError) => complete(err));
+    res.on('drain', onResDrain);
+  });
+
+  res.on('finish', () => complete(undefined));
+  res.on('close', () => complete(undefined));
+  res.on('error', (err: ForwardError) => complete(err));
+  req.on('error', (err: ForwardError) => complete(err));
+
+  if (BODYLESS_METHODS.has(req.method ?? 'GET')) {
+    // a body on these methods has no defined meaning: drop it, as before
+    req.resume();
+    creq.end();
+  } else {
+    req.on('data', (chunk: Buffer) => {
+      if (!creq.write(chunk)) req.pause();
+    });
+    creq.on('drain', () => req.resume());
+    req.on('end', () => creq.end());
+  }
+}
+
+/**
+ * Forwards one request. `done` is called once the exchange is over (response finished, client
+ * gone, or upstream failed), with the error if the upstream failed. Bodies stream both ways; a
+ * client that goes away aborts the upstream request.
  */
 export function forwardWeb(
   req: ClientRequestLike,
@@ -102,29 +277,19 @@ export function forwardWeb(
   opts: ForwardOptions,
   done: (err: ForwardError | undefined) => void,
 ): void {
-  let retried = false;
-  const attempt = (): void => {
-    h2proxy.web(
-      req,
-      res,
-      {
-        hostname: route.upstream.host,
-        port: route.upstream.port,
-        onReq: async (r: IncomingMessage, ureq: RequestOptions) => upstreamRequest(r, ureq, route, pool, opts),
-      },
-      (err: ForwardError | null) => {
-        // A keep-alive socket the upstream closed just as we reused it: safe to retry once for a
-        // request without a body, before anything was sent to the client.
-        if (err && err.reusedSocket && !retried && !res.headersSent && (req.method === 'GET' || req.method === 'HEAD')) {
-          retried = true;
-          attempt();
-          return;
-        }
-        done(err ?? undefined);
-      },
-    );
-  };
-  attempt();
+  if ((req as { aborted?: boolean }).aborted || res.destroyed) {
+    done(undefined);
+    return;
+  }
+  exchange(req, res, route, pool, opts, (err, creq) => {
+    // A keep-alive socket the upstream closed just as we reused it: safe to retry once for a
+    // request without a body, before anything was sent to the client.
+    if (err && creq.reusedSocket && !res.headersSent && !res.destroyed && (req.method === 'GET' || req.method === 'HEAD')) {
+      exchange(req, res, route, pool, opts, (err2) => done(err2));
+      return;
+    }
+    done(err);
+  });
 }
 
 /** Forwards a WebSocket upgrade (HTTP/1.1) on its own upstream connection. */

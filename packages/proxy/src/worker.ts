@@ -7,9 +7,11 @@ import { envelope, isSnapshot, parseMessage, type Message } from '@dispenser/sha
 import { createLogger } from '@dispenser/shared/log';
 import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { ProxyWorker } from './proxy-worker.js';
+import { raiseMallocTrimThreshold } from './process-tuning.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
+raiseMallocTrimThreshold();
 const log = createLogger('proxy', { worker: workerIndex });
 const worker = new ProxyWorker(log);
 let readySent = false;

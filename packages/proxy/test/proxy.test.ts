@@ -393,3 +393,61 @@ test('drain closes WebSockets and resolves once nothing is in flight', async (t)
   assert.ok(Date.now() - started < 2000, 'did not wait for the deadline');
   await assert.rejects(get(http, '/', { host: 'ws.test' }), 'no longer accepting');
 });
+
+test('response headers: repeated ones kept, hop-by-hop and Connection-listed ones dropped, on HTTP/1.1, HTTP/2 and while draining', async (t) => {
+  const be = await startBackend('be', (_req, res) => {
+    res.writeHead(200, [
+      ['content-type', 'text/plain'],
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['connection', 'x-internal'],
+      ['x-internal', 'secret'],
+      ['keep-alive', 'timeout=5'],
+      ['x-kept', 'yes'],
+    ].flat());
+    res.end('ok');
+  });
+  t.after(() => be.close());
+  const cert = makeCert(['r.test']);
+  const { w, http, https } = await proxyWith(t, [route('r.test', '/', be.port)]);
+  await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['r.test'], ...cert }] });
+  const check = (r: { status: number; headers: Record<string, unknown>; body: string }, label: string) => {
+    assert.equal(r.status, 200, label);
+    assert.equal(r.body, 'ok', label);
+    assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2'], `${label}: both cookies`);
+    assert.equal(r.headers['x-kept'], 'yes', label);
+    assert.equal(r.headers['x-internal'], undefined, `${label}: named in Connection`);
+    assert.equal(r.headers['keep-alive'], undefined, label);
+  };
+  check(await get(http, '/', { host: 'r.test' }), 'HTTP/1.1');
+  const session = h2session(https, 'r.test', cert.certPem);
+  t.after(() => session.close());
+  check(await h2get(session, '/'), 'HTTP/2');
+  w.traffic.draining = true;
+  const draining = await get(http, '/', { host: 'r.test' });
+  check(draining, 'draining');
+  assert.equal(draining.headers.connection, 'close');
+  w.traffic.draining = false;
+});
+
+test('a keep-alive connection the upstream dropped as it was reused: GET is retried once, POST gets 502', async (t) => {
+  // answers the first request on each connection, then drops the connection on the next one:
+  // the race of an upstream's idle timeout against a reused pooled connection
+  const server = netServer((socket) => {
+    let requests = 0;
+    socket.on('data', (chunk: Buffer) => {
+      if (!chunk.includes('\r\n\r\n')) return;
+      if (++requests === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+      else socket.destroy();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const { http } = await proxyWith(t, [route('k.test', '/', (server.address() as AddressInfo).port)]);
+  assert.equal((await get(http, '/', { host: 'k.test' })).status, 200);
+  const retried = await get(http, '/', { host: 'k.test' });
+  assert.equal(retried.status, 200, 'GET on the dropped pooled connection retried on a new one');
+  assert.equal(retried.body, 'ok');
+  const post = await get(http, '/', { host: 'k.test' }, 'POST', 'x');
+  assert.equal(post.status, 502, 'a request with a body is not replayed');
+});
