@@ -135,7 +135,7 @@ mv "$work/package/LICENSE" "$lib/node/LICENSE"
 install -m 0755 "$here/files/dispenser.sh" "$tree/usr/bin/dispenser"
 install -m 0644 "$here/files/dispenser.service" "$tree/usr/lib/systemd/system/dispenser.service"
 install -m 0644 "$here/files/dispenser.toml" "$tree/usr/share/dispenser/dispenser.toml"
-for doc in "$repo/README.md" "$repo/docs/packaging.md"; do
+for doc in "$repo/README.md"; do
   if [ -f "$doc" ]; then install -m 0644 "$doc" "$tree/usr/share/doc/dispenser/"; fi
 done
 

@@ -14,6 +14,6 @@
  *   its live size (15 → 65 MB per worker) before collecting it. Growing by 2× instead keeps two
  *   workers at 116–129 MB instead of 174–181 MB under the HTTP/2 benchmark, at no measurable
  *   CPU cost (the live set is small, so a mark-compact is cheap).
- * See docs/proxy.md, Benchmark.
+ * See the README, Reverse proxy / Benchmark.
  */
 export const proxyWorkerExecArgv: readonly string[] = Object.freeze(['--max-semi-space-size=4', '--single-threaded-gc', '--heap-growing-percent=100']);

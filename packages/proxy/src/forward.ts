@@ -166,7 +166,7 @@ const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']
 /**
  * One request/response exchange with the upstream, written against node:http directly: this is
  * the hot path, and a generic proxy library's promise chains, header copies and pipe() set-up
- * were a measurable share of each request's CPU (see docs/proxy.md, Benchmark). `done` is called
+ * were a measurable share of each request's CPU (see the README, Reverse proxy / Benchmark). `done` is called
  * exactly once: when the response to the client has finished, when the client went away (the
  * upstream request is then destroyed), or with the error when the upstream failed.
  */
