@@ -12,7 +12,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { infra } from '@dispenser/shared/testing/infra';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
@@ -20,17 +19,7 @@ import { get, waitForReply } from '../helpers/http.js';
 import { registryLogOffset, requestsSince } from '../helpers/registry-log.js';
 import { pushOciCopy } from '../helpers/registry-manifest.js';
 import { writeStack } from '../helpers/stack.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '@dispenser/shared/testing/ports';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -4,28 +4,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { infra } from '@dispenser/shared/testing/infra';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
 import { get, loadLoop, waitForReply } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
+import { freePort } from '@dispenser/shared/testing/ports';
 
 /** a log predicate that only matches lines logged after this moment */
 function fromNow(daemon: Daemon, pred: (l: LogLine) => boolean): (l: LogLine) => boolean {
   const mark = daemon.lines.length;
   return (l) => daemon.lines.indexOf(l) >= mark && pred(l);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**

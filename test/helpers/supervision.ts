@@ -6,10 +6,11 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import tls from 'node:tls';
 import { CLI, type Daemon, type LogLine } from './daemon.js';
 import { get } from './http.js';
+import { freePort } from '@dispenser/shared/testing/ports';
+export { freePort };
 
 export interface CliResult {
   code: number | null;
@@ -23,17 +24,6 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
     });
   });
 }

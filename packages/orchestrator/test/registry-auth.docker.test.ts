@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
@@ -11,14 +10,7 @@ import { DockerCredentials } from '../src/registry/credentials.js';
 import { containerNameFor } from '../src/reconcile/desired.js';
 import { config, service } from './fixtures.js';
 import { docker, harness, rand } from './docker-helpers.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from '@dispenser/shared/testing/ports';
 
 test('pulls from a registry that needs a login, with credentials from the Docker config file', { timeout: 120_000 }, async (t) => {
   const env = infra(t, 'docker', 'registry');

@@ -12,10 +12,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, Socket, type AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import { proxyWorkerExecArgv } from '../src/exec-argv.js';
+import { freePort } from '@dispenser/shared/testing/ports';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -36,14 +37,6 @@ function which(tool: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function waitPort(port: number, ms = 10_000): Promise<void> {

@@ -1,10 +1,12 @@
 /** Runs the real CLI (bin/run.js) as a process with fixture children, and reads its log lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@dispenser/shared/testing/ports';
+export { freePort };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const cliBin = join(here, '..', '..', '..', 'bin', 'run.js');
@@ -150,14 +152,6 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
   return { code, stdout, stderr };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface Answer {

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
@@ -7,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.js';
 import type { TokenIssuer } from './token-issuer.js';
+import { freePort } from '@dispenser/shared/testing/ports';
+export { freePort };
 
 export type RegistryAuth = { kind: 'none' } | { kind: 'basic'; users: Record<string, string> } | { kind: 'token'; issuer: TokenIssuer };
 
@@ -28,17 +29,6 @@ export interface TestRegistry {
   /** requests the registry answered so far, from its access log */
   access(): Promise<AccessLine[]>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const ACCESS = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /;
