@@ -72,30 +72,37 @@ export function redirectLocation(host: string, url: string, httpsPort: number): 
   return `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${url.startsWith('/') ? url : `/${url}`}`;
 }
 
+/** A response the proxy gives itself (ACME answer, redirect, 400, 404): logged like forwarded ones. */
+function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string | undefined, status: number, body: string, extra?: Record<string, string>): void {
+  reply(res, status, body, extra);
+  if (deps.state.settings.accessLog) deps.log.info({ host, path: req.url, method: req.method, status, upstream: null, durationMs: 0 }, 'access');
+}
+
 export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
   return function onRequest(req: ClientRequestLike, res: ClientResponseLike): void {
     const { state, traffic } = deps;
     const settings = state.settings;
     const url = req.url ?? '/';
     if (!tls && url.startsWith(ACME_PREFIX)) {
-      const answer = state.challenges.get(url.slice(ACME_PREFIX.length).split('?')[0]!);
-      if (answer !== undefined) reply(res, 200, answer);
-      else reply(res, 404, 'Not found: unknown ACME challenge token\n');
+      const keyAuthorization = state.challenges.get(url.slice(ACME_PREFIX.length).split('?')[0]!);
+      if (keyAuthorization !== undefined) answer(deps, req, res, hostOf(req), 200, keyAuthorization);
+      else answer(deps, req, res, hostOf(req), 404, 'Not found: unknown ACME challenge token\n');
       return;
     }
     const host = normalizeHost(hostOf(req));
     if (host === undefined) {
-      reply(res, 400, bodies[400]!);
+      answer(deps, req, res, undefined, 400, bodies[400]!);
       return;
     }
     if (traffic.draining && req.httpVersionMajor === 1) res.setHeader('connection', 'close');
     if (!tls && settings.strategy === 'https-only') {
-      reply(res, 301, `Moved to ${redirectLocation(host, url, state.boundHttpsPort)}\n`, { location: redirectLocation(host, url, state.boundHttpsPort) });
+      const location = redirectLocation(host, url, state.boundHttpsPort);
+      answer(deps, req, res, host, 301, `Moved to ${location}\n`, { location });
       return;
     }
     const route = lookup(state.table, host, url);
     if (!route) {
-      reply(res, 404, bodies[404]!);
+      answer(deps, req, res, host, 404, bodies[404]!);
       return;
     }
     const started = settings.accessLog ? performance.now() : 0;

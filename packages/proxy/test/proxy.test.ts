@@ -250,6 +250,14 @@ test('WebSocket upgrade passes through; the access log records requests', async 
   assert.equal(typeof plain.obj.status, 'number');
   assert.equal(typeof plain.obj.durationMs, 'number');
   assert.ok(access.some((l) => l.obj.path === '/socket' && l.obj.status === 101));
+
+  // what the proxy answers itself is logged too
+  await get(http, '/nowhere', { host: 'unknown.test' });
+  await new Promise((r) => setTimeout(r, 50));
+  const unknown = lines.find((l) => l.msg === 'access' && l.obj.path === '/nowhere');
+  assert.equal(unknown?.obj.status, 404);
+  assert.equal(unknown?.obj.host, 'unknown.test');
+  assert.equal(unknown?.obj.upstream, null);
 });
 
 test('a client that goes away aborts the upstream request', async (t) => {
