@@ -1,11 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
-import cluster from 'node:cluster';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import { DispenserError } from '@dispenser/shared/errors';
 import { selectContext } from './sni.js';
-import { listenOptions } from './listen-options.js';
 import { createRequestHandler, createUpgradeHandler, type HandlerDeps } from './handler.js';
 
 /**
@@ -30,8 +28,7 @@ function listen(server: Server | Http2SecureServer, port: number, host: string):
       );
     };
     server.once('error', onError);
-    const options = listenOptions(port, host, { clusterWorker: cluster.isWorker, nodeVersion: process.versions.node, envToggle: process.env.DISPENSER_PROXY_REUSEPORT });
-    server.listen(options, () => {
+    server.listen({ port, host }, () => {
       server.off('error', onError);
       resolve();
     });

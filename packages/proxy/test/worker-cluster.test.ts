@@ -7,8 +7,8 @@ import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/mess
 import { freePort } from '@dispenser/shared/testing/ports';
 import { get, route, startBackend, testSettings } from './helpers.js';
 
-// The supervisor's setup: node:cluster, SCHED_NONE. On Node >= 22.12 each worker listens with its
-// own SO_REUSEPORT socket, on older Node they share the primary's handle; both must behave alike.
+// The supervisor's setup: node:cluster, SCHED_NONE, all workers on the primary's one listening
+// socket (SO_REUSEPORT per worker was measured on Node 24 and not kept: see README, Benchmark).
 cluster.schedulingPolicy = cluster.SCHED_NONE;
 cluster.setupPrimary({ exec: fileURLToPath(new URL('../src/worker.js', import.meta.url)), args: [], silent: true });
 
