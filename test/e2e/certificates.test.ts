@@ -17,8 +17,25 @@ import { lockPort } from '@dispenser/shared/testing/port-lock';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
 import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
 import { get } from '../helpers/http.js';
-import { writeStack } from '../helpers/stack.js';
+import { writeStack, type Stack } from '../helpers/stack.js';
 import { freePort, waitForPortFree, opensslSelfSigned, pebbleRoot, peerCertificate, waitForHttps, waitForPeer } from '../helpers/tls.js';
+
+/** Stops the daemon (releasing port 5002), then removes what the test created, best effort. */
+async function tearDown(daemon: Daemon | undefined, instance: string, ref: string, stack: Stack, unlock?: () => void): Promise<void> {
+  await daemon?.stop().catch(() => undefined);
+  unlock?.();
+  try {
+    removeInstance(instance);
+  } catch {
+    // best effort
+  }
+  try {
+    docker('rmi', '-f', ref);
+  } catch {
+    // not built
+  }
+  stack.remove();
+}
 
 const ISSUE_TIMEOUT_MS = 90_000;
 
@@ -78,22 +95,8 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
 
   let daemon: Daemon | undefined;
   let unlock: (() => void) | undefined;
-  t.after(async () => {
-    // release port 5002 and the engine objects even when a step failed
-    await daemon?.stop().catch(() => undefined);
-    unlock?.();
-    try {
-      removeInstance(instance);
-    } catch {
-      // best effort
-    }
-    try {
-      docker('rmi', '-f', ref);
-    } catch {
-      // not built
-    }
-    stack.remove();
-  });
+  // release port 5002 and the engine objects even when a step failed
+  t.after(() => tearDown(daemon, instance, ref, stack, unlock));
 
   buildAndPush(ref, {
     base: env.baseImage,
@@ -428,21 +431,9 @@ service_port = 8080
   let daemon: Daemon | undefined;
   let unlock: (() => void) | undefined;
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-  t.after(async () => {
+  t.after(() => {
     agent.destroy();
-    await daemon?.stop().catch(() => undefined);
-    unlock?.();
-    try {
-      removeInstance(instance);
-    } catch {
-      // best effort
-    }
-    try {
-      docker('rmi', '-f', ref);
-    } catch {
-      // not built
-    }
-    stack.remove();
+    return tearDown(daemon, instance, ref, stack, unlock);
   });
 
   buildAndPush(ref, {
@@ -594,20 +585,7 @@ service_port = 8080
     },
   );
   let daemon: Daemon | undefined;
-  t.after(async () => {
-    await daemon?.stop().catch(() => undefined);
-    try {
-      removeInstance(instance);
-    } catch {
-      // best effort
-    }
-    try {
-      docker('rmi', '-f', ref);
-    } catch {
-      // not built
-    }
-    stack.remove();
-  });
+  t.after(() => tearDown(daemon, instance, ref, stack));
   buildAndPush(ref, {
     base: env.baseImage,
     cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www; echo "$BODY" > /www/index.html; httpd -f -p 8080 -h /www & wait'],

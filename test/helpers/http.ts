@@ -7,9 +7,10 @@ export interface Reply {
   headers: http.IncomingHttpHeaders;
 }
 
-export function get(port: number, path: string, host: string, timeoutMs = 5000): Promise<Reply> {
+/** Reads a client request's reply as text; the request fails on its timeout. */
+export function readReply(req: http.ClientRequest): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
+    req.on('response', (res: http.IncomingMessage) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -19,6 +20,10 @@ export function get(port: number, path: string, host: string, timeoutMs = 5000):
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+}
+
+export function get(port: number, path: string, host: string, timeoutMs = 5000): Promise<Reply> {
+  return readReply(http.get({ host: '127.0.0.1', port, path, headers: { host }, agent: false, timeout: timeoutMs }));
 }
 
 /** Polls until `pred` holds for a reply, or throws with the last reply/error. */

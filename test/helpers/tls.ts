@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@dispenser/shared/testing/ports';
+import { readReply, type Reply } from './http.js';
 export { freePort };
 
 export interface Peer {
@@ -66,25 +67,11 @@ export async function waitForPeer(port: number, servername: string, pred: (p: Pe
   throw new Error(`no matching certificate for ${servername} on :${port}; last: ${String(last)}`);
 }
 
-export interface HttpsReply {
-  status: number;
-  body: string;
-  headers: Record<string, string | string[] | undefined>;
-}
+export type HttpsReply = Reply;
 
 /** GET over HTTPS to 127.0.0.1:port with SNI and Host `host`, verifying the chain against `ca`. */
 export function httpsGet(port: number, host: string, path: string, ca: string | string[], timeoutMs = 5000): Promise<HttpsReply> {
-  return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
+  return readReply(https.get({ host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, agent: false, timeout: timeoutMs }));
 }
 
 export async function waitForHttps(port: number, host: string, path: string, ca: string | string[], pred: (r: HttpsReply) => boolean, timeoutMs = 30_000): Promise<HttpsReply> {

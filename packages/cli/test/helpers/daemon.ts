@@ -27,6 +27,7 @@ export interface FakeConfig {
   invalid?: boolean;
   fatal?: string;
   crash?: boolean;
+  /** stays up after `drain`, so the supervisor has to kill it */
   ignoreDrain?: boolean;
   shutdownTimeoutMs?: number;
 }

@@ -12,6 +12,7 @@ import type { CertEntry, Route } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import type { ProxyPublisher } from '../../src/contracts.js';
 import { lockPort } from '@dispenser/shared/testing/port-lock';
+import { config, service } from '../fixtures.js';
 
 /** Stands in for the supervisor + proxy workers: keeps the latest snapshots. */
 export class MemoryPublisher implements ProxyPublisher {
@@ -116,52 +117,30 @@ export function makeConfig(opts: {
   certbot?: CertbotSettings;
   strategy?: ProxyStrategy;
 }): DispenserConfig {
-  const services: ServiceConfig[] = opts.services.map((s, i) => ({
-    name: s.name ?? `svc${i}`,
-    dir: join(opts.stateDir, '..', `svc${i}`),
-    file: join(opts.stateDir, '..', `svc${i}`, 'service.toml'),
-    image: 'dispenser-test/busybox:base',
-    restart: 'no',
-    ports: [],
-    volumes: [],
-    env: {},
-    networks: [],
-    extraHosts: [],
-    dispenser: { watch: false, initialize: 'immediately', pull: 'on-startup', strategy: 'rollout' },
-    dependsOn: {},
-    proxy: {
-      host: s.host,
-      path: '/',
-      servicePort: 80,
-      ...(s.certFile ? { certFile: s.certFile } : {}),
-      ...(s.keyFile ? { keyFile: s.keyFile } : {}),
-      healthIntervalMs: 1000,
-      healthTimeoutMs: 1000,
-      deployTimeoutMs: 60_000,
-      drainTimeoutMs: 5_000,
-    },
-  }));
+  const baseDir = join(opts.stateDir, '..');
+  const services: ServiceConfig[] = opts.services.map((s, i) =>
+    service(s.name ?? `svc${i}`, {
+      dir: join(baseDir, `svc${i}`),
+      file: join(baseDir, `svc${i}`, 'service.toml'),
+      image: 'dispenser-test/busybox:base',
+      dispenser: { watch: false, initialize: 'immediately', pull: 'on-startup', strategy: 'rollout' },
+      proxy: {
+        host: s.host,
+        path: '/',
+        servicePort: 80,
+        ...(s.certFile ? { certFile: s.certFile } : {}),
+        ...(s.keyFile ? { keyFile: s.keyFile } : {}),
+        healthIntervalMs: 1000,
+        healthTimeoutMs: 1000,
+        deployTimeoutMs: 60_000,
+        drainTimeoutMs: 5_000,
+      },
+    }),
+  );
+  const base = config(services, { configFile: join(baseDir, 'dispenser.toml'), baseDir, stateDir: opts.stateDir, ...(opts.certbot ? { certbot: opts.certbot } : {}) });
   return {
-    configFile: join(opts.stateDir, '..', 'dispenser.toml'),
-    baseDir: join(opts.stateDir, '..'),
-    stateDir: opts.stateDir,
-    delayMs: 60_000,
-    networks: [],
-    proxy: {
-      enabled: true,
-      strategy: opts.strategy ?? 'https-only',
-      trustForwardedHeaders: false,
-      httpPort: 80,
-      httpsPort: 443,
-      bind: '127.0.0.1',
-      workers: 1,
-      accessLog: false,
-      connectTimeoutMs: 1000,
-      upstreamTimeoutMs: 1000,
-      shutdownTimeoutMs: 1000,
-    },
-    ...(opts.certbot ? { certbot: opts.certbot } : {}),
-    services,
+    ...base,
+    proxy: { ...base.proxy, strategy: opts.strategy ?? 'https-only', bind: '127.0.0.1', connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000 },
   };
 }
 

@@ -193,7 +193,11 @@ function splitDotted(text: string): string[] | undefined {
   return parts;
 }
 
-function stripComment(text: string): string {
+/**
+ * Walks a TOML line outside its string literals: calls `onCode` for every character that is code
+ * and returns where a `#` comment starts (the text's length when there is none).
+ */
+function scanCode(text: string, onCode?: (c: string) => void): number {
   let quote: string | undefined;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
@@ -201,24 +205,22 @@ function stripComment(text: string): string {
       if (c === '\\' && quote === '"') i++;
       else if (c === quote) quote = undefined;
     } else if (c === '"' || c === "'") quote = c;
-    else if (c === '#') return text.slice(0, i).trimEnd();
+    else if (c === '#') return i;
+    else onCode?.(c);
   }
-  return text.trimEnd();
+  return text.length;
+}
+
+function stripComment(text: string): string {
+  return text.slice(0, scanCode(text)).trimEnd();
 }
 
 /** Net [ and { nesting opened by a line (outside strings), for multi-line arrays. */
 function depthChange(text: string): number {
   let depth = 0;
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === '\\' && quote === '"') i++;
-      else if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '#') break;
-    else if (c === '[' || c === '{') depth++;
+  scanCode(text, (c) => {
+    if (c === '[' || c === '{') depth++;
     else if (c === ']' || c === '}') depth--;
-  }
+  });
   return depth;
 }
