@@ -161,6 +161,9 @@ function upstreamError(message: string, code: string, statusCode: number): Forwa
   return err;
 }
 
+/** Bytes of response body queued for an HTTP/1.1 client before the upstream is paused: two reads' worth. */
+const H1_QUEUE_LIMIT = 128 * 1024;
+
 const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -230,9 +233,32 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
       return;
     }
     const out = res as ServerResponse;
-    response.on('data', (chunk: Buffer) => {
-      if (!out.write(chunk)) response.pause();
-    });
+    if (h1) {
+      // One loop turn's chunks go out in one writev: a body is usually read as a full 64 KB
+      // buffer plus a short tail, and writing them apart costs a syscall and a TCP segment
+      // (processed by the receiver too, on loopback in this process's time) per response.
+      // end() uncorks fully, so a body that ends in this turn leaves in one write. Backpressure
+      // is by bytes queued, not write()'s return value, which is false for any chunk above the
+      // socket's 16 KB high-water mark even when the kernel took it whole.
+      let corked = false;
+      const uncork = (): void => {
+        corked = false;
+        out.uncork();
+      };
+      response.on('data', (chunk: Buffer) => {
+        if (!corked) {
+          corked = true;
+          out.cork();
+          setImmediate(uncork);
+        }
+        out.write(chunk);
+        if (out.writableLength >= H1_QUEUE_LIMIT) response.pause();
+      });
+    } else {
+      response.on('data', (chunk: Buffer) => {
+        if (!out.write(chunk)) response.pause();
+      });
+    }
     response.on('end', () => {
       const trailers = response.trailers;
       for (const _ in trailers) {

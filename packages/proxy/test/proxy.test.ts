@@ -284,6 +284,74 @@ test('a client that goes away aborts the upstream request', async (t) => {
   await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('upstream request not aborted')), 2000))]);
 });
 
+test('a streamed response reaches the client piece by piece, before the upstream ends it', async (t) => {
+  // each event is sent only once the client has the previous one: a proxy that held the body
+  // back (buffering, or writes coalesced past the loop turn they arrived in) never finishes
+  let next: () => void = () => undefined;
+  const be = await startBackend('events', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    let n = 0;
+    next = () => (++n <= 3 ? res.write(`data: ${n}\n\n`) : res.end());
+    next();
+  });
+  t.after(() => be.close());
+  const { http } = await proxyWith(t, [route('sse.test', '/', be.port)]);
+  const got: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stalled after ${JSON.stringify(got)}`)), 3000);
+    const req = request({ host: '127.0.0.1', port: http, path: '/', headers: { host: 'sse.test' }, agent: false }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        got.push(c);
+        next();
+      });
+      res.on('end', () => (clearTimeout(timer), resolve()));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.deepEqual(got.join('').split('\n\n').filter(Boolean), ['data: 1', 'data: 2', 'data: 3']);
+});
+
+test('a client that does not read holds the upstream back instead of filling the proxy memory', async (t) => {
+  const total = 256 * 1024 * 1024;
+  let sent = 0;
+  const be = await startBackend('big', (_req, res) => {
+    res.writeHead(200, { 'content-length': String(total) });
+    const chunk = Buffer.alloc(64 * 1024, 'z');
+    const pump = (): void => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  t.after(() => be.close());
+  const { http } = await proxyWith(t, [route('big.test', '/', be.port)]);
+  const req = request({ host: '127.0.0.1', port: http, path: '/', headers: { host: 'big.test' }, agent: false });
+  t.after(() => req.destroy());
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    req.on('response', resolve);
+    req.on('error', reject);
+    req.end();
+  });
+  res.pause();
+  // let the pipeline fill up: socket buffers on both sides, then the proxy's own queue
+  let last = -1;
+  while (sent !== last) {
+    last = sent;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.ok(sent < total / 4, `upstream kept sending to a client that reads nothing: ${sent} of ${total} bytes`);
+  res.resume();
+  let received = 0;
+  res.on('data', (c: Buffer) => (received += c.length));
+  await once(res, 'end');
+  assert.equal(received, total);
+});
+
 test('WebSocket over TLS (HTTP/1.1 ALPN) passes through', async (t) => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await once(wss, 'listening');
