@@ -4,6 +4,7 @@
  * workload. Prints a table: requests/s, p50, p99, RSS under load, ratios to each reference.
  *
  *   node packages/proxy/dist/bench/proxy.bench.js [--duration 5] [--only http-1k-64,h2-1k-64]
+ *     [--proxies nginx,caddy,dispenser] [--workers N] [--backend-tcp-nopush on|off]
  *
  * Needs nginx, caddy, wrk, h2load, openssl (Debian packages); a missing tool skips what needs it.
  */
@@ -27,6 +28,8 @@ const DURATION = Number(opt('duration', '5'));
 const ONLY = opt('only', '');
 /** comma-separated subset of nginx,caddy,dispenser (profiling runs) */
 const PROXIES = opt('proxies', 'nginx,caddy,dispenser').split(',');
+/** the backend's tcp_nopush (Debian's default nginx.conf has it on); see the README's Benchmark on 64 KB tails */
+const BACKEND_NOPUSH = opt('backend-tcp-nopush', 'on') === 'off' ? 'off' : 'on';
 const HOST = 'bench.test';
 // (memory columns are PSS, see memOf)
 
@@ -369,7 +372,7 @@ async function main(): Promise<void> {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-keyout', key, '-out', cert, '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST},IP:127.0.0.1`], { stdio: 'ignore' });
 
   const backendPort = await freePort();
-  const backend = await startNginx('backend', `  sendfile on; tcp_nopush on;\n  server { listen 127.0.0.1:${backendPort}; root ${work}/www; }`, 'auto', backendPort, 0);
+  const backend = await startNginx('backend', `  sendfile on; tcp_nopush ${BACKEND_NOPUSH};\n  server { listen 127.0.0.1:${backendPort}; root ${work}/www; }`, 'auto', backendPort, 0);
   const targets: Target[] = [];
   const np = await freePort();
   const nps = await freePort();
@@ -396,7 +399,7 @@ async function main(): Promise<void> {
 
   const results = new Map<string, Map<string, Result>>();
   const selected = workloads.filter((w) => (!ONLY || ONLY.split(',').includes(w.id)) && (w.tool !== 'h2load' || haveH2load));
-  console.log(`proxy bench: ${selected.length} workloads × ${targets.length} proxies × ${DURATION}s, backend nginx on :${backendPort}, ${availableParallelism()} CPUs`);
+  console.log(`proxy bench: ${selected.length} workloads × ${targets.length} proxies × ${DURATION}s, backend nginx on :${backendPort} (tcp_nopush ${BACKEND_NOPUSH}), ${availableParallelism()} CPUs`);
   for (const [i, w] of selected.entries()) {
     const row = new Map<string, Result>();
     results.set(w.id, row);
