@@ -148,11 +148,8 @@ ${body}
 `;
 }
 
-async function startNginx(name: string, body: string, workers: string, httpPort: number, httpsPort: number): Promise<Target> {
-  const conf = join(work, `${name}.conf`);
-  writeFileSync(conf, nginxConf(body, workers));
-  const p = startProcess('nginx', ['-c', conf, '-p', work, '-e', 'stderr', '-g', 'daemon off;']);
-  await waitPort(httpPort);
+/** A proxy that is one child process (and its workers): measured by its pid, stopped with SIGTERM. */
+function processTarget(name: string, p: ChildProcess, httpPort: number, httpsPort: number): Target {
   return {
     name,
     httpPort,
@@ -163,6 +160,14 @@ async function startNginx(name: string, body: string, workers: string, httpPort:
       await new Promise((r) => p.once('exit', r));
     },
   };
+}
+
+async function startNginx(name: string, body: string, workers: string, httpPort: number, httpsPort: number): Promise<Target> {
+  const conf = join(work, `${name}.conf`);
+  writeFileSync(conf, nginxConf(body, workers));
+  const p = startProcess('nginx', ['-c', conf, '-p', work, '-e', 'stderr', '-g', 'daemon off;']);
+  await waitPort(httpPort);
+  return processTarget(name, p, httpPort, httpsPort);
 }
 
 async function startCaddy(backend: number, httpPort: number, httpsPort: number, cert: string, key: string): Promise<Target> {
@@ -187,16 +192,7 @@ https://:${httpsPort} {
   const p = startProcess('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], env);
   await waitPort(httpPort);
   await waitPort(httpsPort);
-  return {
-    name: 'caddy',
-    httpPort,
-    httpsPort,
-    pids: () => (p.pid ? [p.pid] : []),
-    stop: async () => {
-      p.kill('SIGTERM');
-      await new Promise((r) => p.once('exit', r));
-    },
-  };
+  return processTarget('caddy', p, httpPort, httpsPort);
 }
 
 async function startDispenser(backend: number, httpPort: number, httpsPort: number, certPem: string, keyPem: string): Promise<Target> {

@@ -1,4 +1,4 @@
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from 'node:http';
+import { request as httpRequest, type Agent, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import h2proxyModule from 'http2-proxy';
@@ -43,13 +43,8 @@ export function statusForError(err: ForwardError): 502 | 504 {
   return err.code === 'ETIMEDOUT' && err.statusCode === 504 ? 504 : 502;
 }
 
-function upstreamRequest(
-  req: ClientRequestLike,
-  ureq: RequestOptions,
-  route: CompiledRoute,
-  pool: UpstreamPool | undefined,
-  opts: ForwardOptions,
-): ClientRequest {
+/** The upgrade request http2-proxy prepared, with the trust rules' headers, on its own connection. */
+function upgradeRequest(req: ClientRequestLike, ureq: RequestOptions, route: CompiledRoute, opts: ForwardOptions): ClientRequest {
   const headers = ureq.headers as Record<string, string | string[] | undefined>;
   // http2-proxy appended its own RFC 7239 entry; the trust rules decide what goes upstream
   const clientForwarded = req.headers['forwarded'];
@@ -62,13 +57,18 @@ function upstreamRequest(
     host: opts.host,
     trusted: opts.trusted,
   });
+  return openUpstream(ureq.method, ureq.path, headers, route, false, opts);
+}
+
+/** The request to the upstream, with the upstream (idle) timeout and the connect timeout armed. */
+function openUpstream(method: string | undefined, path: string | null | undefined, headers: RequestOptions['headers'], route: CompiledRoute, agent: Agent | false, opts: ForwardOptions): ClientRequest {
   const options: RequestOptions & { servername: string } = {
-    method: ureq.method,
-    path: ureq.path,
+    method,
+    path,
     headers,
     host: route.upstream.host,
     port: route.upstream.port,
-    agent: pool ? pool.agentFor(route.upstreamKey) : false,
+    agent,
     timeout: opts.upstreamTimeoutMs > 0 ? opts.upstreamTimeoutMs : undefined,
     // plain HTTP upstream: skip the agent's per-request TLS server-name computation
     servername: '',
@@ -77,11 +77,7 @@ function upstreamRequest(
   if (opts.connectTimeoutMs > 0) {
     creq.once('socket', (socket) => {
       if (!socket.connecting) return;
-      const timer = setTimeout(() => {
-        const err: ForwardError = new Error(`upstream ${route.upstreamKey} did not accept a connection within ${opts.connectTimeoutMs} ms`);
-        err.code = CONNECT_TIMEOUT;
-        creq.destroy(err);
-      }, opts.connectTimeoutMs);
+      const timer = setTimeout(() => creq.destroy(upstreamError(`upstream ${route.upstreamKey} did not accept a connection within ${opts.connectTimeoutMs} ms`, CONNECT_TIMEOUT, 502)), opts.connectTimeoutMs);
       socket.once('connect', () => clearTimeout(timer));
       creq.once('close', () => clearTimeout(timer));
     });
@@ -174,18 +170,7 @@ const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']
  * upstream request is then destroyed), or with the error when the upstream failed.
  */
 function exchange(req: ClientRequestLike, res: ClientResponseLike, route: CompiledRoute, pool: UpstreamPool, opts: ForwardOptions, done: (err: ForwardError | undefined, creq: ClientRequest) => void): void {
-  const options: RequestOptions & { servername: string } = {
-    method: req.method,
-    path: req.url,
-    headers: upstreamHeaderList(req, opts),
-    host: route.upstream.host,
-    port: route.upstream.port,
-    agent: pool.agentFor(route.upstreamKey),
-    timeout: opts.upstreamTimeoutMs > 0 ? opts.upstreamTimeoutMs : undefined,
-    // plain HTTP upstream: skip the agent's per-request TLS server-name computation
-    servername: '',
-  };
-  const creq = httpRequest(options);
+  const creq = openUpstream(req.method, req.url, upstreamHeaderList(req, opts), route, pool.agentFor(route.upstreamKey), opts);
   let finished = false;
   let ures: IncomingMessage | undefined;
   const h1 = req.httpVersionMajor === 1;
@@ -204,14 +189,6 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   // an error after completion (a socket torn down by destroy()) must still have a listener
   creq.on('error', (err: ForwardError) => complete(err));
   creq.on('timeout', () => complete(upstreamError(`upstream ${route.upstreamKey} sent nothing for ${opts.upstreamTimeoutMs} ms`, 'ETIMEDOUT', 504)));
-  if (opts.connectTimeoutMs > 0) {
-    creq.once('socket', (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(() => creq.destroy(upstreamError(`upstream ${route.upstreamKey} did not accept a connection within ${opts.connectTimeoutMs} ms`, CONNECT_TIMEOUT, 502)), opts.connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(timer));
-      creq.once('close', () => clearTimeout(timer));
-    });
-  }
   creq.on('response', (response: IncomingMessage) => {
     ures = response;
     if (finished) {
@@ -337,7 +314,7 @@ export function forwardUpgrade(
       port: route.upstream.port,
       // an upgraded connection would leave the keep-alive pool anyway: give it its own socket
       onReq: async (r: IncomingMessage, ureq: RequestOptions) => {
-        const creq = upstreamRequest(r, ureq, route, undefined, opts);
+        const creq = upgradeRequest(r, ureq, route, opts);
         creq.once('upgrade', () => (upgraded = true));
         return creq;
       },

@@ -2,6 +2,7 @@ import type { DispenserConfig, ServiceConfig, ServiceDispenserConfig } from '@di
 import type { DigestSource } from '../../src/registry/client.js';
 import type { ImageReference } from '../../src/registry/reference.js';
 import type { ScheduledJob, Scheduler } from '../../src/cd/scheduler.js';
+import { config as baseConfig, service as baseService } from '../fixtures.js';
 
 /** A registry answer per repository: a digest, or an error to throw. */
 export class FakeRegistry implements DigestSource {
@@ -45,31 +46,22 @@ export class FakeScheduler implements Scheduler {
   }
 }
 
+/** A watched service under /srv: the shared fixture with what the CD tests need. */
 export function service(name: string, image: string, dispenser: Partial<ServiceDispenserConfig> = {}): ServiceConfig {
-  return {
-    name,
+  return baseService(name, {
     dir: `/srv/${name}`,
     file: `/srv/${name}/service.toml`,
     image,
-    restart: 'no',
-    ports: [],
-    volumes: [],
-    env: {},
-    networks: [],
-    extraHosts: [],
     dispenser: { watch: true, initialize: 'immediately', pull: 'on-startup', strategy: 'recreate', ...dispenser },
-    dependsOn: {},
-  };
+  });
 }
 
 export function config(services: ServiceConfig[], delayMs = 60_000): DispenserConfig {
-  return {
+  return baseConfig(services, {
     configFile: '/srv/dispenser.toml',
     baseDir: '/srv',
     stateDir: '/srv/.dispenser',
     delayMs,
-    networks: [],
     proxy: { enabled: false, strategy: 'http-only', trustForwardedHeaders: false, httpPort: 80, httpsPort: 443, bind: '127.0.0.1', workers: 1, accessLog: false, connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000 },
-    services,
-  };
+  });
 }
