@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createLogger } from '@dispenser/shared/log';
 import type { Message, ProxySettingsSnapshot } from '@dispenser/shared/ipc/messages';
 import type { ChildHandle } from '../src/supervisor/child-process.js';
-import { Supervisor } from '../src/supervisor/supervisor.js';
+import { Supervisor, type SupervisorOptions } from '../src/supervisor/supervisor.js';
 
 /** An in-memory child: records what it receives; `deaf` drops messages like a cluster worker whose handler is not installed yet. */
 class FakeChild implements ChildHandle {
@@ -58,7 +58,7 @@ const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
   }
 };
 
-function harness(workerSetup: (w: FakeChild, index: number) => void) {
+function harness(workerSetup: (w: FakeChild, index: number) => void, extra: Partial<SupervisorOptions> = {}) {
   const orchestrators: FakeChild[] = [];
   const workers: FakeChild[] = [];
   const notes: string[] = [];
@@ -82,6 +82,7 @@ function harness(workerSetup: (w: FakeChild, index: number) => void) {
       return w;
     },
     backoff: { initialMs: 10, maxMs: 100, stableAfterMs: 1000 },
+    ...extra,
   });
   return { supervisor, orchestrators, workers, notes };
 }
@@ -159,4 +160,39 @@ test('a fatal child stops everything with code 1 and nothing restarts', async ()
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(h.orchestrators.length, 1);
   assert.equal(h.workers.length, 1);
+});
+
+const ticketKeys = (w: FakeChild): string[] => w.received.flatMap((m) => (m.type === 'tls-ticket-keys' ? [m.keys] : []));
+
+test('every worker gets the same TLS ticket keys, before its settings; a restarted one too; the orchestrator cannot set them', async () => {
+  const h = harness(() => {});
+  h.supervisor.start();
+  const o = h.orchestrators[0]!;
+  o.emit(settings(2));
+  await until(() => h.workers.length === 2 && h.workers.every((w) => ticketKeys(w).length > 0));
+  const [w1, w2] = h.workers as [FakeChild, FakeChild];
+  const keys = ticketKeys(w1)[0]!;
+  assert.equal(Buffer.from(keys, 'base64').length, 48);
+  assert.deepEqual(ticketKeys(w2), [keys]);
+  assert.equal(w1.received[0]!.type, 'tls-ticket-keys', 'keys first, so the TLS listener opens with them');
+
+  w2.exit(1);
+  await until(() => h.workers.length === 3 && ticketKeys(h.workers[2]!).length > 0);
+  assert.deepEqual(ticketKeys(h.workers[2]!), [keys], 'a restarted worker resumes the sessions the others issued');
+
+  o.emit({ type: 'tls-ticket-keys', version: 5, keys: Buffer.alloc(48, 7).toString('base64') });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(ticketKeys(w1), [keys]);
+  await h.supervisor.stop(0);
+});
+
+test('TLS ticket keys rotate: every worker gets the same new keys', async () => {
+  const h = harness(() => {}, { ticketKeyRotationMs: 100 });
+  h.supervisor.start();
+  h.orchestrators[0]!.emit(settings(2));
+  await until(() => h.workers.length === 2 && h.workers.every((w) => new Set(ticketKeys(w)).size >= 3));
+  const [w1, w2] = h.workers as [FakeChild, FakeChild];
+  const common = Math.min(ticketKeys(w1).length, ticketKeys(w2).length);
+  assert.deepEqual(ticketKeys(w1).slice(0, common), ticketKeys(w2).slice(0, common));
+  await h.supervisor.stop(0);
 });

@@ -46,6 +46,8 @@ export class Listeners {
   private readonly sessions = new Set<Http2Session>();
   /** plain HTTP/1.1 and HTTP/1.1-over-TLS client sockets (h2 sessions are tracked apart) */
   private readonly h1Sockets = new Set<Socket>();
+  /** shared by every worker (from the supervisor); until they arrive, the TLS server's own */
+  private ticketKeys: Buffer | undefined;
 
   constructor(private readonly deps: HandlerDeps) {}
 
@@ -91,6 +93,12 @@ export class Listeners {
     this.retire(old);
   }
 
+  /** Session tickets issued from now on use these keys, on the listener open now and any later one. */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    this.https?.server.setTicketKeys(keys);
+  }
+
   private trackH1(socket: Socket): void {
     this.h1Sockets.add(socket);
     socket.once('close', () => this.h1Sockets.delete(socket));
@@ -120,6 +128,7 @@ export class Listeners {
       },
       createRequestHandler(this.deps, true),
     );
+    if (this.ticketKeys) server.setTicketKeys(this.ticketKeys);
     server.on('upgrade', createUpgradeHandler(this.deps, true));
     server.on('session', (session: Http2Session) => {
       this.sessions.add(session);

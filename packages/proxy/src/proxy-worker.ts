@@ -58,6 +58,9 @@ export class ProxyWorker {
       case 'challenges':
         this.state.challenges = new Map(Object.entries(snapshot.tokens));
         break;
+      case 'tls-ticket-keys':
+        this.listeners.setTicketKeys(Buffer.from(snapshot.keys, 'base64'));
+        break;
       case 'proxy-settings': {
         // settings first: the first request on a new listener must see the strategy it was opened for
         const previous = this.state.settings;

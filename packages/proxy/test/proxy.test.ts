@@ -4,11 +4,13 @@ import { createServer as netServer, type AddressInfo } from 'node:net';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import type { ProxyWorker } from '../src/proxy-worker.js';
-import { captureLogger, get, h2get, h2session, handshake, makeCert, route, startBackend, startProxy, type LogLine } from './helpers.js';
+import { captureLogger, get, h2get, h2session, handshake, makeCert, resumes, route, sessionFrom, startBackend, startProxy, testSettings, type LogLine } from './helpers.js';
+import { ProxyWorker as Worker } from '../src/proxy-worker.js';
 
 async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: LogLine[]): Promise<{ w: ProxyWorker; http: number; https: number }> {
   const w = await startProxy(settings, captureLogger(lines));
@@ -165,6 +167,35 @@ test('certificate swap: the next handshake uses the new certificate', async (t) 
   await assert.rejects(handshake(https, 's.test', first.certPem));
   assert.equal(await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['s.test'], ...first }] }), 'stale', 'an older snapshot is ignored');
   await handshake(https, 's.test', second.certPem);
+});
+
+test('a TLS session from one worker resumes on another with the same ticket keys, not on one with other keys', async (t) => {
+  const cert = makeCert(['t.test']);
+  const certs = { type: 'certs' as const, version: 1, certs: [{ hosts: ['t.test'], ...cert }] };
+  const shared = randomBytes(48).toString('base64');
+  const keysAfterListening = await proxyWith(t, []);
+  await keysAfterListening.w.apply(certs);
+  await keysAfterListening.w.apply({ type: 'tls-ticket-keys', version: 1, keys: shared });
+  // the order a starting worker gets them in: keys before the TLS listener opens
+  const keysFirst = new Worker(captureLogger());
+  t.after(() => keysFirst.drain(100));
+  await keysFirst.apply({ type: 'tls-ticket-keys', version: 1, keys: shared });
+  await keysFirst.apply({ type: 'proxy-settings', version: 1, settings: testSettings() });
+  await keysFirst.apply(certs);
+  const otherKeys = await proxyWith(t, []);
+  await otherKeys.w.apply(certs);
+  await otherKeys.w.apply({ type: 'tls-ticket-keys', version: 1, keys: randomBytes(48).toString('base64') });
+
+  const session = await sessionFrom(keysAfterListening.https, 't.test', cert.certPem);
+  assert.equal(await resumes(keysFirst.listeners.httpsPort!, 't.test', cert.certPem, session), true);
+  assert.equal(await resumes(keysAfterListening.https, 't.test', cert.certPem, session), true);
+  assert.equal(await resumes(otherKeys.https, 't.test', cert.certPem, session), false, 'other keys cannot read the ticket: full handshake');
+
+  // rotation: tickets made with the old keys no longer resume, new ones do
+  await keysFirst.apply({ type: 'tls-ticket-keys', version: 2, keys: randomBytes(48).toString('base64') });
+  assert.equal(await resumes(keysFirst.listeners.httpsPort!, 't.test', cert.certPem, session), false);
+  const fresh = await sessionFrom(keysFirst.listeners.httpsPort!, 't.test', cert.certPem);
+  assert.equal(await resumes(keysFirst.listeners.httpsPort!, 't.test', cert.certPem, fresh), true);
 });
 
 test('route swap during traffic: zero failed requests, new requests reach the new upstream', async (t) => {

@@ -45,13 +45,28 @@ export class SnapshotCache {
     return stored;
   }
 
+  /**
+   * Stores a snapshot the supervisor made itself (TLS ticket keys) and returns it versioned for
+   * workers. No orchestrator waits for it, so it is never reported applied.
+   */
+  own(snapshot: Snapshot): Snapshot {
+    const local = this.nextLocal.get(snapshot.type) ?? 1;
+    this.nextLocal.set(snapshot.type, local + 1);
+    const stored = { ...snapshot, version: local } as Snapshot;
+    this.latest.set(snapshot.type, stored);
+    return stored;
+  }
+
   get(kind: SnapshotKind): Snapshot | undefined {
     return this.latest.get(kind);
   }
 
-  /** Every cached snapshot; proxy-settings first so a starting worker knows how to listen. */
+  /**
+   * Every cached snapshot: ticket keys first so the TLS listener opens with them, then
+   * proxy-settings so a starting worker knows how to listen.
+   */
   all(): Snapshot[] {
-    const order: SnapshotKind[] = ['proxy-settings', 'certs', 'challenges', 'routes'];
+    const order: SnapshotKind[] = ['tls-ticket-keys', 'proxy-settings', 'certs', 'challenges', 'routes'];
     return order.flatMap((k) => {
       const s = this.latest.get(k);
       return s ? [s] : [];

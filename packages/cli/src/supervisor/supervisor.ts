@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Logger } from '@dispenser/shared/log';
-import { isSnapshot, type Message, type MessageOf, type ProxySettingsSnapshot, type Snapshot } from '@dispenser/shared/ipc/messages';
+import { isSnapshot, TICKET_KEYS_BYTES, type Message, type MessageOf, type ProxySettingsSnapshot, type Snapshot } from '@dispenser/shared/ipc/messages';
 import { AckTracker } from './ack-tracker.js';
 import type { ChildHandle } from './child-process.js';
 import { ManagedChild } from './managed-child.js';
@@ -18,10 +19,18 @@ export interface SupervisorOptions {
   /** extra time after the drain timeout before a child is killed */
   killGraceMs?: number;
   backoff?: BackoffOptions;
+  /** how often the TLS session ticket keys are replaced (default 12 h) */
+  ticketKeyRotationMs?: number;
 }
 
 const HANDOVER_FIRST_RETRY_MS = 50;
 const HANDOVER_MAX_RETRY_MS = 2_000;
+/**
+ * Session tickets are encrypted with these keys: replacing them bounds how long a leaked key (or
+ * a recorded ticket) can decrypt anything. Node holds one key set at a time, so a rotation costs
+ * each returning client one full handshake.
+ */
+const TICKET_KEY_ROTATION_MS = 12 * 60 * 60 * 1000;
 
 type Settings = ProxySettingsSnapshot['settings'];
 
@@ -42,6 +51,7 @@ export class Supervisor {
   private announcedReady = false;
   private reloading = false;
   private stopping: Promise<number> | undefined;
+  private ticketKeyTimer: NodeJS.Timeout | undefined;
   private resolveFinished!: (code: number) => void;
   /** resolves with the exit code once everything has stopped */
   readonly finished: Promise<number>;
@@ -64,7 +74,20 @@ export class Supervisor {
 
   start(): void {
     this.log.info('starting');
+    this.rotateTicketKeys();
     this.orchestrator.start();
+  }
+
+  /**
+   * New TLS session ticket keys for every worker, made here rather than in each worker so that a
+   * ticket issued by one worker resumes on any other, and kept only in memory.
+   */
+  private rotateTicketKeys(): void {
+    const stored = this.cache.own({ type: 'tls-ticket-keys', version: 0, keys: randomBytes(TICKET_KEYS_BYTES).toString('base64') });
+    this.acks.publish(stored.type, stored.version);
+    for (const w of this.workers.values()) w.send(stored);
+    this.ticketKeyTimer = setTimeout(() => this.rotateTicketKeys(), this.options.ticketKeyRotationMs ?? TICKET_KEY_ROTATION_MS);
+    this.ticketKeyTimer.unref();
   }
 
   /** SIGHUP / `-s reload`: the orchestrator re-reads and validates everything. */
@@ -83,6 +106,7 @@ export class Supervisor {
   /** SIGTERM / SIGINT / `-s stop` (code 0), or a fatal child (code 1). Idempotent. */
   stop(code: number): Promise<number> {
     if (this.stopping) return this.stopping;
+    clearTimeout(this.ticketKeyTimer);
     this.options.serviceManager.stopping();
     const timeoutMs = this.cachedSettings()?.shutdownTimeoutMs ?? this.options.defaultShutdownTimeoutMs ?? 10_000;
     const killAfterMs = timeoutMs + (this.options.killGraceMs ?? 2_000);
@@ -120,6 +144,10 @@ export class Supervisor {
   }
 
   private snapshot(snapshot: Snapshot): void {
+    if (snapshot.type === 'tls-ticket-keys') {
+      this.log.warn('ignored TLS ticket keys from the orchestrator: the supervisor makes them');
+      return;
+    }
     const stored = this.cache.accept(snapshot);
     if (!stored) {
       this.log.warn({ kind: snapshot.type, version: snapshot.version }, 'ignored an out-of-date snapshot from the orchestrator');

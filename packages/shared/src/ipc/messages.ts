@@ -74,9 +74,24 @@ const proxySettingsSnapshot = z.strictObject({
 });
 export type ProxySettingsSnapshot = z.infer<typeof proxySettingsSnapshot>;
 
-export const snapshotKinds = ['routes', 'certs', 'challenges', 'proxy-settings'] as const;
+export const TICKET_KEYS_BYTES = 48;
+
+/**
+ * TLS session ticket keys. Made by the supervisor, not the orchestrator: every worker encrypts and
+ * decrypts session tickets with the same keys, so a client resumes its TLS session whichever
+ * worker the kernel hands its next connection to.
+ */
+const ticketKeysSnapshot = z.strictObject({
+  type: z.literal('tls-ticket-keys'),
+  version: z.number().int().nonnegative(),
+  /** 48 random bytes, base64 (the format of tls.Server#setTicketKeys) */
+  keys: z.string().refine((s) => Buffer.from(s, 'base64').length === TICKET_KEYS_BYTES, `expected ${TICKET_KEYS_BYTES} bytes, base64`),
+});
+export type TicketKeysSnapshot = z.infer<typeof ticketKeysSnapshot>;
+
+export const snapshotKinds = ['routes', 'certs', 'challenges', 'proxy-settings', 'tls-ticket-keys'] as const;
 export type SnapshotKind = (typeof snapshotKinds)[number];
-export type Snapshot = RoutesSnapshot | CertsSnapshot | ChallengesSnapshot | ProxySettingsSnapshot;
+export type Snapshot = RoutesSnapshot | CertsSnapshot | ChallengesSnapshot | ProxySettingsSnapshot | TicketKeysSnapshot;
 
 /** worker → supervisor: this worker now serves that snapshot version */
 const ack = z.strictObject({
@@ -125,6 +140,7 @@ export const messageSchema = z.discriminatedUnion('type', [
   certsSnapshot,
   challengesSnapshot,
   proxySettingsSnapshot,
+  ticketKeysSnapshot,
   ack,
   applied,
   ready,
