@@ -8,9 +8,8 @@ import { randomBytes } from 'node:crypto';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
-import type { ProxyWorker } from '../src/proxy-worker.js';
+import { ProxyWorker } from '../src/proxy-worker.js';
 import { captureLogger, get, h2get, h2session, handshake, makeCert, resumes, route, sessionFrom, startBackend, startProxy, testSettings, type LogLine } from './helpers.js';
-import { ProxyWorker as Worker } from '../src/proxy-worker.js';
 
 async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: LogLine[]): Promise<{ w: ProxyWorker; http: number; https: number }> {
   const w = await startProxy(settings, captureLogger(lines));
@@ -177,7 +176,7 @@ test('a TLS session from one worker resumes on another with the same ticket keys
   await keysAfterListening.w.apply(certs);
   await keysAfterListening.w.apply({ type: 'tls-ticket-keys', version: 1, keys: shared });
   // the order a starting worker gets them in: keys before the TLS listener opens
-  const keysFirst = new Worker(captureLogger());
+  const keysFirst = new ProxyWorker(captureLogger());
   t.after(() => keysFirst.drain(100));
   await keysFirst.apply({ type: 'tls-ticket-keys', version: 1, keys: shared });
   await keysFirst.apply({ type: 'proxy-settings', version: 1, settings: testSettings() });
