@@ -27,6 +27,8 @@ import {
   sleep,
   timedLoop,
   tlsPeer,
+  tlsResumes,
+  tlsSession,
   waitExit,
   waitForLogAfter,
 } from '../helpers/supervision.js';
@@ -502,6 +504,16 @@ service_port = 8000
     const keyFile = join(stack.dir, '.dispenser', 'dev-certs', host, 'privkey.pem');
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.ok(!existsSync(join(stack.dir, '.dispenser', 'certs', host)), 'not mixed with real certificates');
+
+    // A TLS session resumes on whichever worker takes the next connection, even on workers
+    // started after it was issued: they all hold the supervisor's ticket keys.
+    const session = await tlsSession(httpsPort, host);
+    const workerPids = [1, 2].map((n) => lastLog(dev, (l) => l.msg === `proxy worker ${n} started`)!.childPid as number);
+    const killed = logMark(dev);
+    for (const pid of workerPids) process.kill(pid, 'SIGKILL');
+    await waitForLogAfter(dev, killed, (l) => l.msg === 'proxy worker 1 ready');
+    await waitForLogAfter(dev, killed, (l) => l.msg === 'proxy worker 2 ready');
+    for (let i = 0; i < 4; i++) assert.equal(await tlsResumes(httpsPort, host, session), true, 'resumed by a replacement worker');
 
     // Ctrl-C in a terminal: a graceful stop like SIGTERM
     dev.child.kill('SIGINT');
