@@ -4,31 +4,59 @@ import { infra } from '@dispenser/shared/testing/infra';
 import type { ContainerEngine } from '../src/docker/engine.js';
 import { containerNameFor } from '../src/reconcile/desired.js';
 import { config, service } from './fixtures.js';
-import { buildImage, docker, harness } from './docker-helpers.js';
+import { buildImage, docker, harness, type Harness } from './docker-helpers.js';
+
+/**
+ * Holds the next call that passes through it until the test releases it: freezes a redeploy
+ * between two engine calls so a reload can be planned in the middle.
+ */
+class Gate {
+  private armed: { entered: () => void; release: Promise<void> } | undefined;
+  private open: () => void = () => undefined;
+
+  /** Arms the gate; resolves once a call has reached it. */
+  arm(): Promise<void> {
+    return new Promise((entered) => {
+      this.armed = { entered, release: new Promise<void>((r) => (this.open = r)) };
+    });
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  /** Called by the wrapped engine method: waits while armed; true when this call was held. */
+  async pass(): Promise<boolean> {
+    const g = this.armed;
+    this.armed = undefined;
+    if (!g) return false;
+    g.entered();
+    await g.release;
+    return true;
+  }
+}
+
+/** A container that stops at once on SIGTERM, built locally (not pushed). */
+function sleeperImage(h: Harness, env: { registry: string; baseImage: string }): string {
+  const image = buildImage(env.registry, env.baseImage, ['CMD ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]'], { push: false });
+  h.images.push(image);
+  return image;
+}
 
 test('a reload planned while a cron/image redeploy holds the service does not remove the container that redeploy put back', { timeout: 120_000 }, async (t) => {
   const env = infra(t, 'docker', 'registry');
   if (!env) return;
   const h = harness('race');
   try {
-    const image = buildImage(env.registry, env.baseImage, ['CMD ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]'], { push: false });
-    h.images.push(image);
-    const svc = service('app', { image });
-    const cfg = config([svc]);
+    const cfg = config([service('app', { image: sleeperImage(h, env) })]);
     const name = containerNameFor(h.instance, 'app');
 
     // the next container start waits for the test, then fails (a new image that cannot start)
-    let gate: { entered: () => void; release: Promise<void> } | undefined;
+    const gate = new Gate();
     const engine: ContainerEngine = Object.create(h.engine, {
       startContainer: {
         value: async (id: string) => {
-          const g = gate;
-          gate = undefined;
-          if (g) {
-            g.entered();
-            await g.release;
-            throw new Error('start failed (test)');
-          }
+          if (await gate.pass()) throw new Error('start failed (test)');
           return h.engine.startContainer(id);
         },
       },
@@ -38,15 +66,12 @@ test('a reload planned while a cron/image redeploy holds the service does not re
     assert.deepEqual(first.outcomes.map((x) => x.ok), [true]);
     const id = (await h.inspect(name))!.Id;
 
-    let release!: () => void;
-    const entered = new Promise<void>((resolve) => {
-      gate = { entered: resolve, release: new Promise<void>((r) => (release = r)) };
-    });
+    const entered = gate.arm();
     const redeploy = o.redeploy('app', { reason: 'cron', pull: false });
     await entered; // the old container is stopped and set aside, the new one is being started
     const reload = o.reconcile(cfg, 'reload'); // plans while the redeploy holds the service
     await new Promise((r) => setTimeout(r, 500));
-    release();
+    gate.release();
     await assert.rejects(redeploy, /start failed/);
     await reload;
 
@@ -65,22 +90,15 @@ test('a reload planned while a redeploy has set the old container aside adopts t
   if (!env) return;
   const h = harness('race');
   try {
-    const image = buildImage(env.registry, env.baseImage, ['CMD ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]'], { push: false });
-    h.images.push(image);
-    const cfg = config([service('app', { image })]);
+    const cfg = config([service('app', { image: sleeperImage(h, env) })]);
     const name = containerNameFor(h.instance, 'app');
 
     // the next container create waits for the test (the old container is set aside by then)
-    let gate: { entered: () => void; release: Promise<void> } | undefined;
+    const gate = new Gate();
     const engine: ContainerEngine = Object.create(h.engine, {
       createContainer: {
         value: async (spec: Parameters<ContainerEngine['createContainer']>[0]) => {
-          const g = gate;
-          gate = undefined;
-          if (g) {
-            g.entered();
-            await g.release;
-          }
+          await gate.pass();
           return h.engine.createContainer(spec);
         },
       },
@@ -88,15 +106,12 @@ test('a reload planned while a redeploy has set the old container aside adopts t
     const o = h.make({ engine });
     assert.deepEqual((await o.reconcile(cfg)).outcomes.map((x) => x.ok), [true]);
 
-    let release!: () => void;
-    const entered = new Promise<void>((resolve) => {
-      gate = { entered: resolve, release: new Promise<void>((r) => (release = r)) };
-    });
+    const entered = gate.arm();
     const redeploy = o.redeploy('app', { reason: 'cron', pull: false });
     await entered;
     const reload = o.reconcile(cfg, 'reload'); // sees no container under the service's name
     await new Promise((r) => setTimeout(r, 500));
-    release();
+    gate.release();
     await redeploy;
     const result = await reload;
     assert.deepEqual(
