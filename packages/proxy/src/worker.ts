@@ -8,12 +8,16 @@ import { createLogger } from '@dispenser/shared/log';
 import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { ProxyWorker } from './proxy-worker.js';
 import { raiseMallocTrimThreshold } from './process-tuning.js';
+import { quickAckUnavailable } from './quick-ack.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
 raiseMallocTrimThreshold();
 const log = createLogger('proxy', { worker: workerIndex });
 const worker = new ProxyWorker(log);
+if (quickAckUnavailable) {
+  log.info({ reason: quickAckUnavailable }, 'upstream ACKs are not sped up (quick-ack addon unavailable): a backend with Nagle on may add up to 40 ms to multi-segment responses');
+}
 let readySent = false;
 let draining = false;
 
