@@ -18,7 +18,7 @@ const out = join(outDir, 'quick-ack.node');
 const required = process.env.DISPENSER_REQUIRE_NATIVE === '1';
 
 function skip(reason) {
-  const message = `quick-ack addon not built: ${reason}. The proxy works without it; see the README (Reverse proxy / Building).`;
+  const message = `quick-ack addon not built: ${reason}. The proxy works without it; see the README (Reverse proxy / Upstream ACKs).`;
   if (required) {
     console.error(`error: ${message}`);
     process.exit(1);
