@@ -23,6 +23,8 @@
  *   its live size (15 → 65 MB per worker) before collecting it. Growing by 2× instead keeps two
  *   workers at 116–129 MB instead of 174–181 MB under the HTTP/2 benchmark (Node 20), at no
  *   measurable CPU cost (the live set is small, so a mark-compact is cheap).
+ * - `--expose-gc`: lets the worker start a scavenge itself, paced by the bytes it forwards
+ *   (scavenge-pacer.ts); socket read buffers live outside the JS heap and do not fill it.
  * See the README, Reverse proxy / Benchmark.
  */
 export const proxyWorkerExecArgv: readonly string[] = Object.freeze([
@@ -31,4 +33,5 @@ export const proxyWorkerExecArgv: readonly string[] = Object.freeze([
   '--no-concurrent-array-buffer-sweeping',
   '--v8-pool-size=1',
   '--heap-growing-percent=100',
+  '--expose-gc',
 ]);

@@ -6,6 +6,7 @@ import type { CompiledRoute } from './table.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { applyForwardHeaders, clientAddress } from './headers.js';
 import { quickAck } from './quick-ack.js';
+import type { ScavengePacer } from './scavenge-pacer.js';
 
 export type ClientRequestLike = IncomingMessage | Http2ServerRequest;
 export type ClientResponseLike = ServerResponse | Http2ServerResponse;
@@ -16,6 +17,8 @@ export interface ForwardOptions {
   trusted: boolean;
   connectTimeoutMs: number;
   upstreamTimeoutMs: number;
+  /** counts forwarded body bytes toward the next scavenge (request/response forwarding only) */
+  scavenges?: ScavengePacer;
 }
 
 /** What went wrong talking to the upstream, as the status the client gets. */
@@ -185,6 +188,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   const creq = openUpstream(req.method, req.url, upstreamHeaderList(req, opts), route, pool.agentFor(route.upstreamKey), opts);
   let finished = false;
   let ures: IncomingMessage | undefined;
+  const scavenges = opts.scavenges;
   const h1 = req.httpVersionMajor === 1;
 
   const complete = (err: ForwardError | undefined): void => {
@@ -236,6 +240,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
         out.uncork();
       };
       response.on('data', (chunk: Buffer) => {
+        scavenges?.add(chunk.length);
         if (!corked) {
           corked = true;
           out.cork();
@@ -246,6 +251,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
       });
     } else {
       response.on('data', (chunk: Buffer) => {
+        scavenges?.add(chunk.length);
         if (!out.write(chunk)) response.pause();
       });
     }
@@ -273,6 +279,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
     creq.end();
   } else {
     req.on('data', (chunk: Buffer) => {
+      scavenges?.add(chunk.length);
       if (!creq.write(chunk)) req.pause();
     });
     creq.on('drain', () => req.resume());

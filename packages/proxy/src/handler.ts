@@ -4,6 +4,7 @@ import type { Logger } from '@dispenser/shared/log';
 import { lookup, normalizeHost } from './table.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import type { ScavengePacer } from './scavenge-pacer.js';
 import { forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError } from './forward.js';
 
 /**
@@ -33,6 +34,7 @@ export interface HandlerDeps {
   traffic: Traffic;
   /** access log; only used when settings.accessLog is on */
   log: Logger;
+  scavenges: ScavengePacer;
 }
 
 function hostOf(req: ClientRequestLike): string | undefined {
@@ -112,7 +114,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
       res,
       route,
       deps.pool,
-      { tls, host: hostOf(req)!, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs },
+      { tls, host: hostOf(req)!, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, scavenges: deps.scavenges },
       (err) => {
         let status = res.statusCode;
         if (err) {

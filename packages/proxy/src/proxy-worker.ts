@@ -6,6 +6,7 @@ import { initialState, type ProxyState } from './state.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { newTraffic, type Traffic } from './handler.js';
 import { Listeners } from './listeners.js';
+import { ScavengePacer } from './scavenge-pacer.js';
 
 /**
  * One proxy worker's state machine, without the process wiring (worker.ts) so tests can drive it
@@ -22,7 +23,7 @@ export class ProxyWorker {
   private listening = false;
 
   constructor(private readonly log: Logger) {
-    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log });
+    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, scavenges: new ScavengePacer(this.traffic) });
   }
 
   get isListening(): boolean {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import { get, route, startBackend, testSettings } from './helpers.js';
+import { proxyWorkerExecArgv } from '../src/exec-argv.js';
 
 const workerPath = fileURLToPath(new URL('../src/worker.js', import.meta.url));
 
@@ -16,7 +17,8 @@ test('forked worker: acks snapshots, reports ready once listening, drains in-fli
   });
   t.after(() => be.close());
 
-  const child = fork(workerPath, [], { env: { ...process.env, DISPENSER_WORKER_INDEX: '3', DISPENSER_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  // the Node flags the supervisor gives workers: this Node must accept every one of them
+  const child = fork(workerPath, [], { execArgv: [...proxyWorkerExecArgv], env: { ...process.env, DISPENSER_WORKER_INDEX: '3', DISPENSER_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
   const received: Message[] = [];
   child.on('message', (raw) => {
