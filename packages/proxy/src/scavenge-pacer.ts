@@ -1,15 +1,15 @@
 /**
  * Young-generation garbage collections paced by the body bytes a worker forwards.
  *
- * Node reads every socket into a fresh buffer of up to 64 KB, allocated outside the JS heap, and
- * frees it only when a garbage collection finds it dead. V8 starts a scavenge when the young
- * generation fills with JS objects, and forwarding a 64 KB response allocates ~30 times less of
- * those than of buffer: between two scavenges a worker held 20–40 MB of dead read buffers, and
- * V8 then ran full mark-compacts for the memory outside the heap instead (13 in 3 s against 2).
+ * Node reads every socket into a fresh buffer of up to 64 KB, allocated outside the JS heap and
+ * freed only when a garbage collection finds its Buffer dead. V8 paces its collections by the JS
+ * heap, which forwarding a 64 KB response hardly grows: under 64 KB traffic on Node 24 a worker
+ * held 17–39 MB of array buffers (`process.memoryUsage()`), and V8 ran full mark-compacts for
+ * that outside memory instead (13 in a 3 s run; 2 with this pacer).
  * Forcing a scavenge once per `max(2 MB, 64 KB × requests in flight)` of body bytes keeps that
  * bounded. A scavenge's cost grows with the objects still alive, i.e. with the requests in
  * flight, so the allowance grows with them: at 64 KB per request the collection cost per byte
- * stays flat (a fixed 2 MB made 64 KB requests at 256 connections 20–40 % more expensive), and
+ * stays flat (a fixed 2 MB made 64 KB requests at 256 connections 17–40 % more expensive), and
  * the buffers waiting are never more than one more per request than those in use. Capped at
  * 16 MB. Measured on Node 24: two workers 219–281 → 136–193 MB under 64 KB traffic; see the
  * README, Reverse proxy / Benchmark.
