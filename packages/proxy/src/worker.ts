@@ -3,7 +3,9 @@
  * supervisor sets SCHED_NONE and exec to this file) or a plain child_process.fork. Everything
  * arrives as versioned snapshots over IPC; each is acknowledged once in effect.
  */
-import { envelope, isSnapshot, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
+// the zod-free half of the protocol: see envelope.ts
+import { envelope, isSnapshot, openEnvelope } from '@dispenser/shared/ipc/envelope';
+import type { Message } from '@dispenser/shared/ipc/messages';
 import { createLogger } from '@dispenser/shared/log';
 import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { ProxyWorker } from './proxy-worker.js';
@@ -33,7 +35,7 @@ function fatal(code: string, message: string): void {
 }
 
 process.on('message', (raw: unknown) => {
-  const msg = parseMessage(raw);
+  const msg = openEnvelope(raw);
   if (!msg) {
     log.warn('ignored an IPC message that is not part of the protocol');
     return;

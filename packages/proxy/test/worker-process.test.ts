@@ -40,7 +40,10 @@ test('forked worker: acks snapshots, reports ready once listening, drains in-fli
 
   send({ type: 'routes', version: 5, routes: [route('w.test', '/', be.port)] });
   await waitFor('routes ack', () => received.find((m) => m.type === 'ack' && m.kind === 'routes' && m.version === 5));
-  child.send({ dispenser: 1, msg: { type: 'routes', version: 'bad' } }); // invalid: ignored, worker keeps going
+  // not of this protocol: ignored, the worker keeps going (field validation is the supervisor's:
+  // it relays only messages that passed parseMessage, see envelope.ts)
+  child.send({ dispenser: 1, msg: { type: 'reroute-everything' } });
+  child.send({ dispenser: 2, msg: { type: 'routes', version: 6, routes: [] } });
   send({ type: 'proxy-settings', version: 1, settings: testSettings({ strategy: 'http-only' }) });
   const ready = await waitFor('ready', () => received.find((m) => m.type === 'ready'));
   assert.deepEqual(ready, { type: 'ready', component: 'proxy', worker: 3 });

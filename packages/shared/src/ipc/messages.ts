@@ -1,12 +1,15 @@
 import { z } from 'zod';
+import { PROTOCOL_VERSION, TICKET_KEYS_BYTES, snapshotKinds, type Envelope } from './envelope.js';
+
+export { PROTOCOL_VERSION, TICKET_KEYS_BYTES, envelope, isSnapshot, messageTypes, openEnvelope, snapshotKinds, type Envelope, type SnapshotKind } from './envelope.js';
 
 /**
  * The IPC protocol between orchestrator, supervisor and proxy workers.
  * Snapshots are always whole and versioned: a receiver replaces what it had, never merges, and
- * ignores a version older than the one it holds. Every message is validated on receipt
- * (parseMessage) because a child process is another program as far as trust goes.
+ * ignores a version older than the one it holds. The supervisor and the orchestrator validate
+ * every message on receipt (parseMessage) because a child process is another program as far as
+ * trust goes; proxy workers only open the envelope (envelope.ts), which keeps zod out of them.
  */
-export const PROTOCOL_VERSION = 1;
 
 const upstream = z.strictObject({
   /** container IP on the dispenser network, or 127.0.0.1 in tests */
@@ -74,8 +77,6 @@ const proxySettingsSnapshot = z.strictObject({
 });
 export type ProxySettingsSnapshot = z.infer<typeof proxySettingsSnapshot>;
 
-export const TICKET_KEYS_BYTES = 48;
-
 /**
  * TLS session ticket keys. Made by the supervisor, not the orchestrator: every worker encrypts and
  * decrypts session tickets with the same keys, so a client resumes its TLS session whichever
@@ -89,8 +90,6 @@ const ticketKeysSnapshot = z.strictObject({
 });
 export type TicketKeysSnapshot = z.infer<typeof ticketKeysSnapshot>;
 
-export const snapshotKinds = ['routes', 'certs', 'challenges', 'proxy-settings', 'tls-ticket-keys'] as const;
-export type SnapshotKind = (typeof snapshotKinds)[number];
 export type Snapshot = RoutesSnapshot | CertsSnapshot | ChallengesSnapshot | ProxySettingsSnapshot | TicketKeysSnapshot;
 
 /** worker → supervisor: this worker now serves that snapshot version */
@@ -152,15 +151,6 @@ export const messageSchema = z.discriminatedUnion('type', [
 export type Message = z.infer<typeof messageSchema>;
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 
-export interface Envelope {
-  dispenser: typeof PROTOCOL_VERSION;
-  msg: Message;
-}
-
-export function envelope(msg: Message): Envelope {
-  return { dispenser: PROTOCOL_VERSION, msg };
-}
-
 /** Returns the message, or undefined for anything that is not a valid message of this protocol. */
 export function parseMessage(raw: unknown): Message | undefined {
   if (!raw || typeof raw !== 'object' || (raw as Envelope).dispenser !== PROTOCOL_VERSION) return undefined;
@@ -168,6 +158,3 @@ export function parseMessage(raw: unknown): Message | undefined {
   return result.success ? result.data : undefined;
 }
 
-export function isSnapshot(msg: Message): msg is Snapshot {
-  return (snapshotKinds as readonly string[]).includes(msg.type);
-}
