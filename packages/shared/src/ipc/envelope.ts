@@ -13,7 +13,7 @@ export const TICKET_KEYS_BYTES = 48;
 export const snapshotKinds = ['routes', 'certs', 'challenges', 'proxy-settings', 'tls-ticket-keys'] as const;
 export type SnapshotKind = (typeof snapshotKinds)[number];
 
-/** Every message type of the protocol (messages.ts checks that its schemas cover exactly these). */
+/** Every message type of the protocol (a test checks that the schemas in messages.ts cover exactly these). */
 export const messageTypes = [...snapshotKinds, 'ack', 'applied', 'ready', 'reload', 'reloaded', 'drain', 'fatal'] as const;
 const knownTypes: ReadonlySet<string> = new Set(messageTypes);
 
