@@ -27,11 +27,10 @@ import {
   sleep,
   timedLoop,
   tlsPeer,
-  tlsResumes,
-  tlsSession,
   waitExit,
   waitForLogAfter,
 } from '../helpers/supervision.js';
+import { tlsResumes, tlsSession } from '@dispenser/shared/testing/tls-session';
 
 /** quick reloads in a row: systemd must see RELOADING=1 then READY=1 for each, in that order */
 const BURST = 8;

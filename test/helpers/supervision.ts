@@ -95,31 +95,6 @@ export function tlsPeer(port: number, servername: string, timeoutMs = 5000, ALPN
   });
 }
 
-/** A full TLS handshake with SNI `servername`; resolves with the session the server's ticket gave. */
-export function tlsSession(port: number, servername: string, timeoutMs = 5000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
-    socket.once('session', (session: Buffer) => {
-      socket.destroy();
-      resolve(session);
-    });
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error('no TLS session ticket')));
-    socket.on('error', reject);
-  });
-}
-
-/** Whether a fresh connection offering `session` was resumed rather than fully handshaken. */
-export function tlsResumes(port: number, servername: string, session: Buffer, timeoutMs = 5000): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, session, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
-      resolve(socket.isSessionReused());
-      socket.destroy();
-    });
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error('TLS handshake timeout')));
-    socket.on('error', reject);
-  });
-}
-
 /** One HTTPS GET on a fresh connection with SNI = host, not verifying the certificate. */
 export function httpsGet(port: number, path: string, host: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -164,27 +164,3 @@ export function handshake(port: number, servername: string, ca: string, ALPNProt
     socket.on('error', reject);
   });
 }
-
-/** The session a client keeps after a full handshake (TLS 1.3: from the server's ticket). */
-export function sessionFrom(port: number, servername: string, ca: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername, ca, ALPNProtocols: ['http/1.1'] });
-    socket.once('session', (session: Buffer) => {
-      socket.destroy();
-      resolve(session);
-    });
-    socket.on('error', reject);
-  });
-}
-
-/** Whether a new connection offering `session` was resumed instead of doing a full handshake. */
-export function resumes(port: number, servername: string, ca: string, session: Buffer): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername, ca, session, ALPNProtocols: ['http/1.1'] }, () => {
-      const reused = socket.isSessionReused();
-      socket.destroy();
-      resolve(reused);
-    });
-    socket.on('error', reject);
-  });
-}

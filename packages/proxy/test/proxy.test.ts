@@ -9,7 +9,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import { ProxyWorker } from '../src/proxy-worker.js';
-import { captureLogger, get, h2get, h2session, handshake, makeCert, resumes, route, sessionFrom, startBackend, startProxy, testSettings, type LogLine } from './helpers.js';
+import { tlsResumes, tlsSession } from '@dispenser/shared/testing/tls-session';
+import { captureLogger, get, h2get, h2session, handshake, makeCert, route, startBackend, startProxy, testSettings, type LogLine } from './helpers.js';
 
 async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: LogLine[]): Promise<{ w: ProxyWorker; http: number; https: number }> {
   const w = await startProxy(settings, captureLogger(lines));
@@ -185,16 +186,16 @@ test('a TLS session from one worker resumes on another with the same ticket keys
   await otherKeys.w.apply(certs);
   await otherKeys.w.apply({ type: 'tls-ticket-keys', version: 1, keys: randomBytes(48).toString('base64') });
 
-  const session = await sessionFrom(keysAfterListening.https, 't.test', cert.certPem);
-  assert.equal(await resumes(keysFirst.listeners.httpsPort!, 't.test', cert.certPem, session), true);
-  assert.equal(await resumes(keysAfterListening.https, 't.test', cert.certPem, session), true);
-  assert.equal(await resumes(otherKeys.https, 't.test', cert.certPem, session), false, 'other keys cannot read the ticket: full handshake');
+  const session = await tlsSession(keysAfterListening.https, 't.test', { ca: cert.certPem });
+  assert.equal(await tlsResumes(keysFirst.listeners.httpsPort!, 't.test', session, { ca: cert.certPem }), true);
+  assert.equal(await tlsResumes(keysAfterListening.https, 't.test', session, { ca: cert.certPem }), true);
+  assert.equal(await tlsResumes(otherKeys.https, 't.test', session, { ca: cert.certPem }), false, 'other keys cannot read the ticket: full handshake');
 
   // rotation: tickets made with the old keys no longer resume, new ones do
   await keysFirst.apply({ type: 'tls-ticket-keys', version: 2, keys: randomBytes(48).toString('base64') });
-  assert.equal(await resumes(keysFirst.listeners.httpsPort!, 't.test', cert.certPem, session), false);
-  const fresh = await sessionFrom(keysFirst.listeners.httpsPort!, 't.test', cert.certPem);
-  assert.equal(await resumes(keysFirst.listeners.httpsPort!, 't.test', cert.certPem, fresh), true);
+  assert.equal(await tlsResumes(keysFirst.listeners.httpsPort!, 't.test', session, { ca: cert.certPem }), false);
+  const fresh = await tlsSession(keysFirst.listeners.httpsPort!, 't.test', { ca: cert.certPem });
+  assert.equal(await tlsResumes(keysFirst.listeners.httpsPort!, 't.test', fresh, { ca: cert.certPem }), true);
 });
 
 test('route swap during traffic: zero failed requests, new requests reach the new upstream', async (t) => {
