@@ -35,12 +35,9 @@ export class SnapshotCache {
     const previous = this.lastFromOrchestrator.get(kind);
     if (previous !== undefined && snapshot.version < previous) return undefined;
     this.lastFromOrchestrator.set(kind, snapshot.version);
-    const local = this.nextLocal.get(kind) ?? 1;
-    this.nextLocal.set(kind, local + 1);
-    const stored = { ...snapshot, version: local } as Snapshot;
-    this.latest.set(kind, stored);
+    const stored = this.store(snapshot);
     const list = this.origins.get(kind) ?? [];
-    list.push({ local, orchestrator: snapshot.version });
+    list.push({ local: stored.version, orchestrator: snapshot.version });
     this.origins.set(kind, list);
     return stored;
   }
@@ -50,6 +47,11 @@ export class SnapshotCache {
    * workers. No orchestrator waits for it, so it is never reported applied.
    */
   own(snapshot: Snapshot): Snapshot {
+    return this.store(snapshot);
+  }
+
+  /** Keeps the snapshot as the latest of its kind, under the next local version. */
+  private store(snapshot: Snapshot): Snapshot {
     const local = this.nextLocal.get(snapshot.type) ?? 1;
     this.nextLocal.set(snapshot.type, local + 1);
     const stored = { ...snapshot, version: local } as Snapshot;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROTOCOL_VERSION, TICKET_KEYS_BYTES, snapshotKinds, type Envelope } from './envelope.js';
+import { TICKET_KEYS_BYTES, openEnvelope, snapshotKinds } from './envelope.js';
 
 export { PROTOCOL_VERSION, TICKET_KEYS_BYTES, envelope, isSnapshot, messageTypes, openEnvelope, snapshotKinds, type Envelope, type SnapshotKind } from './envelope.js';
 
@@ -153,8 +153,9 @@ export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>
 
 /** Returns the message, or undefined for anything that is not a valid message of this protocol. */
 export function parseMessage(raw: unknown): Message | undefined {
-  if (!raw || typeof raw !== 'object' || (raw as Envelope).dispenser !== PROTOCOL_VERSION) return undefined;
-  const result = messageSchema.safeParse((raw as Envelope).msg);
+  const msg = openEnvelope(raw);
+  if (!msg) return undefined;
+  const result = messageSchema.safeParse(msg);
   return result.success ? result.data : undefined;
 }
 
