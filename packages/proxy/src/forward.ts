@@ -17,7 +17,7 @@ export interface ForwardOptions {
   trusted: boolean;
   connectTimeoutMs: number;
   upstreamTimeoutMs: number;
-  /** counts forwarded body bytes toward the next scavenge (request/response forwarding only) */
+  /** counts forwarded body bytes toward the next scavenge (WebSocket traffic is not counted) */
   scavenges?: ScavengePacer;
 }
 

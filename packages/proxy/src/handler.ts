@@ -5,7 +5,7 @@ import { lookup, normalizeHost } from './table.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
-import { forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError } from './forward.js';
+import { forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions } from './forward.js';
 
 /**
  * What happens to one request, in order: ACME challenge (plain HTTP only, before anything else),
@@ -39,6 +39,12 @@ export interface HandlerDeps {
 
 function hostOf(req: ClientRequestLike): string | undefined {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host;
+}
+
+/** How this request is forwarded: the current settings' trust rule and timeouts, for a route already found (so Host is set). */
+function forwardOptions(deps: HandlerDeps, req: ClientRequestLike, tls: boolean): ForwardOptions {
+  const settings = deps.state.settings;
+  return { tls, host: hostOf(req)!, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, scavenges: deps.scavenges };
 }
 
 function reply(res: ClientResponseLike, status: number, body: string, extra?: Record<string, string>): void {
@@ -114,7 +120,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
       res,
       route,
       deps.pool,
-      { tls, host: hostOf(req)!, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, scavenges: deps.scavenges },
+      forwardOptions(deps, req, tls),
       (err) => {
         let status = res.statusCode;
         if (err) {
@@ -164,7 +170,7 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
       socket,
       head,
       route,
-      { tls, host: hostOf(req)!, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs },
+      forwardOptions(deps, req, tls),
       (err: ForwardError | undefined, upgraded: boolean) => {
         traffic.upgraded.delete(socket);
         if (err && !upgraded && socket.writable) {
