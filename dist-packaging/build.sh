@@ -109,9 +109,12 @@ for ws in "${workspaces[@]}"; do
   [ ! -e "$app/$ws/package.json" ] || die "workspace $ws was not installed into node_modules"
 done
 [ -f "$app/node_modules/dispenser/bin/run.js" ] || die "the CLI (package \"dispenser\") is not in node_modules"
-# Optional for a build from source, not for a release: without it the proxy waits for delayed ACKs
-[ -f "$app/node_modules/@dispenser/proxy/dist/native/quick-ack.node" ] \
-  || die "the proxy's quick-ack addon was not built (needs a C compiler and Node's headers: apt-get install gcc libc6-dev)"
+# Optional for a build from source, not for a release: without them the proxy waits for delayed
+# ACKs and its workers keep freed memory
+for addon in quick-ack malloc-trim; do
+  [ -f "$app/node_modules/@dispenser/proxy/dist/native/$addon.node" ] \
+    || die "the proxy's $addon addon was not built (needs a C compiler and Node's headers: apt-get install gcc libc6-dev)"
+done
 native=$(find "$app/node_modules" -name '*.node' -type f)
 # Prebuilt N-API addons (e.g. @napi-rs/*) work with any Node; anything else must match Node 24.
 [ -z "$native" ] || printf 'note: native addons in the package (must be N-API or built for Node %s):\n%s\n' "$node_version" "${native//"$app"\//}" >&2

@@ -109,9 +109,11 @@ for f in "$unit_path" /usr/share/dispenser/dispenser.toml /usr/lib/dispenser/nod
   check "$f is installed" test -f "$f"
 done
 check "bundled node is a current LTS (v24)" grep -q '^v24\.' <<<"$(/usr/lib/dispenser/node/bin/node --version 2>&1)"
-check "the proxy's quick-ack addon loads in the bundled node" /usr/lib/dispenser/node/bin/node --input-type=module -e '
-  const m = await import("/usr/lib/dispenser/node_modules/@dispenser/proxy/dist/src/quick-ack.js");
-  if (m.quickAckUnavailable) { console.error(m.quickAckUnavailable); process.exit(1); }'
+check "the proxy's native addons load in the bundled node" /usr/lib/dispenser/node/bin/node --input-type=module -e '
+  const dir = "/usr/lib/dispenser/node_modules/@dispenser/proxy/dist/src";
+  const { quickAckUnavailable } = await import(`${dir}/quick-ack.js`);
+  const { mallocTrimUnavailable } = await import(`${dir}/malloc-trimmer.js`);
+  for (const why of [quickAckUnavailable, mallocTrimUnavailable]) if (why) { console.error(why); process.exit(1); }'
 for ws in $(node -p 'require(process.argv[1]).workspaces.join(" ")' "$repo/package.json"); do
   name=$(node -p 'require(process.argv[1]).name' "$repo/$ws/package.json")
   d=/usr/lib/dispenser/node_modules/$name

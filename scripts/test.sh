@@ -8,7 +8,7 @@ bash scripts/infra/start.sh
 # shellcheck disable=SC1091
 source "${DISPENSER_INFRA_DIR:-/tmp/dispenser-infra}/env"
 export DISPENSER_REQUIRE_INFRA=${DISPENSER_REQUIRE_INFRA:-1}
-# the quick-ack addon must build and load here (a missing compiler would otherwise only skip its test)
+# the proxy's native addons must build and load here (a missing compiler would otherwise only skip its test)
 export DISPENSER_REQUIRE_NATIVE=${DISPENSER_REQUIRE_NATIVE:-1}
 npm ci --no-audit --no-fund
 npm test

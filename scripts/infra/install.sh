@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests and benchmarks need. Safe to run again.
 set -euo pipefail
-# gcc, libc6-dev: the proxy's quick-ack addon (packages/proxy/native), required in CI
+# gcc, libc6-dev: the proxy's native addons (packages/proxy/native), required in CI
 pkgs=(docker.io docker-registry pebble busybox-static curl openssl apache2-utils gcc libc6-dev)
 [ "${1:-}" = "--bench" ] && pkgs+=(nginx-light caddy wrk nghttp2-client)
 [ "${1:-}" = "--package" ] && pkgs+=(rpm)

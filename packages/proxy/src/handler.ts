@@ -17,6 +17,8 @@ const ACME_PREFIX = '/.well-known/acme-challenge/';
 export interface Traffic {
   /** requests and upgrades being forwarded right now */
   inFlight: number;
+  /** requests and upgrades forwarded since the worker started: lets periodic work skip idle spells */
+  started: number;
   draining: boolean;
   /** called whenever inFlight drops */
   onIdle: (() => void) | undefined;
@@ -25,7 +27,7 @@ export interface Traffic {
 }
 
 export function newTraffic(): Traffic {
-  return { inFlight: 0, draining: false, onIdle: undefined, upgraded: new Set() };
+  return { inFlight: 0, started: 0, draining: false, onIdle: undefined, upgraded: new Set() };
 }
 
 export interface HandlerDeps {
@@ -115,6 +117,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     }
     const started = settings.accessLog ? performance.now() : 0;
     traffic.inFlight++;
+    traffic.started++;
     forwardWeb(
       req,
       res,
@@ -163,6 +166,7 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
       return;
     }
     traffic.inFlight++;
+    traffic.started++;
     traffic.upgraded.add(socket);
     const started = performance.now();
     forwardUpgrade(

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { loadAddon } from './native-addon.js';
 
 /**
  * The quick-ack addon (native/quick-ack.c): acknowledge what was read from an upstream socket at
@@ -12,17 +12,7 @@ interface Addon {
   quickAck(fd: number): boolean;
 }
 
-function load(): { addon?: Addon; reason?: string } {
-  if (process.platform !== 'linux') return { reason: 'TCP_QUICKACK is Linux-only' };
-  try {
-    // dist/src/quick-ack.js → dist/native/quick-ack.node, where native/build.mjs puts it
-    return { addon: createRequire(import.meta.url)('../native/quick-ack.node') as Addon };
-  } catch (err) {
-    return { reason: (err as Error).message.split('\n')[0] };
-  }
-}
-
-const { addon, reason } = load();
+const { addon, reason } = loadAddon<Addon>('quick-ack', (a) => typeof a.quickAck === 'function');
 
 /** Why upstream ACKs are not sped up in this process, or `undefined` when they are. */
 export const quickAckUnavailable: string | undefined = reason;

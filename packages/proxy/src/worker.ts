@@ -11,6 +11,7 @@ import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { ProxyWorker } from './proxy-worker.js';
 import { raiseMallocTrimThreshold } from './process-tuning.js';
 import { quickAckUnavailable } from './quick-ack.js';
+import { MallocTrimmer, mallocTrimUnavailable } from './malloc-trimmer.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
@@ -20,6 +21,10 @@ const worker = new ProxyWorker(log);
 if (quickAckUnavailable) {
   log.info({ reason: quickAckUnavailable }, 'upstream ACKs are not sped up (quick-ack addon unavailable): a backend with Nagle on may add up to 40 ms to multi-segment responses');
 }
+if (mallocTrimUnavailable) {
+  log.info({ reason: mallocTrimUnavailable }, 'freed memory is not handed back to the system between garbage collections (malloc-trim addon unavailable): workers stay larger under load');
+}
+new MallocTrimmer(worker.traffic).start();
 let readySent = false;
 let draining = false;
 
