@@ -22,7 +22,7 @@
  *   objects outlive two scavenges and are promoted, and V8 let the old generation grow to ~4×
  *   its live size (15 → 65 MB per worker) before collecting it. Growing by 2× kept two workers
  *   at 116–129 MB instead of 174–181 MB under the HTTP/2 benchmark on Node 20; 1.5× (with the
- *   malloc trimmer, malloc-trimmer.ts) brought Node 24 from 192–238 to 169–183 MB there, at no
+ *   malloc trimmer, malloc-trimmer.ts) brought Node 24 from 192–238 to 169–190 MB there, at no
  *   measurable CPU cost on either (the live set is ~16 MB, so a mark-compact is cheap).
  * - `--expose-gc`: lets the worker start a scavenge itself, paced by the bytes it forwards
  *   (scavenge-pacer.ts); socket read buffers live outside the JS heap and do not fill it.

@@ -3,6 +3,7 @@
  * a part call `infra(t, 'docker')`: locally the test is skipped with a reason when the part is
  * not running; in CI (DISPENSER_REQUIRE_INFRA=1) a missing part is a failure, never a skip.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export interface Infra {
@@ -34,14 +35,41 @@ export function infraEnv(): Infra {
   };
 }
 
-function available(part: Part): boolean {
-  switch (part) {
-    case 'docker':
-      return existsSync(process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') ?? '/var/run/docker.sock');
-    case 'registry':
-    case 'pebble':
-      return process.env.DISPENSER_TEST_REGISTRY !== undefined || existsSync('/tmp/dispenser-infra/env');
+/** True when `command args` exits 0 within 5 s. */
+function answers(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
   }
+}
+
+const checked = new Map<Part, boolean>();
+
+/**
+ * Whether a part is running, asked once per process. A socket or env file left behind by a part
+ * that has stopped (e.g. after a reboot) does not count: tests would hang on it instead of
+ * being skipped.
+ */
+function available(part: Part): boolean {
+  let up = checked.get(part);
+  if (up === undefined) {
+    const env = infraEnv();
+    switch (part) {
+      case 'docker':
+        up = answers('docker', ['version', '--format', '{{.Server.Version}}']);
+        break;
+      case 'registry':
+        up = answers('curl', ['-sf', '-o', '/dev/null', `http://${env.registry}/v2/`]);
+        break;
+      case 'pebble':
+        up = answers('curl', ['-sf', '-o', '/dev/null', '--cacert', env.pebbleCa, env.pebbleDirectory]);
+        break;
+    }
+    checked.set(part, up);
+  }
+  return up;
 }
 
 /** Returns the infra coordinates, or undefined after skipping the test (locally only). */
