@@ -38,19 +38,15 @@ export class MallocTrimmer {
     this.timer.unref();
   }
 
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
   /** Trims if requests started since the last tick or the one before it. True when it trimmed. */
   tick(): boolean {
+    if (!this.trim) return false;
     const started = this.traffic.started;
     const busy = started !== this.seen;
     this.seen = started;
     if (!busy && !this.trimAfterIdle) return false;
     this.trimAfterIdle = busy;
-    this.trim?.();
+    this.trim();
     return true;
   }
 }
