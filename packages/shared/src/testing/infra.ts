@@ -4,7 +4,6 @@
  * not running; in CI (DISPENSER_REQUIRE_INFRA=1) a missing part is a failure, never a skip.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
 export interface Infra {
   registry: string;
