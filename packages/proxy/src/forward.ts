@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import h2proxyModule from 'http2-proxy';
 import type { CompiledRoute } from './table.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import { applyForwardHeaders, clientAddress } from './headers.js';
+import { applyForwardHeaders, clientAddress, isUnderscoreForwardingHeader } from './headers.js';
 import { quickAck } from './quick-ack.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
 
@@ -13,7 +13,10 @@ export type ClientResponseLike = ServerResponse | Http2ServerResponse;
 
 export interface ForwardOptions {
   tls: boolean;
+  /** the validated authority the client asked for (Host, :authority or absolute-form): the upstream's Host */
   host: string;
+  /** the normalised origin-form target the route matched: what the upstream is asked for */
+  url: string;
   trusted: boolean;
   connectTimeoutMs: number;
   upstreamTimeoutMs: number;
@@ -61,7 +64,7 @@ function upgradeRequest(req: ClientRequestLike, ureq: RequestOptions, route: Com
     host: opts.host,
     trusted: opts.trusted,
   });
-  return openUpstream(ureq.method, ureq.path, headers, route, false, opts);
+  return openUpstream(ureq.method, opts.url, headers, route, false, opts);
 }
 
 /** The request to the upstream, with the upstream (idle) timeout and the connect timeout armed. */
@@ -74,6 +77,11 @@ function openUpstream(method: string | undefined, path: string | null | undefine
     port: route.upstream.port,
     agent,
     timeout: opts.upstreamTimeoutMs > 0 ? opts.upstreamTimeoutMs : undefined,
+    // Response header lines ending in a bare LF (legacy CGI, busybox httpd) are allowed by RFC 9112
+    // §2.2 and served by nginx and Caddy. Node's only switch for that is its lenient parser, so
+    // responses whose framing it would otherwise have refused never leave their connection in
+    // the pool (see framingInDoubt). Requests from clients stay strictly parsed.
+    insecureHTTPParser: true,
     // plain HTTP upstream: skip the agent's per-request TLS server-name computation
     servername: '',
   };
@@ -92,6 +100,17 @@ function openUpstream(method: string | undefined, path: string | null | undefine
 /** Hop-by-hop headers (RFC 9110 §7.6.1, plus the HTTP/2 and proxy ones): never forwarded. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
 
+/**
+ * Fields a trailer section must not carry (RFC 9110 §6.5.1: framing, routing, authentication,
+ * response controls and content format are decided before the content), on top of hop-by-hop
+ * ones, which an HTTP/2 client's stream refuses outright.
+ */
+const NOT_IN_TRAILERS: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
+  'host', 'content-length', 'content-type', 'content-encoding', 'content-range', 'set-cookie', 'authorization', 'www-authenticate',
+  'cache-control', 'expires', 'age', 'location', 'retry-after', 'vary', 'date', 'expect', 'max-forwards', 'range', 'if-match', 'if-none-match',
+]);
+
 /** Header names listed in a `Connection` value (also hop-by-hop), lower-cased. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -107,15 +126,16 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
  * The upstream request's headers as a flat [name, value, ...] list, which http.request writes
  * as they are (one validation pass) instead of going through setHeader() for each.
  */
-export function upstreamHeaderList(req: ClientRequestLike, opts: ForwardOptions): string[] {
+export function upstreamHeaderList(req: ClientRequestLike, opts: ForwardOptions, framing: BodyFraming = 'none'): string[] {
   const src = req.headers as Record<string, string | string[] | undefined>;
   const listed = connectionTokens(src['connection']);
   const headers: Record<string, string | string[] | undefined> = { host: opts.host };
   for (const key in src) {
     // HTTP/2 pseudo-headers (:authority, :path...) are not HTTP/1.1 headers
-    if (key.charCodeAt(0) === 58 || key === 'host' || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+    if (key.charCodeAt(0) === 58 || key === 'host' || HOP_BY_HOP.has(key) || listed?.has(key) || isUnderscoreForwardingHeader(key)) continue;
     headers[key] = src[key];
   }
+  if (framing === 'chunked') headers['transfer-encoding'] = 'chunked';
   applyForwardHeaders(headers, { peer: clientAddress(req.socket?.remoteAddress), proto: opts.tls ? 'https' : 'http', host: opts.host, trusted: opts.trusted });
   const list: string[] = [];
   for (const key in headers) {
@@ -125,6 +145,50 @@ export function upstreamHeaderList(req: ClientRequestLike, opts: ForwardOptions)
     else list.push(key, value);
   }
   return list;
+}
+
+/** The trailers worth passing on, as a [name, value, ...] list; empty when there are none. */
+export function trailerList(raw: readonly string[]): string[] {
+  const list: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (lower.charCodeAt(0) === 58 || NOT_IN_TRAILERS.has(lower)) continue;
+    list.push(lower, raw[i + 1]!);
+  }
+  return list;
+}
+
+/**
+ * How the request body travels upstream. Every method's body is forwarded with its framing
+ * (a Content-Length is sent only with the body it counts): dropping a body while its length
+ * still went upstream let the body be read as the next pooled request (request smuggling).
+ * - 'length': the client sent Content-Length, which goes upstream unchanged;
+ * - 'chunked': HTTP/1.1 chunked, or an HTTP/2 body without Content-Length: re-chunked upstream;
+ * - 'none': no body at all.
+ */
+export type BodyFraming = 'none' | 'length' | 'chunked';
+
+export function bodyFraming(req: ClientRequestLike): BodyFraming {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length === '0' ? 'none' : 'length';
+  if (req.httpVersionMajor === 1) return req.headers['transfer-encoding'] !== undefined ? 'chunked' : 'none';
+  return (req as Http2ServerRequest).stream.endAfterHeaders ? 'none' : 'chunked';
+}
+
+/**
+ * True when a response's own framing is ambiguous (Content-Length beside Transfer-Encoding, or
+ * several lengths): the lenient parser picked one reading, the upstream may have meant the
+ * other, so the connection must not carry another request.
+ */
+export function framingInDoubt(raw: readonly string[]): boolean {
+  let lengths = 0;
+  let encodings = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') lengths++;
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') encodings++;
+  }
+  return lengths > 1 || (lengths > 0 && encodings > 0);
 }
 
 /** Response headers for an HTTP/1.1 client: the upstream's raw list minus hop-by-hop ones. */
@@ -164,8 +228,6 @@ function upstreamError(message: string, code: string, statusCode: number): Forwa
 /** Bytes of response body queued for an HTTP/1.1 client before the upstream is paused: two reads' worth. */
 const H1_QUEUE_LIMIT = 128 * 1024;
 
-const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /**
  * Runs after the read that delivered a response's head (a nextTick: the parser has consumed the
  * whole read by then). A response that did not end in that read spans several TCP segments, and
@@ -182,10 +244,11 @@ function ackIfIncomplete(response: IncomingMessage): void {
  * the hot path, and a generic proxy library's promise chains, header copies and pipe() set-up
  * were a measurable share of each request's CPU (see the README, Reverse proxy / Benchmark). `done` is called
  * exactly once: when the response to the client has finished, when the client went away (the
- * upstream request is then destroyed), or with the error when the upstream failed.
+ * upstream request is then destroyed), or with the error when the upstream failed. Every event
+ * handler here is guarded: whatever throws becomes this request's error, never the worker's.
  */
-function exchange(req: ClientRequestLike, res: ClientResponseLike, route: CompiledRoute, pool: UpstreamPool, opts: ForwardOptions, done: (err: ForwardError | undefined, creq: ClientRequest) => void): void {
-  const creq = openUpstream(req.method, req.url, upstreamHeaderList(req, opts), route, pool.agentFor(route.upstreamKey), opts);
+function exchange(req: ClientRequestLike, res: ClientResponseLike, route: CompiledRoute, pool: UpstreamPool, opts: ForwardOptions, framing: BodyFraming, done: (err: ForwardError | undefined, creq: ClientRequest) => void): void {
+  const creq = openUpstream(req.method, opts.url, upstreamHeaderList(req, opts, framing), route, pool.agentFor(route.upstreamKey), opts);
   let finished = false;
   let ures: IncomingMessage | undefined;
   const scavenges = opts.scavenges;
@@ -194,9 +257,18 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   const complete = (err: ForwardError | undefined): void => {
     if (finished) return;
     finished = true;
-    // the client went away or something failed before the upstream response ended: stop it
-    if (!ures || !ures.complete) creq.destroy();
+    // The upstream connection goes back to the pool only after a whole response to a wholly
+    // sent request; anything less (client gone, early response to an unfinished upload, an
+    // error) leaves its framing in doubt: close it.
+    if (!ures || !ures.complete || !creq.writableFinished) creq.destroy();
     done(err, creq);
+  };
+  const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
+    try {
+      fn(...args);
+    } catch (err) {
+      complete(upstreamError(`request to ${route.upstreamKey} failed in the proxy: ${(err as Error).message}`, (err as ForwardError).code ?? 'EPROXY', 502));
+    }
   };
   const onResDrain = (): void => {
     ures?.resume();
@@ -205,12 +277,18 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   // an error after completion (a socket torn down by destroy()) must still have a listener
   creq.on('error', (err: ForwardError) => complete(err));
   creq.on('timeout', () => complete(upstreamError(`upstream ${route.upstreamKey} sent nothing for ${opts.upstreamTimeoutMs} ms`, 'ETIMEDOUT', 504)));
-  creq.on('response', (response: IncomingMessage) => {
+  // 101 to a request that asked for no upgrade: the connection now speaks something else
+  creq.on('upgrade', (_res: IncomingMessage, socket: Duplex) => {
+    socket.destroy();
+    complete(upstreamError(`upstream ${route.upstreamKey} switched protocols (101) on a request that did not ask to`, 'EUNEXPECTED_UPGRADE', 502));
+  });
+  creq.on('response', guard((response: IncomingMessage) => {
     ures = response;
     if (finished) {
       response.destroy();
       return;
     }
+    if (framingInDoubt(response.rawHeaders)) (creq as ClientRequest & { shouldKeepAlive: boolean }).shouldKeepAlive = false;
     if (quickAck) process.nextTick(ackIfIncomplete, response);
     const status = response.statusCode ?? 502;
     try {
@@ -239,7 +317,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
         corked = false;
         out.uncork();
       };
-      response.on('data', (chunk: Buffer) => {
+      response.on('data', guard((chunk: Buffer) => {
         scavenges?.add(chunk.length);
         if (!corked) {
           corked = true;
@@ -248,43 +326,58 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
         }
         out.write(chunk);
         if (out.writableLength >= H1_QUEUE_LIMIT) response.pause();
-      });
+      }));
     } else {
-      response.on('data', (chunk: Buffer) => {
+      response.on('data', guard((chunk: Buffer) => {
         scavenges?.add(chunk.length);
         if (!out.write(chunk)) response.pause();
-      });
+      }));
     }
-    response.on('end', () => {
-      const trailers = response.trailers;
-      for (const _ in trailers) {
-        res.addTrailers(trailers);
-        break;
-      }
+    response.on('end', guard(() => {
+      // filtered here: an HTTP/2 stream throws (outside any handler of ours) on a
+      // connection-specific trailer
+      const trailers = response.rawTrailers.length ? trailerList(response.rawTrailers) : undefined;
+      if (trailers?.length) res.addTrailers((h1 ? pairsOf(trailers) : objectOf(trailers)) as Record<string, string>);
       res.end();
-    });
+    }));
     response.on('aborted', () => complete(upstreamError(`upstream ${route.upstreamKey} closed the connection mid-response`, 'ECONNRESET', 502)));
     response.on('error', (err: ForwardError) => complete(err));
     res.on('drain', onResDrain);
-  });
+  }));
 
   res.on('finish', () => complete(undefined));
   res.on('close', () => complete(undefined));
   res.on('error', (err: ForwardError) => complete(err));
   req.on('error', (err: ForwardError) => complete(err));
 
-  if (BODYLESS_METHODS.has(req.method ?? 'GET')) {
-    // a body on these methods has no defined meaning: drop it, as before
+  if (framing === 'none') {
+    // nothing to forward; reading to the end lets the client connection carry its next request
     req.resume();
     creq.end();
   } else {
-    req.on('data', (chunk: Buffer) => {
+    req.on('data', guard((chunk: Buffer) => {
       scavenges?.add(chunk.length);
       if (!creq.write(chunk)) req.pause();
-    });
+    }));
     creq.on('drain', () => req.resume());
-    req.on('end', () => creq.end());
+    req.on('end', guard(() => creq.end()));
   }
+}
+
+function pairsOf(list: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < list.length; i += 2) out.push([list[i]!, list[i + 1]!]);
+  return out;
+}
+
+function objectOf(list: string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!;
+    const prev = out[name];
+    out[name] = prev === undefined ? list[i + 1]! : Array.isArray(prev) ? [...prev, list[i + 1]!] : [prev, list[i + 1]!];
+  }
+  return out;
 }
 
 /**
@@ -304,11 +397,12 @@ export function forwardWeb(
     done(undefined);
     return;
   }
-  exchange(req, res, route, pool, opts, (err, creq) => {
+  const framing = bodyFraming(req);
+  exchange(req, res, route, pool, opts, framing, (err, creq) => {
     // A keep-alive socket the upstream closed just as we reused it: safe to retry once for a
-    // request without a body, before anything was sent to the client.
-    if (err && creq.reusedSocket && !res.headersSent && !res.destroyed && (req.method === 'GET' || req.method === 'HEAD')) {
-      exchange(req, res, route, pool, opts, (err2) => done(err2));
+    // request without a body (the body has been consumed), before anything reached the client.
+    if (err && creq.reusedSocket && framing === 'none' && !res.headersSent && !res.destroyed && (req.method === 'GET' || req.method === 'HEAD')) {
+      exchange(req, res, route, pool, opts, framing, (err2) => done(err2));
       return;
     }
     done(err);

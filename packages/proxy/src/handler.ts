@@ -1,15 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@dispenser/shared/log';
-import { lookup, normalizeHost } from './table.js';
+import { lookup } from './table.js';
+import { checkHead, type RequestHead } from './request-target.js';
+import { LogLimiter } from './log-limiter.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
+import type { CompiledRoute } from './table.js';
 import { forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions } from './forward.js';
 
 /**
- * What happens to one request, in order: ACME challenge (plain HTTP only, before anything else),
- * https-only redirect (plain HTTP only), route lookup (404), forward (502/504 on upstream failure).
+ * What happens to one request, in order: head check (one valid Host, a target that normalises:
+ * else 400), ACME challenge (plain HTTP only), https-only redirect (plain HTTP only), route lookup
+ * on the normalised path (404), forward (502/504 on upstream failure).
  */
 
 const ACME_PREFIX = '/.well-known/acme-challenge/';
@@ -37,16 +41,40 @@ export interface HandlerDeps {
   /** access log; only used when settings.accessLog is on */
   log: Logger;
   scavenges: ScavengePacer;
+  /** caps the warn lines for failed upstream exchanges (502/504) */
+  upstreamErrors?: LogLimiter;
 }
 
-function hostOf(req: ClientRequestLike): string | undefined {
-  return (req.headers[':authority'] as string | undefined) ?? req.headers.host;
-}
-
-/** How this request is forwarded: the current settings' trust rule and timeouts, for a route already found (so Host is set). */
-function forwardOptions(deps: HandlerDeps, req: ClientRequestLike, tls: boolean): ForwardOptions {
+/** How this request is forwarded: the current settings' trust rule and timeouts, for a checked head. */
+function forwardOptions(deps: HandlerDeps, head: RequestHead, tls: boolean): ForwardOptions {
   const settings = deps.state.settings;
-  return { tls, host: hostOf(req)!, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, scavenges: deps.scavenges };
+  return { tls, host: head.authority, url: head.url, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, scavenges: deps.scavenges };
+}
+
+/** At most 20 warn lines per second per worker for failed upstream exchanges; the rest are counted. */
+export function newUpstreamErrorLimiter(): LogLimiter {
+  return new LogLimiter(20, 1000);
+}
+
+/** A 502/504 the proxy made, at warn with its cause, so an operator sees why without the access log. */
+function warnUpstreamFailure(deps: HandlerDeps, route: CompiledRoute, status: number, err: ForwardError, method: string | undefined, path: string, clientGotStatus: boolean): void {
+  const limiter = (deps.upstreamErrors ??= newUpstreamErrorLimiter());
+  const { write, suppressedBefore } = limiter.take();
+  if (!write) return;
+  deps.log.warn(
+    {
+      code: status === 504 ? 'PROXY_UPSTREAM_TIMEOUT' : 'PROXY_UPSTREAM_FAILED',
+      service: route.service,
+      upstream: route.upstreamKey,
+      status,
+      cause: err.code ?? 'unknown',
+      method,
+      path,
+      ...(clientGotStatus ? {} : { aborted: true }),
+      ...(suppressedBefore ? { suppressed: suppressedBefore } : {}),
+    },
+    `${route.service}: ${clientGotStatus ? `answered ${status}` : 'response cut short'}: ${err.message}`,
+  );
 }
 
 function reply(res: ClientResponseLike, status: number, body: string, extra?: Record<string, string>): void {
@@ -67,7 +95,7 @@ function reply(res: ClientResponseLike, status: number, body: string, extra?: Re
 }
 
 const bodies: Record<number, string> = {
-  400: 'Bad request: missing or invalid Host\n',
+  400: 'Bad request: missing or invalid Host or request target\n',
   404: 'Not found: no service for this host and path\n',
   502: 'Bad gateway: the service is not reachable\n',
   504: 'Gateway timeout: the service did not answer in time\n',
@@ -83,25 +111,37 @@ export function redirectLocation(host: string, url: string, httpsPort: number): 
 }
 
 /** A response the proxy gives itself (ACME answer, redirect, 400, 404): logged like forwarded ones. */
-function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string | undefined, status: number, body: string, extra?: Record<string, string>): void {
+function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string | undefined, status: number, body: string, extra?: Record<string, string>, reason?: string): void {
   reply(res, status, body, extra);
-  if (deps.state.settings.accessLog) deps.log.info({ host, path: req.url, method: req.method, status, upstream: null, durationMs: 0 }, 'access');
+  if (deps.state.settings.accessLog) deps.log.info({ host, path: req.url, method: req.method, status, upstream: null, durationMs: 0, ...(reason ? { reason } : {}) }, 'access');
+}
+
+/**
+ * The status the client actually got, for the access log: the error status the proxy answered,
+ * the upstream's status when the response was cut short after it started, or 499 (nginx's
+ * "client closed request") when the client left before any response.
+ */
+function outcome(res: ClientResponseLike, err: ForwardError | undefined, errorStatus: number | undefined): { status: number; aborted: boolean } {
+  if (err) return res.headersSent && errorStatus === undefined ? { status: res.statusCode, aborted: true } : { status: errorStatus ?? 502, aborted: false };
+  if (res.writableFinished) return { status: res.statusCode, aborted: false };
+  return { status: res.headersSent ? res.statusCode : 499, aborted: true };
 }
 
 export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
-  return function onRequest(req: ClientRequestLike, res: ClientResponseLike): void {
+  const handle = (req: ClientRequestLike, res: ClientResponseLike): void => {
     const { state, traffic } = deps;
     const settings = state.settings;
-    const url = req.url ?? '/';
-    if (!tls && url.startsWith(ACME_PREFIX)) {
-      const keyAuthorization = state.challenges.get(url.slice(ACME_PREFIX.length).split('?')[0]!);
-      if (keyAuthorization !== undefined) answer(deps, req, res, hostOf(req), 200, keyAuthorization);
-      else answer(deps, req, res, hostOf(req), 404, 'Not found: unknown ACME challenge token\n');
+    const head = checkHead(req.url ?? '', req.rawHeaders);
+    if (!head.ok) {
+      if (req.httpVersionMajor === 1) res.setHeader('connection', 'close');
+      answer(deps, req, res, undefined, 400, bodies[400]!, undefined, head.reason);
       return;
     }
-    const host = normalizeHost(hostOf(req));
-    if (host === undefined) {
-      answer(deps, req, res, undefined, 400, bodies[400]!);
+    const { host, url } = head;
+    if (!tls && head.path.startsWith(ACME_PREFIX)) {
+      const keyAuthorization = state.challenges.get(head.path.slice(ACME_PREFIX.length));
+      if (keyAuthorization !== undefined) answer(deps, req, res, host, 200, keyAuthorization);
+      else answer(deps, req, res, host, 404, 'Not found: unknown ACME challenge token\n');
       return;
     }
     if (traffic.draining && req.httpVersionMajor === 1) res.setHeader('connection', 'close');
@@ -110,7 +150,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
       answer(deps, req, res, host, 301, `Moved to ${location}\n`, { location });
       return;
     }
-    const route = lookup(state.table, host, url);
+    const route = lookup(state.table, host, head.path);
     if (!route) {
       answer(deps, req, res, host, 404, bodies[404]!);
       return;
@@ -118,32 +158,46 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     const started = settings.accessLog ? performance.now() : 0;
     traffic.inFlight++;
     traffic.started++;
-    forwardWeb(
-      req,
-      res,
-      route,
-      deps.pool,
-      forwardOptions(deps, req, tls),
-      (err) => {
-        let status = res.statusCode;
-        if (err) {
-          status = statusForError(err);
-          reply(res, status, bodies[status]!);
-        }
-        if (settings.accessLog) {
-          deps.log.info(
-            { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(err ? { error: err.code ?? err.message } : {}) },
-            'access',
-          );
-        }
-        if (--traffic.inFlight === 0 && traffic.onIdle) traffic.onIdle();
-      },
-    );
+    let settled = false;
+    const settle = (err: ForwardError | undefined): void => {
+      if (settled) return;
+      settled = true;
+      let errorStatus: number | undefined;
+      if (err) {
+        const status = statusForError(err);
+        const before = res.headersSent;
+        reply(res, status, bodies[status]!);
+        if (!before) errorStatus = status;
+        warnUpstreamFailure(deps, route, status, err, req.method, url, !before);
+      }
+      if (settings.accessLog) {
+        const { status, aborted } = outcome(res, err, errorStatus);
+        deps.log.info(
+          { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : {}) },
+          'access',
+        );
+      }
+      if (--traffic.inFlight === 0 && traffic.onIdle) traffic.onIdle();
+    };
+    try {
+      forwardWeb(req, res, route, deps.pool, forwardOptions(deps, head, tls), settle);
+    } catch (err) {
+      settle(Object.assign(err instanceof Error ? err : new Error(String(err)), { statusCode: 502 }) as ForwardError);
+    }
+  };
+  // No exception on a request's path may take the worker (and every other connection on it) down.
+  return function onRequest(req: ClientRequestLike, res: ClientResponseLike): void {
+    try {
+      handle(req, res);
+    } catch (err) {
+      deps.log.error({ code: 'PROXY_REQUEST_FAILED', err: (err as Error).message, path: req.url }, 'request failed inside the proxy');
+      reply(res, 502, bodies[502]!);
+    }
   };
 }
 
 export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
-  return function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  return function onUpgrade(req: IncomingMessage, socket: Duplex, bodyHead: Buffer): void {
     const { state, traffic } = deps;
     const settings = state.settings;
     socket.on('error', () => socket.destroy());
@@ -151,16 +205,17 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
       rawReply(socket, 503, 'Service Unavailable');
       return;
     }
-    const host = normalizeHost(hostOf(req));
-    if (host === undefined) {
+    const head = checkHead(req.url ?? '', req.rawHeaders);
+    if (!head.ok) {
       rawReply(socket, 400, 'Bad Request');
       return;
     }
+    const host = head.host;
     if (!tls && settings.strategy === 'https-only') {
-      rawReply(socket, 301, 'Moved Permanently', `location: ${redirectLocation(host, req.url ?? '/', state.boundHttpsPort)}\r\n`);
+      rawReply(socket, 301, 'Moved Permanently', `location: ${redirectLocation(host, head.url, state.boundHttpsPort)}\r\n`);
       return;
     }
-    const route = lookup(state.table, host, req.url ?? '/');
+    const route = lookup(state.table, host, head.path);
     if (!route) {
       rawReply(socket, 404, 'Not Found');
       return;
@@ -172,9 +227,9 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
     forwardUpgrade(
       req,
       socket,
-      head,
+      bodyHead,
       route,
-      forwardOptions(deps, req, tls),
+      forwardOptions(deps, head, tls),
       (err: ForwardError | undefined, upgraded: boolean) => {
         traffic.upgraded.delete(socket);
         if (err && !upgraded && socket.writable) {
@@ -183,8 +238,9 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
         } else {
           socket.destroy();
         }
+        if (err && !upgraded) warnUpstreamFailure(deps, route, statusForError(err), err, req.method, head.url, true);
         if (settings.accessLog) {
-          deps.log.info({ host, path: req.url, method: req.method, status: upgraded ? 101 : err ? statusForError(err) : 0, service: route.service, upstream: route.upstreamKey, durationMs: Math.round(performance.now() - started) }, 'access');
+          deps.log.info({ host, path: head.url, method: req.method, status: upgraded ? 101 : err ? statusForError(err) : 0, service: route.service, upstream: route.upstreamKey, durationMs: Math.round(performance.now() - started) }, 'access');
         }
         if (--traffic.inFlight === 0 && traffic.onIdle) traffic.onIdle();
       },

@@ -23,6 +23,18 @@ export function clientAddress(remoteAddress: string | undefined): string {
   return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
 }
 
+/** The headers the trust rules own, lower-cased. */
+const FORWARDING_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded']);
+
+/**
+ * `X_Forwarded_For` and the like: some app servers (CGI-style environments, Rack, PHP) fold `_`
+ * and `-` into the same variable, so a client could smuggle a forwarding header past the trust
+ * rules under the underscore spelling. Never legitimate: dropped whether trust is on or off.
+ */
+export function isUnderscoreForwardingHeader(lowerName: string): boolean {
+  return lowerName.indexOf('_') !== -1 && FORWARDING_HEADERS.has(lowerName.replace(/_/g, '-'));
+}
+
 function first(value: string | string[] | number | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return value.length ? value.join(', ') : undefined;

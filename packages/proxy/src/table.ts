@@ -1,4 +1,5 @@
 import type { Route, Upstream } from '@dispenser/shared/ipc/messages';
+import { hostOfAuthority } from './request-target.js';
 
 /**
  * The routing table: compiled once per routes snapshot, looked up synchronously per request.
@@ -39,7 +40,7 @@ export function compileRoutes(routes: readonly Route[], version = 0): RouteTable
   const hosts = new Map<string, CompiledRoute[]>();
   const upstreams = new Set<string>();
   for (const r of routes) {
-    const host = normalizeHost(r.host);
+    const host = hostOfAuthority(r.host);
     if (host === undefined) continue;
     const compiled: CompiledRoute = Object.freeze({
       service: r.service,
@@ -59,27 +60,7 @@ export function compileRoutes(routes: readonly Route[], version = 0): RouteTable
   return Object.freeze({ version, hosts, upstreams });
 }
 
-/**
- * Lower-cases and strips the port from a Host header or :authority value.
- * Returns undefined for anything that is not a plausible host name or IP literal, so the value is
- * safe to reflect in a redirect Location.
- */
-export function normalizeHost(raw: string | undefined): string | undefined {
-  if (!raw) return undefined;
-  let host: string;
-  if (raw.charCodeAt(0) === 91 /* [ */) {
-    const end = raw.indexOf(']');
-    if (end < 0) return undefined;
-    host = raw.slice(0, end + 1).toLowerCase();
-    return /^\[[0-9a-f:.]+\]$/.test(host) ? host : undefined;
-  }
-  const colon = raw.indexOf(':');
-  host = (colon >= 0 ? raw.slice(0, colon) : raw).toLowerCase();
-  if (host.endsWith('.')) host = host.slice(0, -1);
-  return host.length > 0 && host.length <= 253 && /^[a-z0-9_.-]+$/.test(host) ? host : undefined;
-}
-
-/** True when `prefix` matches `url` (path plus optional query) on a segment boundary. */
+/** True when `prefix` matches `url` (a normalised path, optionally with its query) on a segment boundary. */
 export function prefixMatches(prefix: string, url: string): boolean {
   if (prefix === '/') return true;
   if (!url.startsWith(prefix)) return false;

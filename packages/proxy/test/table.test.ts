@@ -1,23 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRoutes, lookup, normalizeHost, prefixMatches } from '../src/table.js';
+import { compileRoutes, lookup, prefixMatches } from '../src/table.js';
 import { route } from './helpers.js';
-
-test('normalizeHost lower-cases, strips the port and rejects junk', () => {
-  const cases: [string | undefined, string | undefined][] = [
-    ['Example.COM', 'example.com'],
-    ['example.com:8443', 'example.com'],
-    ['example.com.', 'example.com'],
-    ['[::1]:443', '[::1]'],
-    ['127.0.0.1:80', '127.0.0.1'],
-    ['', undefined],
-    [undefined, undefined],
-    ['evil.com/x', undefined],
-    ['a b', undefined],
-    ['[::1', undefined],
-  ];
-  for (const [input, want] of cases) assert.equal(normalizeHost(input), want, `host ${JSON.stringify(input)}`);
-});
 
 test('path prefixes match on segment boundaries only', () => {
   const cases: [string, string, boolean][] = [
