@@ -1,0 +1,255 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer as netServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as httpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ProxySettings } from '@dispenser/shared/config/types';
+import type { Route } from '@dispenser/shared/ipc/messages';
+import { captureLogger, h2get, h2session, makeCert, route, startBackend, startProxy, type LogLine } from './helpers.js';
+
+// Hostile clients and odd upstreams: each case here broke the proxy once (issue 17).
+
+async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: LogLine[]) {
+  const w = await startProxy({ strategy: 'both', ...settings }, captureLogger(lines));
+  t.after(() => w.drain(100));
+  await w.apply({ type: 'routes', version: 1, routes });
+  return { w, http: w.listeners.httpPort!, https: w.listeners.httpsPort ?? 0 };
+}
+
+/** Writes raw bytes and collects everything until the server closes or `ms` pass. */
+function raw(port: number, bytes: string, ms = 1500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.on('data', (d) => (got += d.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    socket.on('error', () => undefined);
+    socket.write(bytes);
+  });
+}
+
+function statusOf(response: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+}
+
+/** A keep-alive Node backend, the kind that honours Content-Length on any method; it records every request it parsed. */
+async function recordingBackend(t: TestContext) {
+  const seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
+  const server = httpServer({ keepAliveTimeout: 10_000 }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`seen ${req.method} ${req.url}`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { port: (server.address() as AddressInfo).port, seen };
+}
+
+/** A raw upstream answering every request with `reply` (bytes as given), counting connections. */
+async function rawBackend(t: TestContext, reply: (request: string) => string, closeAfter = false) {
+  let connections = 0;
+  const server = netServer((socket: Socket) => {
+    connections++;
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const request = buf.slice(0, end);
+      buf = buf.slice(end + 4);
+      socket.write(reply(request));
+      if (closeAfter) socket.end();
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return { port: (server.address() as AddressInfo).port, connections: () => connections };
+}
+
+const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n';
+
+test('a body on GET/HEAD/OPTIONS/DELETE goes upstream with its framing: nothing smuggled into the pooled connection', async (t) => {
+  const be = await recordingBackend(t);
+  const { http } = await proxyWith(t, [route('a.test', '/', be.port)]);
+  for (const method of ['GET', 'HEAD', 'OPTIONS', 'DELETE']) {
+    const answer = await raw(http, `${method} /first HTTP/1.1\r\nHost: a.test\r\nContent-Length: ${SMUGGLED.length}\r\nConnection: close\r\n\r\n${SMUGGLED}`);
+    assert.equal(statusOf(answer), 200, method);
+    // another client on the same (pooled) upstream connection gets its own answer
+    const next = await raw(http, 'GET /next HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(next), 200);
+    if (method !== 'HEAD') assert.match(next, /seen GET \/next/);
+  }
+  assert.deepEqual(be.seen.map((r) => r.url).filter((u) => u === '/smuggled'), [], 'the body never became a request');
+  assert.ok(be.seen.filter((r) => r.url === '/first').every((r) => r.body === SMUGGLED), 'each body reached the upstream as a body');
+});
+
+test('a chunked body on GET is forwarded chunked, never as bare bytes', async (t) => {
+  const be = await recordingBackend(t);
+  const { http } = await proxyWith(t, [route('a.test', '/', be.port)]);
+  const chunk = SMUGGLED.length.toString(16);
+  const answer = await raw(http, `GET /c HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk}\r\n${SMUGGLED}\r\n0\r\n\r\n`);
+  assert.equal(statusOf(answer), 200);
+  assert.equal((await raw(http, 'GET /next HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n')).includes('seen GET /next'), true);
+  assert.equal(be.seen.some((r) => r.url === '/smuggled'), false);
+  assert.equal(be.seen.find((r) => r.url === '/c')?.body, SMUGGLED);
+});
+
+test('HTTP/2: a GET with a body is forwarded with its framing', async (t) => {
+  const be = await recordingBackend(t);
+  const cert = makeCert(['a.test']);
+  const { w, https } = await proxyWith(t, [route('a.test', '/', be.port)]);
+  await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['a.test'], ...cert }] });
+  const session = h2session(https, 'a.test', cert.certPem);
+  t.after(() => session.close());
+  for (const headers of [{ 'content-length': String(SMUGGLED.length) }, {}]) {
+    // endStream: false, or the client ends a GET's stream with its headers
+    const stream = session.request({ ':path': '/h2body', ':method': 'GET', ...headers }, { endStream: false });
+    stream.end(SMUGGLED);
+    const status = await new Promise<number>((resolve, reject) => {
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', reject);
+    });
+    stream.resume();
+    assert.equal(status, 200);
+    assert.equal((await h2get(session, '/next')).status, 200);
+  }
+  assert.equal(be.seen.some((r) => r.url === '/smuggled'), false);
+  assert.deepEqual(be.seen.filter((r) => r.url === '/h2body').map((r) => r.body), [SMUGGLED, SMUGGLED]);
+});
+
+test('response trailers with connection-specific fields do not crash a worker serving HTTP/2; harmless ones pass', async (t) => {
+  const be = await startBackend('trailers', (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+    res.write('body');
+    res.addTrailers([['Connection', 'close'], ['Keep-Alive', 'timeout=5'], ['Transfer-Encoding', 'chunked'], ['Upgrade', 'h2c'], ['Proxy-Connection', 'x'], ['Content-Length', '9'], ['X-Checksum', 'abc']]);
+    res.end();
+  });
+  t.after(() => be.close());
+  const cert = makeCert(['a.test']);
+  const { w, https, http } = await proxyWith(t, [route('a.test', '/', be.port)]);
+  await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['a.test'], ...cert }] });
+  const session = h2session(https, 'a.test', cert.certPem);
+  t.after(() => session.close());
+  for (let i = 0; i < 5; i++) {
+    const stream = session.request({ ':path': '/' });
+    const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      stream.on('trailers', (h) => resolve(h as Record<string, unknown>));
+      stream.on('error', reject);
+      stream.on('end', () => resolve({}));
+      stream.resume();
+      stream.end();
+    });
+    assert.equal(trailers['x-checksum'], 'abc');
+    for (const name of ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'content-length']) assert.equal(trailers[name], undefined, name);
+  }
+  // and over HTTP/1.1 (chunked, so trailers can be carried)
+  const h1 = await raw(http, 'GET / HTTP/1.1\r\nHost: a.test\r\nTE: trailers\r\nConnection: close\r\n\r\n');
+  assert.equal(statusOf(h1), 200);
+  assert.match(h1, /X-Checksum: abc|x-checksum: abc/i);
+  assert.doesNotMatch(h1.split('0\r\n')[1] ?? '', /keep-alive|upgrade/i);
+});
+
+test('paths route and travel normalised: dot-segments cannot reach outside a path route', async (t) => {
+  const pub = await recordingBackend(t);
+  const root = await recordingBackend(t);
+  const { http } = await proxyWith(t, [route('a.test', '/public', pub.port, 'public'), route('a.test', '/', root.port, 'root')]);
+  for (const path of ['/public/../secret.html', '/public/%2e%2e/secret.html', '/public/%2E%2E/secret.html', '/public/./../secret.html', '/public/.%2e/secret.html']) {
+    const answer = await raw(http, `GET ${path} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`);
+    assert.equal(statusOf(answer), 200, path);
+    assert.match(answer, /seen GET \/secret\.html\r\n/, `${path} went to the root service as /secret.html`);
+  }
+  assert.equal(pub.seen.length, 0, 'the /public service never saw a path outside /public');
+  const inside = await raw(http, 'GET /public//../x.html HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+  assert.match(inside, /seen GET \/public\/x\.html\r\n/);
+  for (const path of ['/public/..%2fsecret.html', '/public/%2e%2e%5Csecret.html', '/..', '/a/../../etc/passwd']) {
+    assert.equal(statusOf(await raw(http, `GET ${path} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`)), 400, path);
+  }
+  const encoded = await raw(http, 'GET /public/a%2Fb HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+  assert.match(encoded, /seen GET \/public\/a%2Fb\r\n/, '%2F is data, forwarded as sent');
+});
+
+test('Host is validated whole; duplicates are refused; absolute-form authority wins and origin-form goes upstream', async (t) => {
+  const be = await recordingBackend(t);
+  const { http } = await proxyWith(t, [route('app', '/', be.port), route('real.test', '/', be.port)]);
+  for (const host of ['app:@evil.example', 'app:80/evil', 'app:"><script>', 'app:abc', '']) {
+    assert.equal(statusOf(await raw(http, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)), 400, `Host: ${host}`);
+  }
+  assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: app\r\nHost: app\r\nConnection: close\r\n\r\n')), 400, 'two Host headers');
+  assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: app\r\nHost: evil\r\nConnection: close\r\n\r\n')), 400);
+  assert.equal(be.seen.length, 0);
+  const abs = await raw(http, 'GET http://real.test/x?y=1 HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n');
+  assert.equal(statusOf(abs), 200);
+  assert.deepEqual([be.seen[0]?.url, be.seen[0]?.headers.host, be.seen[0]?.headers['x-forwarded-host']], ['/x?y=1', 'real.test', 'real.test']);
+});
+
+test('underscore spellings of forwarding headers never reach the upstream', async (t) => {
+  const be = await recordingBackend(t);
+  for (const trustForwardedHeaders of [false, true]) {
+    const { http } = await proxyWith(t, [route('a.test', '/', be.port)], { trustForwardedHeaders });
+    await raw(http, 'GET / HTTP/1.1\r\nHost: a.test\r\nX_Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\nX_Forwarded_Proto: https\r\nX_Forwarded_Host: evil\r\nX-Custom_Thing: kept\r\nConnection: close\r\n\r\n');
+    const headers = be.seen.at(-1)!.headers;
+    for (const name of ['x_forwarded_for', 'x_real_ip', 'x_forwarded_proto', 'x_forwarded_host']) assert.equal(headers[name], undefined, name);
+    assert.equal(headers['x-custom_thing'], 'kept', 'other underscore headers are untouched');
+    assert.equal(headers['x-forwarded-for'], '127.0.0.1');
+  }
+});
+
+test('an upstream 101 to a plain request is a prompt 502; bare-LF response lines are served; doubtful framing is not reused', async (t) => {
+  const upgrade = await rawBackend(t, () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n');
+  const bareLf = await rawBackend(t, () => 'HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\nhello');
+  const doubtful = await rawBackend(t, () => 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+  const lines: LogLine[] = [];
+  const { http } = await proxyWith(t, [route('up.test', '/', upgrade.port), route('lf.test', '/', bareLf.port), route('dbl.test', '/', doubtful.port)], { upstreamTimeoutMs: 30_000 }, lines);
+  const started = Date.now();
+  assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: up.test\r\nConnection: close\r\n\r\n', 5000)), 502);
+  assert.ok(Date.now() - started < 2000, 'answered at once, not after the upstream timeout');
+  assert.ok(lines.some((l) => l.obj['code'] === 'PROXY_UPSTREAM_FAILED' && l.obj['cause'] === 'EUNEXPECTED_UPGRADE' && l.obj['service'] === 'up.test'));
+
+  const lf = await raw(http, 'GET / HTTP/1.1\r\nHost: lf.test\r\nConnection: close\r\n\r\n');
+  assert.equal(statusOf(lf), 200);
+  assert.match(lf, /\r\n\r\nhello$/);
+
+  for (let i = 0; i < 3; i++) assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: dbl.test\r\nConnection: close\r\n\r\n')), 200);
+  assert.equal(doubtful.connections(), 3, 'each response with Content-Length and Transfer-Encoding closed its upstream connection');
+});
+
+test('502s are logged at warn with service, upstream and cause by default, and a flood is rate-limited', async (t) => {
+  const dead = netServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  const deadPort = (dead.address() as AddressInfo).port;
+  dead.close();
+  const lines: LogLine[] = [];
+  const { http } = await proxyWith(t, [route('dead.test', '/', deadPort, 'deadsvc')], {}, lines);
+  for (let i = 0; i < 60; i++) assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: dead.test\r\nConnection: close\r\n\r\n')), 502);
+  const warns = lines.filter((l) => l.obj['code'] === 'PROXY_UPSTREAM_FAILED');
+  assert.ok(warns.length >= 1 && warns.length <= 20, `${warns.length} warn lines for 60 failures`);
+  assert.deepEqual([warns[0]!.obj['service'], warns[0]!.obj['upstream'], warns[0]!.obj['cause'], warns[0]!.obj['status']], ['deadsvc', `127.0.0.1:${deadPort}`, 'ECONNREFUSED', 502]);
+  assert.equal(lines.some((l) => l.msg === 'access'), false, 'access log is off by default');
+});
+
+test('the access log shows what the client got: 499 when it left before the answer, the cut status when the upstream died mid-body', async (t) => {
+  const slow = await startBackend('slow', () => undefined);
+  const cut = await rawBackend(t, () => 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial', true);
+  t.after(() => slow.close());
+  const lines: LogLine[] = [];
+  const { http } = await proxyWith(t, [route('slow.test', '/', slow.port), route('cut.test', '/', cut.port)], { accessLog: true }, lines);
+  await raw(http, 'GET /gone HTTP/1.1\r\nHost: slow.test\r\n\r\n', 200);
+  await raw(http, 'GET /cut HTTP/1.1\r\nHost: cut.test\r\n\r\n', 1000);
+  await new Promise((r) => setTimeout(r, 100));
+  const access = (path: string) => lines.find((l) => l.msg === 'access' && l.obj['path'] === path)?.obj;
+  assert.equal(access('/gone')?.['status'], 499);
+  assert.equal(access('/gone')?.['aborted'], true);
+  assert.equal(access('/cut')?.['status'], 200);
+  assert.equal(access('/cut')?.['aborted'], true);
+});
