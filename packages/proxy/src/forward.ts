@@ -192,7 +192,7 @@ export function framingInDoubt(raw: readonly string[]): boolean {
 }
 
 /** Response headers for an HTTP/1.1 client: the upstream's raw list minus hop-by-hop ones. */
-function responseHeaderList(raw: readonly string[]): string[] {
+function responseHeaderList(raw: readonly string[], dropLength: boolean): string[] {
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') listed = connectionTokens(raw[i + 1]);
@@ -200,19 +200,19 @@ function responseHeaderList(raw: readonly string[]): string[] {
   const list: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) || (dropLength && lower === 'content-length')) continue;
     list.push(raw[i]!, raw[i + 1]!);
   }
   return list;
 }
 
 /** Response headers for an HTTP/2 client (which rejects connection-specific ones). */
-function responseHeaderObject(headers: IncomingMessage['headers']): Record<string, string | string[]> {
+function responseHeaderObject(headers: IncomingMessage['headers'], dropLength: boolean): Record<string, string | string[]> {
   const listed = connectionTokens(headers['connection']);
   const out: Record<string, string | string[]> = {};
   for (const key in headers) {
     const value = headers[key];
-    if (value === undefined || HOP_BY_HOP.has(key) || listed?.has(key)) continue;
+    if (value === undefined || HOP_BY_HOP.has(key) || listed?.has(key) || (dropLength && key === 'content-length')) continue;
     out[key] = value;
   }
   return out;
@@ -288,14 +288,16 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
       response.destroy();
       return;
     }
-    if (framingInDoubt(response.rawHeaders)) (creq as ClientRequest & { shouldKeepAlive: boolean }).shouldKeepAlive = false;
+    // the parser read the body one way (chunked wins over a length); the client must not be told the other
+    const doubt = framingInDoubt(response.rawHeaders);
+    if (doubt) (creq as ClientRequest & { shouldKeepAlive: boolean }).shouldKeepAlive = false;
     if (quickAck) process.nextTick(ackIfIncomplete, response);
     const status = response.statusCode ?? 502;
     try {
       if (h1 && !res.hasHeader('connection')) {
-        (res as ServerResponse).writeHead(status, responseHeaderList(response.rawHeaders));
+        (res as ServerResponse).writeHead(status, responseHeaderList(response.rawHeaders, doubt));
       } else {
-        const headers = responseHeaderObject(response.headers);
+        const headers = responseHeaderObject(response.headers, doubt);
         for (const key in headers) res.setHeader(key, headers[key]!);
         res.statusCode = status;
       }

@@ -12,6 +12,7 @@ import { ProxyWorker } from './proxy-worker.js';
 import { raiseMallocTrimThreshold } from './process-tuning.js';
 import { quickAckUnavailable } from './quick-ack.js';
 import { MallocTrimmer, mallocTrimUnavailable } from './malloc-trimmer.js';
+import { LogLimiter } from './log-limiter.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
@@ -25,6 +26,16 @@ if (mallocTrimUnavailable) {
   log.info({ reason: mallocTrimUnavailable }, 'freed memory is not handed back to the system between garbage collections (malloc-trim addon unavailable): workers stay larger under load');
 }
 new MallocTrimmer(worker.traffic).start();
+
+// Last line of defence. Every request path is guarded, but Node's own stream machinery can throw
+// from inside one of its event emissions (an HTTP/2 stream refusing a header, say), where no
+// handler of ours is on the stack. Such an error concerns one request; ending the process would
+// cut every connection of every service on this worker, so it is logged and the worker goes on.
+const uncaught = new LogLimiter(10, 60_000);
+process.on('uncaughtException', (err: Error) => {
+  const { write, suppressedBefore } = uncaught.take();
+  if (write) log.error({ code: 'PROXY_UNCAUGHT_ERROR', err: err.message, stack: err.stack, ...(suppressedBefore ? { suppressed: suppressedBefore } : {}) }, `an error escaped request handling; the worker keeps serving: ${err.message}`);
+});
 let readySent = false;
 let draining = false;
 
