@@ -131,6 +131,8 @@ service_port = 8000
       '/www2/api/index.html': 'api\n',
       // a slow request, for graceful stop: busybox httpd runs CGI scripts from cgi-bin
       '/www/cgi-bin/slow': '#!/bin/sh\nsleep 2\nprintf "Content-Type: text/plain\\r\\n\\r\\nslow\\n"\n',
+      // legacy CGI output: header lines end in a bare LF, which busybox httpd passes on as written
+      '/www/cgi-bin/lf': '#!/bin/sh\nprintf "Content-Type: text/plain\\nX-Cgi: yes\\n\\nlf-ok\\n"\n',
     },
     cmd: httpd('/www'),
   });
@@ -159,6 +161,12 @@ service_port = 8000
       const w = lastLog(daemon, (l) => l.msg === `proxy worker ${n} started`);
       assert.match(processTitle(w!.childPid as number), new RegExp(`^dispenser: proxy worker ${n}`));
     }
+  });
+
+  await t.test('a busybox CGI answer with bare-LF header lines is served, not a 502', async () => {
+    const r = await get(httpPort, '/cgi-bin/lf', host);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'lf-ok\n');
   });
 
   await t.test('kill -9 the orchestrator while requests flow: zero failed requests, it comes back and adopts the container', async () => {
