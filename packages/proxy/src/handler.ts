@@ -1,13 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@dispenser/shared/log';
-import { lookup } from './table.js';
+import { lookup, type CompiledRoute } from './table.js';
 import { checkHead, type RequestHead } from './request-target.js';
 import { LogLimiter } from './log-limiter.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
-import type { CompiledRoute } from './table.js';
 import { forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions } from './forward.js';
 
 /**
@@ -42,7 +41,7 @@ export interface HandlerDeps {
   log: Logger;
   scavenges: ScavengePacer;
   /** caps the warn lines for failed upstream exchanges (502/504) */
-  upstreamErrors?: LogLimiter;
+  upstreamErrors: LogLimiter;
 }
 
 /** How this request is forwarded: the current settings' trust rule and timeouts, for a checked head. */
@@ -58,8 +57,7 @@ export function newUpstreamErrorLimiter(): LogLimiter {
 
 /** A 502/504 the proxy made, at warn with its cause, so an operator sees why without the access log. */
 function warnUpstreamFailure(deps: HandlerDeps, route: CompiledRoute, status: number, err: ForwardError, method: string | undefined, path: string, clientGotStatus: boolean): void {
-  const limiter = (deps.upstreamErrors ??= newUpstreamErrorLimiter());
-  const { write, suppressedBefore } = limiter.take();
+  const { write, suppressedBefore } = deps.upstreamErrors.take();
   if (!write) return;
   deps.log.warn(
     {
@@ -122,7 +120,8 @@ function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLi
  * "client closed request") when the client left before any response.
  */
 function outcome(res: ClientResponseLike, err: ForwardError | undefined, errorStatus: number | undefined): { status: number; aborted: boolean } {
-  if (err) return res.headersSent && errorStatus === undefined ? { status: res.statusCode, aborted: true } : { status: errorStatus ?? 502, aborted: false };
+  if (errorStatus !== undefined) return { status: errorStatus, aborted: false };
+  if (err) return { status: res.statusCode, aborted: true };
   if (res.writableFinished) return { status: res.statusCode, aborted: false };
   return { status: res.headersSent ? res.statusCode : 499, aborted: true };
 }

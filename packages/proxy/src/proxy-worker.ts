@@ -4,7 +4,7 @@ import { compileRoutes } from './table.js';
 import { compileCerts } from './sni.js';
 import { initialState, type ProxyState } from './state.js';
 import { UpstreamPool } from './upstream-pool.js';
-import { newTraffic, type Traffic } from './handler.js';
+import { newTraffic, newUpstreamErrorLimiter, type Traffic } from './handler.js';
 import { Listeners } from './listeners.js';
 import { ScavengePacer } from './scavenge-pacer.js';
 
@@ -23,7 +23,7 @@ export class ProxyWorker {
   private listening = false;
 
   constructor(private readonly log: Logger) {
-    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, scavenges: new ScavengePacer(this.traffic) });
+    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, scavenges: new ScavengePacer(this.traffic), upstreamErrors: newUpstreamErrorLimiter() });
   }
 
   get isListening(): boolean {
