@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import h2proxyModule from 'http2-proxy';
 import type { CompiledRoute } from './table.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import { applyForwardHeaders, clientAddress, isUnderscoreForwardingHeader } from './headers.js';
+import { applyForwardHeaders, clientAddress, isClientForwardingHeader } from './headers.js';
 import { quickAck } from './quick-ack.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
 
@@ -57,6 +57,7 @@ function upgradeRequest(req: ClientRequestLike, ureq: RequestOptions, route: Com
   const clientForwarded = req.headers['forwarded'];
   if (clientForwarded === undefined) delete headers['forwarded'];
   else headers['forwarded'] = clientForwarded;
+  for (const key in headers) if (isClientForwardingHeader(key, opts.trusted)) delete headers[key];
   headers['host'] = opts.host;
   applyForwardHeaders(headers, {
     peer: clientAddress(req.socket.remoteAddress),
@@ -132,10 +133,12 @@ export function upstreamHeaderList(req: ClientRequestLike, opts: ForwardOptions,
   const headers: Record<string, string | string[] | undefined> = { host: opts.host };
   for (const key in src) {
     // HTTP/2 pseudo-headers (:authority, :path...) are not HTTP/1.1 headers
-    if (key.charCodeAt(0) === 58 || key === 'host' || HOP_BY_HOP.has(key) || listed?.has(key) || isUnderscoreForwardingHeader(key)) continue;
+    // the body's framing is decided below, never by what a Connection header names
+    if (key.charCodeAt(0) === 58 || key === 'host' || key === 'content-length' || HOP_BY_HOP.has(key) || listed?.has(key) || isClientForwardingHeader(key, opts.trusted)) continue;
     headers[key] = src[key];
   }
-  if (framing === 'chunked') headers['transfer-encoding'] = 'chunked';
+  if (framing === 'length' || src['content-length'] === '0') headers['content-length'] = src['content-length'];
+  else if (framing === 'chunked') headers['transfer-encoding'] = 'chunked';
   applyForwardHeaders(headers, { peer: clientAddress(req.socket?.remoteAddress), proto: opts.tls ? 'https' : 'http', host: opts.host, trusted: opts.trusted });
   const list: string[] = [];
   for (const key in headers) {
@@ -147,15 +150,24 @@ export function upstreamHeaderList(req: ClientRequestLike, opts: ForwardOptions,
   return list;
 }
 
-/** The trailers worth passing on, as a [name, value, ...] list; empty when there are none. */
-export function trailerList(raw: readonly string[]): string[] {
-  const list: string[] = [];
+/** A field value either protocol can carry (the lenient upstream parser lets control characters through). */
+const VALID_FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * The trailers worth passing on, lower-cased, a field sent more than once joined into one value
+ * (an HTTP/2 stream refuses repeats of its single-value fields, and throws where no handler of
+ * ours can catch it); empty when there are none.
+ */
+export function trailerFields(raw: readonly string[]): Map<string, string> {
+  const fields = new Map<string, string>();
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
-    if (lower.charCodeAt(0) === 58 || NOT_IN_TRAILERS.has(lower)) continue;
-    list.push(lower, raw[i + 1]!);
+    const value = raw[i + 1]!;
+    if (lower.charCodeAt(0) === 58 || NOT_IN_TRAILERS.has(lower) || !VALID_FIELD_VALUE.test(value)) continue;
+    const prev = fields.get(lower);
+    fields.set(lower, prev === undefined ? value : `${prev}, ${value}`);
   }
-  return list;
+  return fields;
 }
 
 /**
@@ -247,9 +259,10 @@ function ackIfIncomplete(response: IncomingMessage): void {
  * upstream request is then destroyed), or with the error when the upstream failed. Every event
  * handler here is guarded: whatever throws becomes this request's error, never the worker's.
  */
-function exchange(req: ClientRequestLike, res: ClientResponseLike, route: CompiledRoute, pool: UpstreamPool, opts: ForwardOptions, framing: BodyFraming, done: (err: ForwardError | undefined, creq: ClientRequest) => void): void {
+function exchange(req: ClientRequestLike, res: ClientResponseLike, route: CompiledRoute, pool: UpstreamPool, opts: ForwardOptions, framing: BodyFraming, done: ExchangeDone): void {
   const creq = openUpstream(req.method, opts.url, upstreamHeaderList(req, opts, framing), route, pool.agentFor(route.upstreamKey), opts);
   let finished = false;
+  let delivered = false;
   let ures: IncomingMessage | undefined;
   const scavenges = opts.scavenges;
   const h1 = req.httpVersionMajor === 1;
@@ -261,7 +274,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
     // sent request; anything less (client gone, early response to an unfinished upload, an
     // error) leaves its framing in doubt: close it.
     if (!ures || !ures.complete || !creq.writableFinished) creq.destroy();
-    done(err, creq);
+    done(err, creq, delivered);
   };
   const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
     try {
@@ -293,6 +306,12 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
     if (doubt) (creq as ClientRequest & { shouldKeepAlive: boolean }).shouldKeepAlive = false;
     if (quickAck) process.nextTick(ackIfIncomplete, response);
     const status = response.statusCode ?? 502;
+    // a 1xx that reaches here is a 101 without an Upgrade header: the connection may speak
+    // something else now; a status outside 200-599 is no answer a client can rely on
+    if (status < 200 || status > 599) {
+      complete(upstreamError(`upstream ${route.upstreamKey} answered with status ${status} to a request that asked for no upgrade`, status === 101 ? 'EUNEXPECTED_UPGRADE' : 'EBADSTATUS', 502));
+      return;
+    }
     try {
       if (h1 && !res.hasHeader('connection')) {
         (res as ServerResponse).writeHead(status, responseHeaderList(response.rawHeaders, doubt));
@@ -337,9 +356,9 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
     }
     response.on('end', guard(() => {
       // filtered here: an HTTP/2 stream throws (outside any handler of ours) on a
-      // connection-specific trailer
-      const trailers = response.rawTrailers.length ? trailerList(response.rawTrailers) : undefined;
-      if (trailers?.length) res.addTrailers((h1 ? pairsOf(trailers) : objectOf(trailers)) as Record<string, string>);
+      // connection-specific or repeated single-value trailer
+      const trailers = response.rawTrailers.length ? trailerFields(response.rawTrailers) : undefined;
+      if (trailers?.size) res.addTrailers(Object.fromEntries(trailers));
       res.end();
     }));
     response.on('aborted', () => complete(upstreamError(`upstream ${route.upstreamKey} closed the connection mid-response`, 'ECONNRESET', 502)));
@@ -347,7 +366,11 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
     res.on('drain', onResDrain);
   }));
 
-  res.on('finish', () => complete(undefined));
+  res.on('finish', () => {
+    // an HTTP/2 response emits 'finish' when its stream closes, also on a reset by the client
+    delivered = res.writableEnded;
+    complete(undefined);
+  });
   res.on('close', () => complete(undefined));
   res.on('error', (err: ForwardError) => complete(err));
   req.on('error', (err: ForwardError) => complete(err));
@@ -366,26 +389,17 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   }
 }
 
-function pairsOf(list: string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i < list.length; i += 2) out.push([list[i]!, list[i + 1]!]);
-  return out;
-}
-
-function objectOf(list: string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < list.length; i += 2) {
-    const name = list[i]!;
-    const prev = out[name];
-    out[name] = prev === undefined ? list[i + 1]! : Array.isArray(prev) ? [...prev, list[i + 1]!] : [prev, list[i + 1]!];
-  }
-  return out;
-}
+/**
+ * How an exchange ended: the upstream's error if it failed, and whether the whole response was
+ * handed to the client (false: the client went away, or the response was cut short).
+ */
+export type ForwardDone = (err: ForwardError | undefined, delivered: boolean) => void;
+type ExchangeDone = (err: ForwardError | undefined, creq: ClientRequest, delivered: boolean) => void;
 
 /**
  * Forwards one request. `done` is called once the exchange is over (response finished, client
- * gone, or upstream failed), with the error if the upstream failed. Bodies stream both ways; a
- * client that goes away aborts the upstream request.
+ * gone, or upstream failed). Bodies stream both ways; a client that goes away aborts the upstream
+ * request.
  */
 export function forwardWeb(
   req: ClientRequestLike,
@@ -393,21 +407,21 @@ export function forwardWeb(
   route: CompiledRoute,
   pool: UpstreamPool,
   opts: ForwardOptions,
-  done: (err: ForwardError | undefined) => void,
+  done: ForwardDone,
 ): void {
   if ((req as { aborted?: boolean }).aborted || res.destroyed) {
-    done(undefined);
+    done(undefined, false);
     return;
   }
   const framing = bodyFraming(req);
-  exchange(req, res, route, pool, opts, framing, (err, creq) => {
+  exchange(req, res, route, pool, opts, framing, (err, creq, delivered) => {
     // A keep-alive socket the upstream closed just as we reused it: safe to retry once for a
     // request without a body (the body has been consumed), before anything reached the client.
     if (err && creq.reusedSocket && framing === 'none' && !res.headersSent && !res.destroyed && (req.method === 'GET' || req.method === 'HEAD')) {
-      exchange(req, res, route, pool, opts, framing, (err2) => done(err2));
+      exchange(req, res, route, pool, opts, framing, (err2, _creq, delivered2) => done(err2, delivered2));
       return;
     }
-    done(err);
+    done(err, delivered);
   });
 }
 

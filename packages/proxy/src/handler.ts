@@ -119,10 +119,9 @@ function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLi
  * the upstream's status when the response was cut short after it started, or 499 (nginx's
  * "client closed request") when the client left before any response.
  */
-function outcome(res: ClientResponseLike, err: ForwardError | undefined, errorStatus: number | undefined): { status: number; aborted: boolean } {
+function outcome(res: ClientResponseLike, delivered: boolean, errorStatus: number | undefined): { status: number; aborted: boolean } {
   if (errorStatus !== undefined) return { status: errorStatus, aborted: false };
-  if (err) return { status: res.statusCode, aborted: true };
-  if (res.writableFinished) return { status: res.statusCode, aborted: false };
+  if (delivered) return { status: res.statusCode, aborted: false };
   return { status: res.headersSent ? res.statusCode : 499, aborted: true };
 }
 
@@ -158,7 +157,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     traffic.inFlight++;
     traffic.started++;
     let settled = false;
-    const settle = (err: ForwardError | undefined): void => {
+    const settle = (err: ForwardError | undefined, delivered: boolean): void => {
       if (settled) return;
       settled = true;
       let errorStatus: number | undefined;
@@ -170,7 +169,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
         warnUpstreamFailure(deps, route, status, err, req.method, url, !before);
       }
       if (settings.accessLog) {
-        const { status, aborted } = outcome(res, err, errorStatus);
+        const { status, aborted } = outcome(res, delivered, errorStatus);
         deps.log.info(
           { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : {}) },
           'access',
@@ -181,7 +180,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     try {
       forwardWeb(req, res, route, deps.pool, forwardOptions(deps, head, tls), settle);
     } catch (err) {
-      settle(Object.assign(err instanceof Error ? err : new Error(String(err)), { statusCode: 502 }) as ForwardError);
+      settle(Object.assign(err instanceof Error ? err : new Error(String(err)), { statusCode: 502 }) as ForwardError, false);
     }
   };
   // No exception on a request's path may take the worker (and every other connection on it) down.

@@ -23,16 +23,23 @@ export function clientAddress(remoteAddress: string | undefined): string {
   return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
 }
 
-/** The headers the trust rules own, lower-cased. */
-const FORWARDING_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded']);
+/** `X-Forwarded-*` (any of them: -Port, -Prefix, -Ssl… steer frameworks too), `X-Real-IP`, `Forwarded`. */
+function isForwardingName(dashed: string): boolean {
+  return dashed.startsWith('x-forwarded') || dashed === 'x-real-ip' || dashed === 'forwarded';
+}
 
 /**
- * `X_Forwarded_For` and the like: some app servers (CGI-style environments, Rack, PHP) fold `_`
- * and `-` into the same variable, so a client could smuggle a forwarding header past the trust
- * rules under the underscore spelling. Never legitimate: dropped whether trust is on or off.
+ * Whether a client's request header (lower-cased name) must not reach the upstream under the
+ * trust rules. Untrusted: every forwarding header the client sent, since the proxy's own replace
+ * them and the rest (`X-Forwarded-Port`, `-Prefix`, `-Ssl`) would otherwise pass as the proxy's
+ * word. Either way: their underscore spellings (`X_Forwarded_For`), which CGI-style app servers
+ * (Rack, PHP) fold into the dashed ones, so they would slip past the trust rules.
  */
-export function isUnderscoreForwardingHeader(lowerName: string): boolean {
-  return lowerName.indexOf('_') !== -1 && FORWARDING_HEADERS.has(lowerName.replace(/_/g, '-'));
+export function isClientForwardingHeader(lowerName: string, trusted: boolean): boolean {
+  const c = lowerName.charCodeAt(0);
+  if (c !== 120 /* x */ && c !== 102 /* f */) return false;
+  if (lowerName.indexOf('_') !== -1) return isForwardingName(lowerName.replace(/_/g, '-'));
+  return !trusted && isForwardingName(lowerName);
 }
 
 function first(value: string | string[] | number | undefined): string | undefined {

@@ -3,9 +3,12 @@
  * every odd spelling is table-tested. The proxy routes on what this returns and sends exactly
  * that upstream, so the upstream can never see a path other than the one its route matched.
  *
- * Decisions (see the README, Reverse proxy / Paths and hosts):
- * - Dot-segments are removed (RFC 3986 §5.2.4), `%2e`/`%2E` counting as a dot; a `..` that would
- *   climb above `/` is a 400, as in nginx.
+ * Decisions (see the README, Reverse proxy / Routing):
+ * - Percent-encoded unreserved characters (`%41` for `A`, `%2e` for `.`, RFC 3986 §6.2.2.2) are
+ *   decoded, so `/pub%6cic` routes as `/public`, as nginx and Caddy route it.
+ * - Dot-segments are removed (RFC 3986 §5.2.4); a `..` that would climb above `/` is a 400, as in
+ *   nginx. So is a dot-segment with a path parameter (`..;x`), which Java servers resolve as `..`,
+ *   and `%00`, which C-based backends read as the end of the path.
  * - `%2F` and `%5C` (and a raw `\`) are not separators: they are forwarded as sent. A segment that
  *   such a character splits into a dot-segment (`..%2f`, `%2e%2e%5c`) is a 400, since a backend
  *   that decodes before resolving would climb out of the route's prefix.
@@ -22,14 +25,19 @@ function bad(reason: string): TargetResult {
   return { ok: false, reason };
 }
 
-/** `.` or `..` spelled with literal or percent-encoded dots; 0 when the segment is not a dot-segment. */
+/** 1 for `.`, 2 for `..`, 0 for any other segment (percent-encodings of dots are decoded before). */
 function dotSegment(segment: string): 0 | 1 | 2 {
-  if (segment.length === 0 || segment.length > 6) return 0;
-  const plain = segment.replace(/%2e/gi, '.');
-  return plain === '.' ? 1 : plain === '..' ? 2 : 0;
+  return segment === '.' ? 1 : segment === '..' ? 2 : 0;
 }
 
 const ENCODED_SEPARATOR = /%2f|%5c|\\/i;
+
+/** Percent-encodings of ALPHA, DIGIT, `-`, `.`, `_` and `~`: the same characters written plainly. */
+const ENCODED_UNRESERVED = /%(?:4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|3[0-9]|2[de]|5f|7e)/gi;
+
+function decodeUnreserved(path: string): string {
+  return path.indexOf('%') === -1 ? path : path.replace(ENCODED_UNRESERVED, (m) => String.fromCharCode(parseInt(m.slice(1), 16)));
+}
 
 /**
  * Removes dot-segments from an absolute path (starts with '/', no query). Returns undefined when
@@ -38,7 +46,9 @@ const ENCODED_SEPARATOR = /%2f|%5c|\\/i;
 export function normalizePath(path: string): string | undefined {
   // the common case: nothing to resolve, nothing to check
   if (path.indexOf('/.') === -1 && path.indexOf('%') === -1 && path.indexOf('\\') === -1) return path;
-  const segments = path.split('/');
+  const decoded = decodeUnreserved(path);
+  if (/%00/.test(decoded)) return undefined;
+  const segments = decoded.split('/');
   const out: string[] = [];
   // segments[0] is the empty string before the leading '/'
   for (let i = 1; i < segments.length; i++) {
@@ -55,7 +65,8 @@ export function normalizePath(path: string): string | undefined {
       if (last) out.push('');
       continue;
     }
-    if (ENCODED_SEPARATOR.test(segment) && segment.split(ENCODED_SEPARATOR).some((part) => dotSegment(part) !== 0)) return undefined;
+    if (segment.charCodeAt(0) === 46 /* . */ && dotSegment(segment.split(';')[0]!) !== 0) return undefined;
+    if (ENCODED_SEPARATOR.test(segment) && segment.split(ENCODED_SEPARATOR).some((part) => dotSegment(part.split(';')[0]!) !== 0)) return undefined;
     out.push(segment);
   }
   return `/${out.join('/')}`;
@@ -111,7 +122,7 @@ export function parseTarget(target: string): TargetResult {
   const q = rest.indexOf('?');
   const rawPath = q < 0 ? rest : rest.slice(0, q);
   const path = normalizePath(rawPath);
-  if (path === undefined) return bad('the path climbs above "/" or hides a dot-segment behind an encoded separator');
+  if (path === undefined) return bad('the path climbs above "/", hides a dot-segment (behind an encoded separator or a ";"), or holds %00');
   return { ok: true, authority, path, url: q < 0 ? path : path + rest.slice(q) };
 }
 

@@ -262,3 +262,68 @@ test('the access log shows what the client got: 499 when it left before the answ
   assert.equal(access('/cut')?.['status'], 200);
   assert.equal(access('/cut')?.['aborted'], true);
 });
+
+test('Connection cannot strip a body\'s framing: Connection: content-length smuggles nothing', async (t) => {
+  const be = await recordingBackend(t);
+  const { http } = await proxyWith(t, [route('a.test', '/', be.port)]);
+  const prefix = 'GET /smuggled HTTP/1.1\r\nHost: a.test\r\nX: y';
+  for (const method of ['GET', 'DELETE', 'OPTIONS']) {
+    const answer = await raw(http, `${method} /x HTTP/1.1\r\nHost: a.test\r\nConnection: content-length\r\nContent-Length: ${prefix.length}\r\n\r\n${prefix}`, 1500, (got) => /seen \w+ \/x/.test(got));
+    assert.equal(statusOf(answer), 200);
+    const victim = await raw(http, 'GET /victim HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    assert.match(victim, /seen GET \/victim/, `${method}: the next client gets its own answer`);
+  }
+  assert.equal(be.seen.some((r) => r.url === '/smuggled'), false);
+  assert.ok(be.seen.filter((r) => r.url === '/x').every((r) => r.body === prefix));
+});
+
+test('repeated single-value trailers reach an HTTP/2 client joined, and the stream ends', async (t) => {
+  const be = await rawBackend(t, () => 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nEtag: "a"\r\nEtag: "b"\r\nLast-Modified: x\r\nLast-Modified: y\r\nX-Bad: a\x01b\r\n\r\n');
+  const cert = makeCert(['a.test']);
+  const lines: LogLine[] = [];
+  const { w, https } = await proxyWith(t, [route('a.test', '/', be.port)], { accessLog: true }, lines);
+  await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['a.test'], ...cert }] });
+  const session = h2session(https, 'a.test', cert.certPem);
+  t.after(() => session.close());
+  const stream = session.request({ ':path': '/t' });
+  const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    let got: Record<string, unknown> = {};
+    stream.on('trailers', (h) => (got = h as Record<string, unknown>));
+    stream.on('end', () => resolve(got));
+    stream.on('error', reject);
+    stream.resume();
+  });
+  assert.equal(trailers['etag'], '"a", "b"');
+  assert.equal(trailers['x-bad'], undefined, 'a value with a control character is dropped');
+  assert.equal(w.traffic.inFlight, 0, 'the request was settled');
+  assert.equal(lines.find((l) => l.msg === 'access' && l.obj['path'] === '/t')?.obj['status'], 200);
+});
+
+test('a 101 without Upgrade, and statuses outside 200-599, are 502 for HTTP/1.1 clients too', async (t) => {
+  const bare101 = await rawBackend(t, () => 'HTTP/1.1 101 Switching Protocols\r\n\r\n');
+  const odd = await rawBackend(t, () => 'HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n');
+  const { http } = await proxyWith(t, [route('b.test', '/', bare101.port), route('o.test', '/', odd.port)]);
+  for (const host of ['b.test', 'o.test']) {
+    const answer = await raw(http, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, 3000);
+    assert.match(answer, /^HTTP\/1\.1 502 Bad Gateway\r\n/, host);
+  }
+});
+
+test('an HTTP/2 client that resets its stream before the answer is logged as 499', async (t) => {
+  const slow = await startBackend('slow', () => undefined);
+  t.after(() => slow.close());
+  const cert = makeCert(['a.test']);
+  const lines: LogLine[] = [];
+  const { w, https } = await proxyWith(t, [route('a.test', '/', slow.port)], { accessLog: true }, lines);
+  await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['a.test'], ...cert }] });
+  const session = h2session(https, 'a.test', cert.certPem);
+  t.after(() => session.close());
+  const stream = session.request({ ':path': '/reset' });
+  stream.on('error', () => undefined);
+  await new Promise((r) => setTimeout(r, 100));
+  stream.close(0x8 /* CANCEL */);
+  for (let i = 0; i < 50 && !lines.some((l) => l.msg === 'access'); i++) await new Promise((r) => setTimeout(r, 20));
+  const access = lines.find((l) => l.msg === 'access' && l.obj['path'] === '/reset')?.obj;
+  assert.equal(access?.['status'], 499);
+  assert.equal(access?.['aborted'], true);
+});

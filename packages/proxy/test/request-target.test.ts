@@ -57,6 +57,15 @@ test('normalizePath removes dot-segments (encoded dots too) and refuses climbing
     ['/.well-known/acme-challenge/t', '/.well-known/acme-challenge/t'],
     ['/a/...', '/a/...'],
     ['/a/.hidden', '/a/.hidden'],
+    ['/pub%6cic/x', '/public/x'],
+    ['/%7Euser/%41b%2d', '/~user/Ab-'],
+    ['/a%20b/%2F/%3F', '/a%20b/%2F/%3F'],
+    ['/public/..;/secret', undefined],
+    ['/public/.;x/y', undefined],
+    ['/public/..;x%2fy', undefined],
+    ['/a;b/c', '/a;b/c'],
+    ['/public/..%00/x', undefined],
+    ['/file%00.txt', undefined],
   ];
   for (const [input, want] of cases) assert.equal(normalizePath(input), want, `path ${JSON.stringify(input)}`);
 });
