@@ -1,4 +1,4 @@
-import { request as httpRequest, type Agent, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from 'node:http';
+import { request as httpRequest, STATUS_CODES, validateHeaderName, type Agent, type ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import h2proxyModule from 'http2-proxy';
@@ -36,6 +36,8 @@ interface ProxyOptions {
   hostname: string;
   port: number;
   onReq: (req: IncomingMessage, ureq: RequestOptions) => Promise<ClientRequest>;
+  /** called instead of http2-proxy's own relay for a response that is not an upgrade */
+  onRes?: (req: IncomingMessage, res: unknown, ures: IncomingMessage) => Promise<void>;
 }
 interface Http2Proxy {
   web(req: ClientRequestLike, res: ClientResponseLike, options: ProxyOptions, callback: (err: ForwardError | null) => void): void;
@@ -425,6 +427,34 @@ export function forwardWeb(
   });
 }
 
+/**
+ * An upstream that refused the upgrade (401, 403, a plain 200...): its answer reaches the client
+ * with its head checked like any response's, instead of http2-proxy's raw copy of it. No length
+ * of its own: the connection closes after it, which frames the body.
+ */
+function relayRefusal(socket: Duplex, ures: IncomingMessage, route: CompiledRoute): void {
+  const status = ures.statusCode ?? 0;
+  if (status < 200 || status > 599) throw upstreamError(`upstream ${route.upstreamKey} answered an upgrade with status ${status}`, 'EBADSTATUS', 502);
+  const list = responseHeaderList(ures.rawHeaders, true);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+  for (let i = 0; i < list.length; i += 2) {
+    try {
+      validateHeaderName(list[i]!);
+    } catch {
+      continue;
+    }
+    if (VALID_FIELD_VALUE.test(list[i + 1]!)) head += `${list[i]}: ${list[i + 1]}\r\n`;
+  }
+  socket.write(`${head}connection: close\r\n\r\n`);
+  ures.pipe(socket);
+}
+
+/** How an upgrade ended: upgraded (101 relayed), or the status of the upstream's refusal. */
+export interface UpgradeOutcome {
+  upgraded: boolean;
+  refusedWith?: number;
+}
+
 /** Forwards a WebSocket upgrade (HTTP/1.1) on its own upstream connection. */
 export function forwardUpgrade(
   req: IncomingMessage,
@@ -432,9 +462,9 @@ export function forwardUpgrade(
   head: Buffer,
   route: CompiledRoute,
   opts: ForwardOptions,
-  done: (err: ForwardError | undefined, upgraded: boolean) => void,
+  done: (err: ForwardError | undefined, outcome: UpgradeOutcome) => void,
 ): void {
-  let upgraded = false;
+  const outcome: UpgradeOutcome = { upgraded: false };
   h2proxy.ws(
     req,
     socket,
@@ -445,10 +475,14 @@ export function forwardUpgrade(
       // an upgraded connection would leave the keep-alive pool anyway: give it its own socket
       onReq: async (r: IncomingMessage, ureq: RequestOptions) => {
         const creq = upgradeRequest(r, ureq, route, opts);
-        creq.once('upgrade', () => (upgraded = true));
+        creq.once('upgrade', () => (outcome.upgraded = true));
         return creq;
       },
+      onRes: async (_r: IncomingMessage, _s: unknown, ures: IncomingMessage) => {
+        relayRefusal(socket, ures, route);
+        outcome.refusedWith = ures.statusCode;
+      },
     },
-    (err: ForwardError | null) => done(err ?? undefined, upgraded),
+    (err: ForwardError | null) => done(err ?? undefined, outcome),
   );
 }

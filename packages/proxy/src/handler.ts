@@ -1,13 +1,14 @@
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@dispenser/shared/log';
 import { lookup, type CompiledRoute } from './table.js';
 import { checkHead, type RequestHead } from './request-target.js';
-import { LogLimiter } from './log-limiter.js';
+import { KeyedLogLimiter } from './log-limiter.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
-import { forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions } from './forward.js';
+import { bodyFraming, forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions, type UpgradeOutcome } from './forward.js';
 
 /**
  * What happens to one request, in order: head check (one valid Host, a target that normalises:
@@ -40,8 +41,8 @@ export interface HandlerDeps {
   /** access log; only used when settings.accessLog is on */
   log: Logger;
   scavenges: ScavengePacer;
-  /** caps the warn lines for failed upstream exchanges (502/504) */
-  upstreamErrors: LogLimiter;
+  /** caps the warn lines for failed upstream exchanges (502/504), per service */
+  upstreamErrors: KeyedLogLimiter;
 }
 
 /** How this request is forwarded: the current settings' trust rule and timeouts, for a checked head. */
@@ -50,14 +51,14 @@ function forwardOptions(deps: HandlerDeps, head: RequestHead, tls: boolean): For
   return { tls, host: head.authority, url: head.url, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, scavenges: deps.scavenges };
 }
 
-/** At most 20 warn lines per second per worker for failed upstream exchanges; the rest are counted. */
-export function newUpstreamErrorLimiter(): LogLimiter {
-  return new LogLimiter(20, 1000);
+/** At most 20 warn lines per second per service and worker for failed upstream exchanges; the rest are counted. */
+export function newUpstreamErrorLimiter(): KeyedLogLimiter {
+  return new KeyedLogLimiter(20, 1000);
 }
 
 /** A 502/504 the proxy made, at warn with its cause, so an operator sees why without the access log. */
 function warnUpstreamFailure(deps: HandlerDeps, route: CompiledRoute, status: number, err: ForwardError, method: string | undefined, path: string, clientGotStatus: boolean): void {
-  const { write, suppressedBefore } = deps.upstreamErrors.take();
+  const { write, suppressedBefore } = deps.upstreamErrors.take(route.service);
   if (!write) return;
   deps.log.warn(
     {
@@ -84,6 +85,8 @@ function reply(res: ClientResponseLike, status: number, body: string, extra?: Re
   }
   const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra };
   try {
+    // an upstream's reason phrase may be left from a head that failed to go out
+    if (res instanceof ServerResponse) res.statusMessage = STATUS_CODES[status] ?? '';
     res.writeHead(status, headers);
     res.end(body);
   } catch {
@@ -99,8 +102,8 @@ const bodies: Record<number, string> = {
   504: 'Gateway timeout: the service did not answer in time\n',
 };
 
-function rawReply(socket: Duplex, status: number, reason: string, extra = ''): void {
-  const body = bodies[status] ?? `${reason}\n`;
+function rawReply(socket: Duplex, status: number, reason: string, extra = '', text?: string): void {
+  const body = text ?? bodies[status] ?? `${reason}\n`;
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
 }
 
@@ -194,11 +197,44 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
   };
 }
 
-export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
+/** Only WebSocket upgrades are passed through (RFC 6455: a GET). */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
+}
+
+/**
+ * Node hands every request that offers `Upgrade` to the upgrade handler. Any upgrade other than
+ * WebSocket (`Upgrade: h2c` from `curl --http2`, a POST offering websocket) is ignored, as nginx
+ * and Caddy ignore it, and the request is answered as the plain request it also is (its
+ * `Upgrade` and `Connection` are hop-by-hop and do not go upstream). Node took the connection off
+ * its HTTP parser for the upgrade, so it closes after this answer; a body could not be read from
+ * it, so such a request with a body is refused.
+ */
+function serveWithoutUpgrade(req: IncomingMessage, socket: Duplex, onRequest: (req: IncomingMessage, res: ServerResponse) => void): void {
+  if (bodyFraming(req) !== 'none') {
+    rawReply(socket, 400, 'Bad Request', '', 'Bad request: a request body together with an Upgrade offer other than WebSocket is not supported\n');
+    return;
+  }
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.once('finish', () => {
+    res.detachSocket(socket as Socket);
+    socket.end();
+  });
+  res.once('close', () => socket.destroy());
+  onRequest(req, res);
+}
+
+export function createUpgradeHandler(deps: HandlerDeps, tls: boolean, onRequest: (req: IncomingMessage, res: ServerResponse) => void) {
   return function onUpgrade(req: IncomingMessage, socket: Duplex, bodyHead: Buffer): void {
     const { state, traffic } = deps;
     const settings = state.settings;
     socket.on('error', () => socket.destroy());
+    if (!isWebSocketUpgrade(req)) {
+      serveWithoutUpgrade(req, socket, onRequest);
+      return;
+    }
     if (traffic.draining) {
       rawReply(socket, 503, 'Service Unavailable');
       return;
@@ -228,9 +264,9 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
       bodyHead,
       route,
       forwardOptions(deps, head, tls),
-      (err: ForwardError | undefined, upgraded: boolean) => {
+      (err: ForwardError | undefined, { upgraded, refusedWith }: UpgradeOutcome) => {
         traffic.upgraded.delete(socket);
-        if (err && !upgraded && socket.writable) {
+        if (err && !upgraded && refusedWith === undefined && socket.writable) {
           const status = statusForError(err);
           rawReply(socket, status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway');
         } else {
@@ -238,7 +274,7 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean) {
         }
         if (err && !upgraded) warnUpstreamFailure(deps, route, statusForError(err), err, req.method, head.url, true);
         if (settings.accessLog) {
-          deps.log.info({ host, path: head.url, method: req.method, status: upgraded ? 101 : err ? statusForError(err) : 0, service: route.service, upstream: route.upstreamKey, durationMs: Math.round(performance.now() - started) }, 'access');
+          deps.log.info({ host, path: head.url, method: req.method, status: upgraded ? 101 : refusedWith ?? (err ? statusForError(err) : 499), service: route.service, upstream: route.upstreamKey, durationMs: Math.round(performance.now() - started) }, 'access');
         }
         if (--traffic.inFlight === 0 && traffic.onIdle) traffic.onIdle();
       },

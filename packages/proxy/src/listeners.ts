@@ -106,8 +106,9 @@ export class Listeners {
 
   private createHttp(): Server {
     // requestTimeout 0: long uploads and streamed responses are the upstream timeout's business
-    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000, noDelay: true }, createRequestHandler(this.deps, false));
-    server.on('upgrade', createUpgradeHandler(this.deps, false));
+    const onRequest = createRequestHandler(this.deps, false);
+    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000, noDelay: true }, onRequest);
+    server.on('upgrade', createUpgradeHandler(this.deps, false, onRequest));
     server.on('connection', (s: Socket) => this.trackH1(s));
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -117,6 +118,7 @@ export class Listeners {
   }
 
   private createHttps(): Http2SecureServer {
+    const onRequest = createRequestHandler(this.deps, true);
     const server = createSecureServer(
       {
         allowHTTP1: true,
@@ -126,10 +128,10 @@ export class Listeners {
           else cb(new Error(`no certificate for ${servername}`));
         },
       },
-      createRequestHandler(this.deps, true),
+      onRequest,
     );
     if (this.ticketKeys) server.setTicketKeys(this.ticketKeys);
-    server.on('upgrade', createUpgradeHandler(this.deps, true));
+    server.on('upgrade', createUpgradeHandler(this.deps, true, onRequest));
     server.on('session', (session: Http2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));

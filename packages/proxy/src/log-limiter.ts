@@ -35,3 +35,20 @@ export class LogLimiter {
     return { write: true, suppressedBefore };
   }
 }
+
+/** One LogLimiter per key (a service), so a flood about one cannot hide lines about another. */
+export class KeyedLogLimiter {
+  private readonly byKey = new Map<string, LogLimiter>();
+
+  constructor(
+    private readonly perWindow: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  take(key: string): { write: boolean; suppressedBefore: number } {
+    let limiter = this.byKey.get(key);
+    if (!limiter) this.byKey.set(key, (limiter = new LogLimiter(this.perWindow, this.windowMs, this.now)));
+    return limiter.take();
+  }
+}

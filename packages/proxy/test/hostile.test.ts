@@ -327,3 +327,42 @@ test('an HTTP/2 client that resets its stream before the answer is logged as 499
   assert.equal(access?.['status'], 499);
   assert.equal(access?.['aborted'], true);
 });
+
+test('an Upgrade offer other than WebSocket is ignored: the request is answered as a plain one (curl --http2 over http)', async (t) => {
+  const be = await recordingBackend(t);
+  const { http } = await proxyWith(t, [route('a.test', '/', be.port)]);
+  const h2c = await raw(http, 'GET /h2c HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n', 3000);
+  assert.equal(statusOf(h2c), 200);
+  assert.match(h2c, /seen GET \/h2c/);
+  const post = await raw(http, 'POST /p HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 3000);
+  assert.equal(statusOf(post), 200);
+  const seen = be.seen.find((r) => r.url === '/h2c')!;
+  assert.equal(seen.headers.upgrade, undefined);
+  assert.equal(seen.headers['http2-settings'], undefined);
+  assert.equal(statusOf(await raw(http, 'POST /b HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi', 3000)), 400);
+});
+
+test('a WebSocket upgrade the upstream refuses reaches the client with a checked head, and is logged with its status', async (t) => {
+  const refuse = await rawBackend(t, () => 'HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\nX-Bad: a\x01b\r\nX-Ok: yes\r\n\r\n4\r\nnope\r\n0\r\n\r\n');
+  const lines: LogLine[] = [];
+  const { http } = await proxyWith(t, [route('ws.test', '/', refuse.port)], { accessLog: true }, lines);
+  const answer = await raw(http, 'GET /ws HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 3000);
+  assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  assert.doesNotMatch(answer, /content-length|x-bad/i);
+  assert.match(answer, /x-ok: yes/i);
+  assert.match(answer, /\r\n\r\nnope$/);
+  for (let i = 0; i < 50 && !lines.some((l) => l.msg === 'access'); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(lines.find((l) => l.msg === 'access')?.obj['status'], 403);
+});
+
+test('a flood of failures for one service does not hide the warn line of another', async (t) => {
+  const dead = netServer();
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  const deadPort = (dead.address() as AddressInfo).port;
+  dead.close();
+  const lines: LogLine[] = [];
+  const { http } = await proxyWith(t, [route('flood.test', '/', deadPort, 'flood'), route('quiet.test', '/', deadPort, 'quiet')], {}, lines);
+  for (let i = 0; i < 40; i++) await raw(http, 'GET / HTTP/1.1\r\nHost: flood.test\r\nConnection: close\r\n\r\n');
+  await raw(http, 'GET / HTTP/1.1\r\nHost: quiet.test\r\nConnection: close\r\n\r\n');
+  assert.ok(lines.some((l) => l.obj['code'] === 'PROXY_UPSTREAM_FAILED' && l.obj['service'] === 'quiet'));
+});
