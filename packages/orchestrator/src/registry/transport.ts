@@ -7,7 +7,7 @@ import { apiHost } from './reference.js';
 import { registryCa } from './registry-ca.js';
 
 export interface TransportOptions {
-  /** per request; default 30 s */
+  /** per request, body included; default 15 s */
   timeoutMs?: number;
   /** registries allowed without verified TLS; default: loopback plus the daemon's insecure-registries */
   insecure?: InsecureMatcher;
@@ -20,6 +20,9 @@ export interface SendOptions {
   headers: Record<string, string>;
   body?: string;
 }
+
+/** A registry that has not answered (body included) by then is reported as REGISTRY_TIMEOUT. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
 
 function agent(connect: Record<string, unknown> = {}): Agent {
   return new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: 10_000, ...connect } });
@@ -41,7 +44,7 @@ export class RegistryTransport {
 
   constructor(private readonly options: TransportOptions = {}) {
     this.insecure = options.insecure ? Promise.resolve(options.insecure) : loadInsecureRegistries();
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   async close(): Promise<void> {
@@ -98,8 +101,16 @@ function networkError(what: string, err: unknown): RegistryError {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new RegistryError('REGISTRY_DNS', `cannot resolve ${what}`, { scope: 'registry', cause: err, hint: "check the registry host name and the VM's DNS" });
   }
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')) {
-    return new RegistryError('REGISTRY_TIMEOUT', `${what} did not answer in time`, { scope: 'registry', cause: err });
+  if (isTimeout(err)) {
+    return new RegistryError('REGISTRY_TIMEOUT', `${what} did not answer in time`, { scope: 'registry', cause: err, hint: 'the registry accepts connections but does not answer; it is asked again after the backoff' });
   }
   return new RegistryError('REGISTRY_UNREACHABLE', `cannot reach ${what}: ${code ?? errorMessage(err)}`, { scope: 'registry', cause: err });
+}
+
+/** The request's own deadline (AbortSignal.timeout) or one of undici's socket timeouts. */
+export function isTimeout(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = errorCode(err) ?? (err.cause ? errorCode(err.cause) : undefined);
+  const causeName = err.cause instanceof Error ? err.cause.name : undefined;
+  return err.name === 'TimeoutError' || err.name === 'AbortError' || causeName === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ABORT_ERR';
 }
