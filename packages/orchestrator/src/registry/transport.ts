@@ -24,8 +24,11 @@ export interface SendOptions {
 /** A registry that has not answered (body included) by then is reported as REGISTRY_TIMEOUT. */
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
-function agent(connect: Record<string, unknown> = {}): Agent {
-  return new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: 10_000, ...connect } });
+// The connect (and TLS handshake) timeout is not covered by the request's abort signal: it has
+// to be as short as the request timeout, or a registry that accepts TCP and never completes TLS
+// holds a check for the connect timeout instead.
+function agent(timeoutMs: number, connect: Record<string, unknown> = {}): Agent {
+  return new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: Math.min(10_000, timeoutMs), ...connect } });
 }
 
 /**
@@ -35,8 +38,8 @@ function agent(connect: Record<string, unknown> = {}): Agent {
  * Connections are kept alive and reused across polls.
  */
 export class RegistryTransport {
-  private readonly plain = agent();
-  private readonly unverified = agent({ rejectUnauthorized: false });
+  private readonly plain: Agent;
+  private readonly unverified: Agent;
   private readonly verified = new Map<string, Promise<Dispatcher>>();
   private readonly schemes = new Map<string, 'https' | 'http'>();
   private readonly insecure: Promise<InsecureMatcher>;
@@ -45,6 +48,8 @@ export class RegistryTransport {
   constructor(private readonly options: TransportOptions = {}) {
     this.insecure = options.insecure ? Promise.resolve(options.insecure) : loadInsecureRegistries();
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.plain = agent(this.timeoutMs);
+    this.unverified = agent(this.timeoutMs, { rejectUnauthorized: false });
   }
 
   async close(): Promise<void> {
@@ -81,7 +86,7 @@ export class RegistryTransport {
   private verifiedFor(host: string): Promise<Dispatcher> {
     let d = this.verified.get(host);
     if (!d) {
-      d = registryCa(host, this.options.certsDir).then((ca) => (ca ? agent({ ca: [...rootCertificates, ...ca] }) : this.plain));
+      d = registryCa(host, this.options.certsDir).then((ca) => (ca ? agent(this.timeoutMs, { ca: [...rootCertificates, ...ca] }) : this.plain));
       this.verified.set(host, d);
     }
     return d;
