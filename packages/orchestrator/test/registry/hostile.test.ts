@@ -4,7 +4,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startContinuousDeployment } from '../../src/cd/continuous-deployment.js';
-import { MAX_RETRY_AFTER_MS } from '../../src/registry/backoff.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { FakeDeployer } from '../helpers/fake-deployer.js';
@@ -16,6 +15,8 @@ import { captureLog } from '../helpers/log.js';
  * for days, refusing HEAD. Each played a part in issue 18.
  */
 
+/** the cap on Retry-After: an hour */
+const MAX_RETRY_AFTER_MS = 3_600_000;
 const DIGEST_A = `sha256:${'a'.repeat(64)}`;
 const DIGEST_B = `sha256:${'b'.repeat(64)}`;
 
