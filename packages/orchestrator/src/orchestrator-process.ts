@@ -63,10 +63,15 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     }
   };
 
+  // loadConfig scrubs messages already; the whole line is scrubbed again so nothing added on the
+  // way (a path, a future field) can carry a secret into the log or the reload answer.
+  const describe = (result: Extract<LoadResult, { ok: false }>): string[] => result.problems.map((p) => (result.redact ? result.redact(formatProblem(p)) : formatProblem(p)));
+
   const first = await load();
   if (!first.ok) {
-    for (const p of first.problems) log.error({ code: p.code, file: p.file, line: p.line }, formatProblem(p));
-    send({ type: 'fatal', component: 'orchestrator', code: first.problems[0]?.code ?? 'CONFIG_INVALID', message: first.problems.map(formatProblem).join('\n') });
+    const texts = describe(first);
+    first.problems.forEach((p, i) => log.error({ code: p.code, file: p.file, line: p.line }, texts[i] ?? p.message));
+    send({ type: 'fatal', component: 'orchestrator', code: first.problems[0]?.code ?? 'CONFIG_INVALID', message: texts.join('\n') });
     deps.exit(1);
     return undefined;
   }
@@ -74,6 +79,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
 
   const publisher = new ProcessPublisher(channel ? (raw) => channel.send(raw as Envelope) : undefined);
   const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: deps.only !== undefined, ...deps.orchestratorOptions });
+  orchestrator.setRedactor(first.redact);
   let components: Component[] = [];
   let draining = false;
   let chain: Promise<unknown> = Promise.resolve();
@@ -91,13 +97,15 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     if (draining) return;
     const next = await load();
     if (!next.ok) {
-      for (const p of next.problems) log.error({ code: p.code, file: p.file, line: p.line }, formatProblem(p));
+      const texts = describe(next);
+      next.problems.forEach((p, i) => log.error({ code: p.code, file: p.file, line: p.line }, texts[i] ?? p.message));
       log.warn('the new configuration is invalid; the running one stays');
-      send({ type: 'reloaded', ok: false, errors: next.problems.map(formatProblem), restartRequired: [] });
+      send({ type: 'reloaded', ok: false, errors: texts, restartRequired: [] });
       return;
     }
     const before = config;
     config = next.config;
+    orchestrator.setRedactor(next.redact);
     const needsRestart = restartRequired(before, config);
     for (const key of needsRestart) log.warn({ key }, `${key} changed: it takes effect after a full restart of Dispenser`);
     if (stableStringify(before.proxy) !== stableStringify(config.proxy)) void publisher.publishProxySettings(config.proxy);

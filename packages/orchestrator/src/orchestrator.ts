@@ -62,6 +62,8 @@ export class Orchestrator implements Deployer {
   private readonly applier: Applier;
   private readonly abort = new AbortController();
   private config: DispenserConfig | undefined;
+  /** scrubs the current config's secret values from what containers print (rollout failures) */
+  private redact: (text: string) => string = (text) => text;
   private queue: Promise<unknown> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAttempt = 0;
@@ -96,6 +98,11 @@ export class Orchestrator implements Deployer {
   }
 
   /** Reconciles the engine onto `config`; passes run one after another. */
+  /** the secrets of the config about to be reconciled (LoadResult.redact); undefined: none */
+  setRedactor(redact: ((text: string) => string) | undefined): void {
+    this.redact = redact ?? ((text) => text);
+  }
+
   reconcile(config: DispenserConfig, mode: 'startup' | 'reload' = 'startup'): Promise<ReconcileResult> {
     this.config = config;
     const run = this.queue.then(() => this.reconcileOnce(config, mode));
@@ -318,6 +325,7 @@ export class Orchestrator implements Deployer {
           network: this.instance.network.name,
           log,
           signal: this.abort.signal,
+          redact: this.redact,
         }),
       );
       await store?.delete(d.service);

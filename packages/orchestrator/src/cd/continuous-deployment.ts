@@ -15,7 +15,7 @@ export interface ContinuousDeploymentDeps {
   /** default: a RegistryClient with the Docker credentials of the user running Dispenser */
   registry?: DigestSource;
   scheduler?: Scheduler;
-  /** registry lookups in flight at once; default 8 */
+  /** registry lookups in flight at once per registry; default 8 */
   concurrency?: number;
   now?: () => number;
   random?: () => number;

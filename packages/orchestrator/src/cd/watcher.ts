@@ -15,7 +15,7 @@ export interface WatcherOptions {
   log: Logger;
   inFlight: InFlight;
   delayMs: number;
-  /** registry lookups in flight at once; default 8 */
+  /** registry lookups in flight at once per registry; default 8 */
   concurrency?: number;
   now?: () => number;
   random?: () => number;
@@ -34,8 +34,9 @@ export function nextInterval(delayMs: number, random: number): number {
 }
 
 /**
- * Polls the registry for every watched service and redeploys on a digest change. A failing
- * registry backs off on its own; a failing service is logged once and retried next poll.
+ * Polls the registry for every watched service and redeploys on a digest change. Registries are
+ * polled independently of each other; a failing registry backs off on its own; a failing service
+ * is logged once and retried next poll.
  */
 export class DigestWatcher {
   private targets: WatchTarget[] = [];
@@ -43,8 +44,8 @@ export class DigestWatcher {
   private readonly health = new Map<string, RegistryHealth>();
   private readonly deploys = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
-  /** the poll running now, or the last one queued */
-  private cycle: Promise<void> | undefined;
+  /** per registry: its poll running now, or the last one queued behind it */
+  private readonly lanes = new Map<string, Promise<void>>();
   private stopped = false;
   private delayMs: number;
   private readonly now: () => number;
@@ -67,6 +68,9 @@ export class DigestWatcher {
       // A new image (reload) starts from scratch: old failures were about another image.
       if (!keep.has(service) || t?.image !== state.image) this.states.delete(service);
     }
+    // A reload is the operator saying "try again": no registry stays silenced by a backoff (or a
+    // Retry-After) that an earlier config ran into.
+    this.health.clear();
   }
 
   /** Starts polling: the first poll runs soon, then every delay plus jitter. */
@@ -74,11 +78,17 @@ export class DigestWatcher {
     this.schedule(Math.floor(this.random() * Math.min(this.delayMs, 1_000)));
   }
 
+  /**
+   * Every tick starts a check of each registry that is not still busy with the previous one, and
+   * the next tick is timed from this one: a registry that hangs until its timeout holds up only
+   * its own services, never the others' ticks.
+   */
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.pollOnce().finally(() => this.schedule(nextInterval(this.delayMs, this.random())));
+      for (const registry of this.registries()) if (!this.lanes.has(registry)) void this.enqueue(registry);
+      this.schedule(nextInterval(this.delayMs, this.random()));
     }, ms);
     this.timer.unref?.();
   }
@@ -86,7 +96,7 @@ export class DigestWatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.cycle;
+    while (this.lanes.size > 0) await Promise.allSettled([...this.lanes.values()]);
     await this.idle();
   }
 
@@ -96,27 +106,37 @@ export class DigestWatcher {
   }
 
   /**
-   * One poll of every watched service (bounded concurrency); redeploys run on in the background.
-   * Polls never overlap: a poll asked for while one runs starts after it.
+   * One poll of every watched service now; redeploys run on in the background. Each registry
+   * is polled on its own (bounded concurrency within it), all registries at once. A poll asked
+   * for while a registry's previous one runs starts after it: polls of one registry never overlap.
    */
-  pollOnce(): Promise<void> {
-    const next = (this.cycle ?? Promise.resolve()).then(() => this.pollAll());
-    this.cycle = next;
+  async pollOnce(): Promise<void> {
+    await Promise.all(this.registries().map((r) => this.enqueue(r)));
+  }
+
+  private registries(): string[] {
+    return [...new Set(this.targets.map((t) => t.ref.registry))];
+  }
+
+  private enqueue(registry: string): Promise<void> {
+    const next = (this.lanes.get(registry) ?? Promise.resolve()).then(() => this.pollRegistry(registry));
+    this.lanes.set(registry, next);
     void next.finally(() => {
-      if (this.cycle === next) this.cycle = undefined;
+      if (this.lanes.get(registry) === next) this.lanes.delete(registry);
     });
     return next;
   }
 
-  private async pollAll(): Promise<void> {
+  private async pollRegistry(registry: string): Promise<void> {
     if (this.stopped) return;
-    const targets = this.targets;
+    // the targets of the moment: a reload while this registry waited counts
+    const targets = this.targets.filter((t) => t.ref.registry === registry);
     const started = this.now();
     await runPool(targets, this.concurrency, (t) =>
       // One service's unexpected failure must not end the poll loop for the others.
       this.check(t).catch((err: unknown) => this.options.log.error({ service: t.service, code: errorCode(err) ?? 'WATCH_FAILED' }, `watch check failed unexpectedly: ${errorMessage(err)}`)),
     );
-    this.options.log.debug({ services: targets.length, durationMs: this.now() - started }, 'registry poll done');
+    this.options.log.debug({ registry, services: targets.length, durationMs: this.now() - started }, 'registry poll done');
   }
 
   private stateOf(t: WatchTarget): ServiceState {

@@ -1,6 +1,7 @@
 import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import type { Dispatcher } from 'undici';
 import { parseRetryAfter } from './backoff.js';
+import { discard, readCapped } from './body.js';
 import type { CredentialSource, Credentials } from './credentials.js';
 import { RegistryError } from './errors.js';
 import type { RegistryTransport } from './transport.js';
@@ -11,6 +12,7 @@ type AuthMode = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: 
 /** Tokens are dropped a little before the registry would, so a request never races the expiry. */
 const TOKEN_MARGIN_MS = 5_000;
 const DEFAULT_TOKEN_LIFETIME_S = 60;
+const TOKEN_MAX_BYTES = 1024 * 1024;
 
 export interface RegistryAuthOptions {
   transport: RegistryTransport;
@@ -120,7 +122,7 @@ export class RegistryAuth {
       res = await this.options.transport.sendTo(registry, url, { method: 'GET', headers });
     }
     if (res.statusCode !== 200) {
-      await res.body.dump();
+      await discard(res);
       if (res.statusCode === 401 || res.statusCode === 403) {
         const what = creds ? `refused the credentials (${res.statusCode})` : `requires credentials and none are configured (${res.statusCode})`;
         throw new RegistryError('REGISTRY_UNAUTHORIZED', `the token service of ${registry} ${what}`, { scope: 'repository', status: res.statusCode, hint: `check docker login ${registry} for the user running Dispenser` });
@@ -132,8 +134,10 @@ export class RegistryAuth {
       throw new RegistryError('REGISTRY_UNAVAILABLE', `the token service of ${registry} answered ${res.statusCode}`, { scope: 'registry', status: res.statusCode });
     }
     let body: { token?: string; access_token?: string; expires_in?: number };
+    // a token answer is a few KiB; a bigger one is refused like an oversized manifest
+    const raw = await readCapped(res, TOKEN_MAX_BYTES, `the token service of ${registry}`);
     try {
-      body = (await res.body.json()) as typeof body;
+      body = JSON.parse(raw.toString('utf8')) as typeof body;
     } catch {
       throw new RegistryError('REGISTRY_PROTOCOL', `the token service of ${registry} answered with something that is not JSON`, { scope: 'registry' });
     }

@@ -17,6 +17,13 @@ export interface RegistryHealth {
   code: string | undefined;
 }
 
+/**
+ * The longest a Retry-After is obeyed: a registry (or a proxy in front of it) answering
+ * `Retry-After: 999999` must not stop the watch for days; after this the registry is simply
+ * asked again and, if it still refuses, backs off again.
+ */
+export const MAX_RETRY_AFTER_MS = 60 * 60_000;
+
 export const HEALTHY: RegistryHealth = Object.freeze({ failures: 0, until: 0, code: undefined });
 
 export function backoffDelay(failures: number, policy: BackoffPolicy): number {
@@ -33,7 +40,7 @@ export interface Transition {
 
 export function onFailure(prev: RegistryHealth, code: string, now: number, policy: BackoffPolicy, retryAfterMs?: number): Transition {
   const failures = prev.failures + 1;
-  const wait = Math.max(backoffDelay(failures, policy), retryAfterMs ?? 0);
+  const wait = Math.max(backoffDelay(failures, policy), Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
   return { next: { failures, until: now + wait, code }, change: prev.code === code ? undefined : 'failing' };
 }
 
@@ -45,12 +52,12 @@ export function isBackingOff(h: RegistryHealth, now: number): boolean {
   return h.until > now;
 }
 
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3); capped at MAX_RETRY_AFTER_MS. */
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
   const t = Date.parse(v);
   if (Number.isNaN(t)) return undefined;
-  return Math.max(0, t - now);
+  return Math.min(Math.max(0, t - now), MAX_RETRY_AFTER_MS);
 }

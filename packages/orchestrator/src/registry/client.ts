@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RegistryAuth } from './auth.js';
 import { parseRetryAfter } from './backoff.js';
 import type { CredentialSource } from './credentials.js';
+import { discard, MAX_MANIFEST_BYTES, readCapped } from './body.js';
 import { RegistryError } from './errors.js';
 import type { InsecureMatcher } from './insecure.js';
 import { formatReference, type ImageReference } from './reference.js';
@@ -22,7 +23,7 @@ export interface DigestSource {
 
 export interface RegistryClientOptions {
   credentials?: CredentialSource;
-  /** per request; default 30 s */
+  /** per request, body included; default 15 s */
   timeoutMs?: number;
   now?: () => number;
   userAgent?: string;
@@ -39,6 +40,8 @@ export interface RegistryClientStats {
   token: number;
 }
 
+const name = (ref: ImageReference): string => formatReference(ref);
+
 /** HEAD refusals after which the digest is read with GET */
 const HEAD_REFUSED = new Set([400, 405, 501]);
 
@@ -53,8 +56,6 @@ export class RegistryClient implements DigestSource {
   private readonly auth: RegistryAuth;
   private readonly now: () => number;
   private readonly userAgent: string;
-  /** registries that refused HEAD: asked with GET straight away from then on */
-  private readonly noHead = new Set<string>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -80,7 +81,9 @@ export class RegistryClient implements DigestSource {
   async manifestDigest(ref: ImageReference): Promise<string> {
     const path = `/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`;
     const scope = `repository:${ref.repository}:pull`;
-    let method: 'HEAD' | 'GET' = this.noHead.has(ref.registry) ? 'GET' : 'HEAD';
+    // Always HEAD first: a refusal may come from a proxy or a registry upgrade in between, so
+    // it only turns this one check into a GET and is never remembered.
+    let method: 'HEAD' | 'GET' = 'HEAD';
     let challenged = false;
     let freshToken = false;
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -93,7 +96,7 @@ export class RegistryClient implements DigestSource {
       else this.stats.get++;
 
       if (res.statusCode === 401) {
-        await res.body.dump();
+        await discard(res);
         if (challenged) throw await this.auth.refused(ref.registry, ref.repository);
         const header = res.headers['www-authenticate'];
         this.auth.learnChallenge(ref.registry, Array.isArray(header) ? header.join(', ') : header);
@@ -102,9 +105,7 @@ export class RegistryClient implements DigestSource {
         continue;
       }
       if (method === 'HEAD' && HEAD_REFUSED.has(res.statusCode)) {
-        await res.body.dump();
-        // 400 may be about this request only; 405/501 mean the registry never answers HEAD.
-        if (res.statusCode !== 400) this.noHead.add(ref.registry);
+        await discard(res);
         method = 'GET';
         continue;
       }
@@ -112,15 +113,15 @@ export class RegistryClient implements DigestSource {
         const header = res.headers['docker-content-digest'];
         const digest = typeof header === 'string' ? header.trim() : undefined;
         if (method === 'HEAD') {
-          await res.body.dump();
+          await discard(res);
           if (digest) return digest;
           method = 'GET';
           continue;
         }
-        const body = Buffer.from(await res.body.arrayBuffer());
+        const body = await readCapped(res, MAX_MANIFEST_BYTES, `${ref.registry} (manifest of ${name(ref)})`);
         return digest || `sha256:${createHash('sha256').update(body).digest('hex')}`;
       }
-      await res.body.dump();
+      await discard(res);
       throw this.statusError(ref, res.statusCode, res.headers['retry-after']);
     }
     throw new RegistryError('REGISTRY_PROTOCOL', `${ref.registry} kept asking for authentication for ${ref.repository}`, { scope: 'registry' });

@@ -7,7 +7,7 @@ import { apiHost } from './reference.js';
 import { registryCa } from './registry-ca.js';
 
 export interface TransportOptions {
-  /** per request; default 30 s */
+  /** per request, body included; default 15 s */
   timeoutMs?: number;
   /** registries allowed without verified TLS; default: loopback plus the daemon's insecure-registries */
   insecure?: InsecureMatcher;
@@ -21,8 +21,14 @@ export interface SendOptions {
   body?: string;
 }
 
-function agent(connect: Record<string, unknown> = {}): Agent {
-  return new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: 10_000, ...connect } });
+/** A registry that has not answered (body included) by then is reported as REGISTRY_TIMEOUT. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+// The connect (and TLS handshake) timeout is not covered by the request's abort signal: it has
+// to be as short as the request timeout, or a registry that accepts TCP and never completes TLS
+// holds a check for the connect timeout instead.
+function agent(timeoutMs: number, connect: Record<string, unknown> = {}): Agent {
+  return new Agent({ connections: 16, keepAliveTimeout: 30_000, connect: { timeout: Math.min(10_000, timeoutMs), ...connect } });
 }
 
 /**
@@ -32,8 +38,8 @@ function agent(connect: Record<string, unknown> = {}): Agent {
  * Connections are kept alive and reused across polls.
  */
 export class RegistryTransport {
-  private readonly plain = agent();
-  private readonly unverified = agent({ rejectUnauthorized: false });
+  private readonly plain: Agent;
+  private readonly unverified: Agent;
   private readonly verified = new Map<string, Promise<Dispatcher>>();
   private readonly schemes = new Map<string, 'https' | 'http'>();
   private readonly insecure: Promise<InsecureMatcher>;
@@ -41,7 +47,9 @@ export class RegistryTransport {
 
   constructor(private readonly options: TransportOptions = {}) {
     this.insecure = options.insecure ? Promise.resolve(options.insecure) : loadInsecureRegistries();
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.plain = agent(this.timeoutMs);
+    this.unverified = agent(this.timeoutMs, { rejectUnauthorized: false });
   }
 
   async close(): Promise<void> {
@@ -78,7 +86,7 @@ export class RegistryTransport {
   private verifiedFor(host: string): Promise<Dispatcher> {
     let d = this.verified.get(host);
     if (!d) {
-      d = registryCa(host, this.options.certsDir).then((ca) => (ca ? agent({ ca: [...rootCertificates, ...ca] }) : this.plain));
+      d = registryCa(host, this.options.certsDir).then((ca) => (ca ? agent(this.timeoutMs, { ca: [...rootCertificates, ...ca] }) : this.plain));
       this.verified.set(host, d);
     }
     return d;
@@ -98,8 +106,16 @@ function networkError(what: string, err: unknown): RegistryError {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new RegistryError('REGISTRY_DNS', `cannot resolve ${what}`, { scope: 'registry', cause: err, hint: "check the registry host name and the VM's DNS" });
   }
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT')) {
-    return new RegistryError('REGISTRY_TIMEOUT', `${what} did not answer in time`, { scope: 'registry', cause: err });
+  if (isTimeout(err)) {
+    return new RegistryError('REGISTRY_TIMEOUT', `${what} did not answer in time`, { scope: 'registry', cause: err, hint: 'the registry accepts connections but does not answer; it is asked again after the backoff' });
   }
   return new RegistryError('REGISTRY_UNREACHABLE', `cannot reach ${what}: ${code ?? errorMessage(err)}`, { scope: 'registry', cause: err });
+}
+
+/** The request's own deadline (AbortSignal.timeout) or one of undici's socket timeouts. */
+export function isTimeout(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = errorCode(err) ?? (err.cause ? errorCode(err.cause) : undefined);
+  const causeName = err.cause instanceof Error ? err.cause.name : undefined;
+  return err.name === 'TimeoutError' || err.name === 'AbortError' || causeName === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ABORT_ERR';
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServiceProxyConfig } from '@dispenser/shared/config/types';
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { redactThenTruncate } from '@dispenser/shared/config/redact';
 import type { Logger } from '@dispenser/shared/log';
 import { sleep } from '../backoff.js';
 import type { ContainerEngine } from '../docker/engine.js';
@@ -35,6 +36,8 @@ export interface RolloutContext {
   signal: AbortSignal;
   /** lines of the failed container's log reported with the failure */
   logLines?: number;
+  /** scrubs secret values from those lines: the container got them in its env and may print them */
+  redact?: (text: string) => string;
 }
 
 /** The name a new container has while the old one still holds the service's name. */
@@ -44,6 +47,7 @@ export function candidateName(containerName: string): string {
 
 export function engineSteps(ctx: RolloutContext): RolloutSteps {
   const { engine, desired: d, proxy, log } = ctx;
+  const scrub = ctx.redact ?? ((text: string) => text);
   const side = candidateName(d.containerName);
   const pause = (ms: number): Promise<boolean> => sleep(ms, ctx.signal);
   let candidateStartedAt = 0;
@@ -108,9 +112,10 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
     async discard(id, cause) {
       let lastLogs: string[] = [];
       try {
-        lastLogs = (await engine.containerLogs(id, ctx.logLines ?? 20)).map((l) => (l.length > 500 ? `${l.slice(0, 500)}…` : l));
+        // redacted before cutting at 500 characters, so the cut cannot leave an unmatched piece
+        lastLogs = (await engine.containerLogs(id, ctx.logLines ?? 20)).map((l) => redactThenTruncate(l, scrub, 500));
       } catch (err) {
-        lastLogs = [`(logs unavailable: ${errorMessage(err)})`];
+        lastLogs = [`(logs unavailable: ${scrub(errorMessage(err))})`];
       }
       let removed = true;
       try {
@@ -121,7 +126,7 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
       }
       log.error(
         { code: cause.code, container: side, image: d.image, removed, lastLogs },
-        `rollout of ${d.service} failed: ${cause.message}; the new container was ${removed ? 'removed' : 'NOT removed'} and the previous one keeps serving. Last log lines of the new container:\n${lastLogs.join('\n') || '(none)'}`,
+        `rollout of ${d.service} failed: ${scrub(cause.message)}; the new container was ${removed ? 'removed' : 'NOT removed'} and the previous one keeps serving. Last log lines of the new container:\n${lastLogs.join('\n') || '(none)'}`,
       );
     },
   };

@@ -42,3 +42,10 @@ test('Retry-After accepts seconds and HTTP dates', () => {
   assert.equal(parseRetryAfter('soon', now), undefined);
   assert.equal(parseRetryAfter(undefined, now), undefined);
 });
+
+test('Retry-After is obeyed for an hour at most, however far it asks', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  assert.equal(parseRetryAfter('999999', now), 3_600_000);
+  assert.equal(parseRetryAfter('Fri, 01 Jan 2027 00:00:00 GMT', now), 3_600_000);
+  assert.equal(onFailure(HEALTHY, 'REGISTRY_RATE_LIMITED', 0, policy, 999_999_000).next.until, 3_600_000);
+});

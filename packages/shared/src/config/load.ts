@@ -41,7 +41,12 @@ export interface LoadOptions {
 }
 
 export type LoadResult =
-  | { ok: true; config: DispenserConfig }
+  | {
+      ok: true;
+      config: DispenserConfig;
+      /** scrubs the secret values of this config from any text (e.g. a failed container's log lines); kept out of `config` so that plain data never carries a secret list */
+      redact?: (text: string) => string;
+    }
   | {
       ok: false;
       problems: ConfigProblem[];
@@ -96,7 +101,7 @@ async function load(file: string, options: LoadOptions): Promise<LoadResult> {
   problems.push(...validateAcrossFiles(loadedMain, selection.services, selection.allNames));
   if (problems.length > 0) return finish({ ok: false, problems });
   const config = normalizeConfig(loadedMain, selection.services, { exists: existsSync, ...(options.only ? { loadedNames: new Set(selection.services.map((s) => s.value.service.name)) } : {}) });
-  return { ok: true, config };
+  return { ok: true, config, redact: redactor(vars.secretValues) };
 }
 
 /** Files in the order they were first mentioned, each file's problems top to bottom. */

@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto';
+
+/** Secret-looking test values: letters, digits and "!+-", never a valid name, size or boolean. */
+export function fakeSecret(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!+-';
+  const bytes = randomBytes(length);
+  let out = '';
+  // one "!" in the middle: never a valid container name, whatever the random part
+  for (let i = 0; i < length; i++) out += i === length >> 1 ? '!' : alphabet[(bytes[i] as number) % alphabet.length];
+  return out;
+}
+
+/** The first run of 8 characters of `secret` found in `text`, or undefined when none leaked. */
+export function leakedPiece(text: string, secret: string, min = 8): string | undefined {
+  for (let i = 0; i + min <= secret.length; i++) {
+    const piece = secret.slice(i, i + min);
+    if (text.includes(piece)) return piece;
+  }
+  return undefined;
+}
+
+/** Secret lengths every redaction test covers: short, common token sizes, a long key. */
+export const SECRET_LENGTHS = [8, 16, 64, 200] as const;
