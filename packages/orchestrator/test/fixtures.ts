@@ -37,7 +37,7 @@ export function config(services: ServiceConfig[], overrides: Partial<DispenserCo
       accessLog: false,
       connectTimeoutMs: 5000,
       upstreamTimeoutMs: 60_000,
-      shutdownTimeoutMs: 10_000,
+      shutdownTimeoutMs: 10_000, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
     },
     services,
     ...overrides,

@@ -5,6 +5,7 @@ import { lookup, normalizeHost } from './table.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
+import { BODY_TIMEOUT, watchBody } from './body-timeout.js';
 import { forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions } from './forward.js';
 
 /**
@@ -118,6 +119,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     const started = settings.accessLog ? performance.now() : 0;
     traffic.inFlight++;
     traffic.started++;
+    const body = watchBody(req, res, settings.bodyTimeoutMs);
     forwardWeb(
       req,
       res,
@@ -125,6 +127,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
       deps.pool,
       forwardOptions(deps, req, tls),
       (err) => {
+        body?.stop();
         let status = res.statusCode;
         if (err) {
           status = statusForError(err);
@@ -132,7 +135,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
         }
         if (settings.accessLog) {
           deps.log.info(
-            { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(err ? { error: err.code ?? err.message } : {}) },
+            { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(err ? { error: err.code ?? err.message } : body?.stalled ? { error: BODY_TIMEOUT } : {}) },
             'access',
           );
         }

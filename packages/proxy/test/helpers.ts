@@ -96,6 +96,10 @@ export function testSettings(over: Partial<ProxySettings> = {}): ProxySettings {
     connectTimeoutMs: 2_000,
     upstreamTimeoutMs: 5_000,
     shutdownTimeoutMs: 2_000,
+    headerTimeoutMs: 60_000,
+    keepaliveTimeoutMs: 75_000,
+    bodyTimeoutMs: 60_000,
+    http2IdleTimeoutMs: 75_000,
     ...over,
   };
 }
