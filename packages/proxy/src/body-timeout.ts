@@ -87,8 +87,11 @@ function endStalled(req: ClientRequestLike, res: ClientResponseLike): void {
       res.setHeader('connection', 'close');
     } else {
       // RST_STREAM(NO_ERROR) once the answer is out tells the client to stop sending (RFC 9113 §8.1)
+      // (the compat response's own 'finish' waits for the stream to close: watch the stream's)
       const stream = (res as Http2ServerResponse).stream;
-      res.once('finish', () => setImmediate(() => stream.close()));
+      stream.once('finish', () => {
+        if (!stream.closed) stream.close();
+      });
     }
     res.writeHead(408, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(STALLED_BODY) });
     res.end(STALLED_BODY);
