@@ -8,8 +8,10 @@ import type { SecureContextOptions } from 'node:tls';
  * default suites, which are all AEAD. Node takes TLS 1.3 suites from the same `ciphers` string and
  * turns TLS 1.3 off when none are listed, so they are spelled out.
  *
- * These options go on the server *and* on every certificate context from sni.ts: the context the
- * SNI callback picks carries its own cipher list and options into the handshake.
+ * These options go on the server and on every certificate context from sni.ts. OpenSSL keeps the
+ * cipher list and options of the server's context when the SNI callback swaps in a certificate's
+ * (the test in tls.test.ts fails without the server's), so the second copy is for consistency: a
+ * certificate context never describes a weaker profile than the one in force.
  */
 
 const TLS12_CIPHERS = [
