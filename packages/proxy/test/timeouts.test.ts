@@ -82,6 +82,14 @@ for (const tls of [false, true]) {
   });
 }
 
+test('HTTPS: a client that never completes the TLS handshake is closed after header_timeout', async (t) => {
+  const p = await proxyWith(t, [], { headerTimeoutMs: 400 });
+  const s = await rawConnect(p.https, false);
+  s.resume();
+  const { afterMs } = await untilClosed(s, 4000);
+  assert.ok(afterMs >= 350, `closed after ${afterMs} ms, before the timeout`);
+});
+
 test('HTTP/2: an idle session gets GOAWAY after http2_idle_timeout; one with a long-running stream is kept', async (t) => {
   // answers after 1.2 s: a stream open longer than the idle timeout
   const be = await startBackend('be', (req, res) => {
