@@ -36,7 +36,7 @@ test('dispenser -t on an invalid config reports every problem with a frame and e
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^error: dispenser\.toml:1:9 \[CONFIG_INVALID_VALUE\]\ninvalid "delay": expected an integer number of seconds ≥ 1; got "60"\n> 1 \| delay = "60"\n {4}\| {9}\^{4}/);
   assert.match(r.stderr, /error: app\/service\.toml:9:10 \[CONFIG_INVALID_VALUE\]/);
-  assert.match(r.stderr, /\n45 problems found in the configuration\.\n$/);
+  assert.match(r.stderr, /\n49 problems found in the configuration\.\n$/);
   assert.doesNotMatch(r.stderr, STACK_TRACE);
 });
 

@@ -14,7 +14,8 @@ export function routeTable(services: readonly ServiceConfig[], containers: Reado
     if (!info?.State.Running) continue;
     const ip = info.NetworkSettings.Networks[network]?.IPAddress;
     if (!ip) continue;
-    routes.push({ service: s.name, host: s.proxy.host.toLowerCase(), path: s.proxy.path, upstream: { host: ip, port: s.proxy.servicePort } });
+    const hsts = s.proxy.hsts;
+    routes.push({ service: s.name, host: s.proxy.host.toLowerCase(), path: s.proxy.path, upstream: { host: ip, port: s.proxy.servicePort }, ...(hsts ? { hsts: { maxAgeSeconds: hsts.maxAgeSeconds, includeSubDomains: hsts.includeSubDomains } } : {}) });
   }
   return routes.sort((a, b) => (a.host === b.host ? (a.path < b.path ? -1 : 1) : a.host < b.host ? -1 : 1));
 }

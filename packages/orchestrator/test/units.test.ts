@@ -50,6 +50,12 @@ test('route table: running proxied services only, upstream = IP on the instance 
   assert.deepEqual(routeTable(services, containers, 'dispenser'), [{ service: 'a', host: 'a.example.com', path: '/', upstream: { host: '172.28.0.2', port: 8080 } }]);
 });
 
+test('route table: the HSTS policy of a service travels with its route', () => {
+  const proxy = { host: 'h.example.com', path: '/', servicePort: 80, healthIntervalMs: 1, healthTimeoutMs: 1, deployTimeoutMs: 1, drainTimeoutMs: 1, hsts: { maxAgeSeconds: 600, includeSubDomains: true } };
+  const routes = routeTable([service('h', { proxy })], new Map([['h', info({ Running: true }, '172.28.0.9')]]), 'dispenser');
+  assert.deepEqual(routes[0]?.hsts, { maxAgeSeconds: 600, includeSubDomains: true });
+});
+
 test('publisher: versions increase per kind and a publish resolves on applied ≥ its version', async () => {
   const sent: Message[] = [];
   const pub = new ProcessPublisher((raw) => sent.push(parseMessage(raw)!));

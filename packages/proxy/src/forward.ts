@@ -6,6 +6,7 @@ import type { CompiledRoute } from './table.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { applyForwardHeaders, clientAddress, isClientForwardingHeader } from './headers.js';
 import { quickAck } from './quick-ack.js';
+import { HSTS, withHsts } from './hsts.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
 
 export type ClientRequestLike = IncomingMessage | Http2ServerRequest;
@@ -314,12 +315,15 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
       complete(upstreamError(`upstream ${route.upstreamKey} answered with status ${status} to a request that asked for no upgrade`, status === 101 ? 'EUNEXPECTED_UPGRADE' : 'EBADSTATUS', 502));
       return;
     }
+    const hsts = opts.tls ? route.hsts : undefined;
     try {
       if (h1 && !res.hasHeader('connection')) {
-        (res as ServerResponse).writeHead(status, responseHeaderList(response.rawHeaders, doubt));
+        const list = responseHeaderList(response.rawHeaders, doubt);
+        (res as ServerResponse).writeHead(status, hsts === undefined ? list : withHsts(list, hsts));
       } else {
         const headers = responseHeaderObject(response.headers, doubt);
         for (const key in headers) res.setHeader(key, headers[key]!);
+        if (hsts !== undefined && headers[HSTS] === undefined) res.setHeader(HSTS, hsts);
         res.statusCode = status;
       }
     } catch (err) {

@@ -8,6 +8,7 @@ import { KeyedLogLimiter } from './log-limiter.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
+import { BODY_TIMEOUT, watchBody } from './body-timeout.js';
 import { bodyFraming, forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions, type UpgradeOutcome } from './forward.js';
 
 /**
@@ -159,10 +160,12 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     const started = settings.accessLog ? performance.now() : 0;
     traffic.inFlight++;
     traffic.started++;
+    const body = watchBody(req, res, settings.bodyTimeoutMs);
     let settled = false;
     const settle = (err: ForwardError | undefined, delivered: boolean): void => {
       if (settled) return;
       settled = true;
+      body?.stop();
       let errorStatus: number | undefined;
       if (err) {
         const status = statusForError(err);
@@ -174,7 +177,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
       if (settings.accessLog) {
         const { status, aborted } = outcome(res, delivered, errorStatus);
         deps.log.info(
-          { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : {}) },
+          { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : body?.stalled ? { error: BODY_TIMEOUT } : {}) },
           'access',
         );
       }

@@ -1,9 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import { DispenserError } from '@dispenser/shared/errors';
 import { selectContext } from './sni.js';
+import { tlsProfile } from './tls-profile.js';
+import { closeWhenIdle } from './session-idle.js';
 import { createRequestHandler, createUpgradeHandler, type HandlerDeps } from './handler.js';
 
 /**
@@ -35,6 +38,38 @@ function listen(server: Server | Http2SecureServer, port: number, host: string):
   });
 }
 
+/**
+ * Node checks the headers timeout of all connections on an interval fixed when the server starts
+ * listening: a quarter of the timeout, at most a second, so a slow client is cut within about
+ * 1.25x the setting. (The check runs in C++ over the connections that are mid-request only.)
+ */
+function checkingInterval(headerTimeoutMs: number): number {
+  return headerTimeoutMs > 0 ? Math.max(50, Math.min(1_000, Math.floor(headerTimeoutMs / 4))) : 1_000;
+}
+
+/**
+ * Client-side HTTP/1.1 timeouts, on a server that is new or already listening (Node reads these
+ * per connection event, so a changed setting applies to the next check / the next idle spell).
+ * requestTimeout stays 0: a whole-request deadline would cut honest long uploads and streamed
+ * responses; the body timeout (body-timeout.ts) counts stalls instead. Node's own keep-alive
+ * timer adds a one-second grace to keepAliveTimeout.
+ */
+function applyTimeouts(server: Server | Http2SecureServer, settings: ProxySettings): void {
+  const s = server as Server;
+  s.requestTimeout = 0;
+  s.headersTimeout = settings.headerTimeoutMs;
+  s.keepAliveTimeout = settings.keepaliveTimeoutMs;
+}
+
+/** A request Node's parser refused: 408 when the headers took too long, else 400; then close. */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (socket.writable && !(socket as Socket).bytesWritten) {
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  }
+  socket.destroy();
+}
+
 function portOf(server: Server | Http2SecureServer): number {
   const addr = server.address();
   return addr && typeof addr === 'object' ? addr.port : 0;
@@ -62,7 +97,7 @@ export class Listeners {
   async apply(settings: ProxySettings): Promise<void> {
     const httpKey = `${settings.bind}|${settings.httpPort}`;
     if (this.http?.key !== httpKey) {
-      const server = this.createHttp();
+      const server = this.createHttp(settings);
       await this.replace(server, settings.httpPort, settings.bind, this.http?.server);
       this.http = { server, key: httpKey };
     }
@@ -72,10 +107,12 @@ export class Listeners {
       this.retire(this.https?.server);
       this.https = undefined;
     } else if (this.https?.key !== httpsKey) {
-      const server = this.createHttps();
+      const server = this.createHttps(settings);
       await this.replace(server, settings.httpsPort, settings.bind, this.https?.server);
       this.https = { server, key: httpsKey };
     }
+    if (this.http) applyTimeouts(this.http.server, settings);
+    if (this.https) applyTimeouts(this.https.server, settings);
   }
 
   /**
@@ -104,24 +141,26 @@ export class Listeners {
     socket.once('close', () => this.h1Sockets.delete(socket));
   }
 
-  private createHttp(): Server {
-    // requestTimeout 0: long uploads and streamed responses are the upstream timeout's business
+  private createHttp(settings: ProxySettings): Server {
     const onRequest = createRequestHandler(this.deps, false);
-    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000, noDelay: true }, onRequest);
+    const server = createServer(
+      { requestTimeout: 0, headersTimeout: settings.headerTimeoutMs, keepAliveTimeout: settings.keepaliveTimeoutMs, connectionsCheckingInterval: checkingInterval(settings.headerTimeoutMs), noDelay: true },
+      onRequest,
+    );
     server.on('upgrade', createUpgradeHandler(this.deps, false, onRequest));
     server.on('connection', (s: Socket) => this.trackH1(s));
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    server.on('clientError', onClientError);
     return server;
   }
 
-  private createHttps(): Http2SecureServer {
+  private createHttps(settings: ProxySettings): Http2SecureServer {
     const onRequest = createRequestHandler(this.deps, true);
     const server = createSecureServer(
       {
+        ...tlsProfile,
         allowHTTP1: true,
+        // a client that does not finish the TLS handshake gets no longer than one that stalls its headers
+        ...(settings.headerTimeoutMs > 0 ? { handshakeTimeout: settings.headerTimeoutMs } : {}),
         SNICallback: (servername, cb) => {
           const ctx = selectContext(this.deps.state.certs, servername);
           if (ctx) cb(null, ctx);
@@ -130,11 +169,17 @@ export class Listeners {
       },
       onRequest,
     );
+    // HTTP/1.1 over TLS goes through node:http's connection handling, with its own defaults (a
+    // 300 s whole-request cut among them): same timeouts as plain HTTP
+    (server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval = checkingInterval(settings.headerTimeoutMs);
+    applyTimeouts(server, settings);
     if (this.ticketKeys) server.setTicketKeys(this.ticketKeys);
     server.on('upgrade', createUpgradeHandler(this.deps, true, onRequest));
-    server.on('session', (session: Http2Session) => {
+    server.on('clientError', onClientError);
+    server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
+      closeWhenIdle(session, () => this.deps.state.settings.http2IdleTimeoutMs);
     });
     server.on('secureConnection', (s: Socket & { alpnProtocol?: string | false }) => {
       if (s.alpnProtocol !== 'h2') this.trackH1(s);

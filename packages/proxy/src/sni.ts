@@ -1,5 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { CertEntry } from '@dispenser/shared/ipc/messages';
+import { tlsProfile } from './tls-profile.js';
 
 /**
  * Certificates by SNI name. A certificate snapshot is compiled into SecureContexts once, off the
@@ -31,7 +32,7 @@ export function compileCerts(certs: readonly CertEntry[], version = 0): { store:
   for (const entry of certs) {
     let ctx: SecureContext;
     try {
-      ctx = createSecureContext({ cert: entry.certPem, key: entry.keyPem });
+      ctx = createSecureContext({ ...tlsProfile, cert: entry.certPem, key: entry.keyPem });
     } catch (err) {
       problems.push({ hosts: entry.hosts, message: err instanceof Error ? err.message : String(err) });
       continue;

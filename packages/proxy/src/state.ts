@@ -28,6 +28,10 @@ export const defaultSettings: ProxySettings = Object.freeze({
   connectTimeoutMs: 5_000,
   upstreamTimeoutMs: 60_000,
   shutdownTimeoutMs: 30_000,
+  headerTimeoutMs: 60_000,
+  keepaliveTimeoutMs: 75_000,
+  bodyTimeoutMs: 60_000,
+  http2IdleTimeoutMs: 75_000,
 });
 
 export function initialState(settings: ProxySettings = defaultSettings): ProxyState {

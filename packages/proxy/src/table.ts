@@ -1,5 +1,6 @@
 import type { Route, Upstream } from '@dispenser/shared/ipc/messages';
 import { hostOfAuthority } from './request-target.js';
+import { hstsValue } from './hsts.js';
 
 /**
  * The routing table: compiled once per routes snapshot, looked up synchronously per request.
@@ -14,6 +15,8 @@ export interface CompiledRoute {
   readonly upstream: Upstream;
   /** `host:port` of the upstream, the key of its connection pool */
   readonly upstreamKey: string;
+  /** Strict-Transport-Security value for HTTPS responses, built here so a request only reads it */
+  readonly hsts: string | undefined;
 }
 
 export interface RouteTable {
@@ -48,6 +51,7 @@ export function compileRoutes(routes: readonly Route[], version = 0): RouteTable
       prefix: normalizePrefix(r.path),
       upstream: Object.freeze({ host: r.upstream.host, port: r.upstream.port }),
       upstreamKey: upstreamKey(r.upstream),
+      hsts: r.hsts ? hstsValue(r.hsts) : undefined,
     });
     let list = hosts.get(host);
     if (!list) hosts.set(host, (list = []));

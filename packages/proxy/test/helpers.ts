@@ -54,12 +54,12 @@ export interface Cert {
   keyPem: string;
 }
 
-/** A throwaway self-signed EC certificate for the given names (first one is the CN). */
-export function makeCert(names: string[]): Cert {
+/** A throwaway self-signed certificate (EC P-256, or RSA 2048) for the given names (first one is the CN). */
+export function makeCert(names: string[], kind: 'ec' | 'rsa' = 'ec'): Cert {
   const dir = mkdtempSync(join(tmpdir(), 'dispenser-proxy-cert-'));
   try {
     execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      'req', '-x509', ...(kind === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['-newkey', 'rsa:2048']), '-nodes', '-days', '1',
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', `/CN=${names[0]}`,
       '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
     ], { stdio: 'ignore' });
@@ -96,6 +96,10 @@ export function testSettings(over: Partial<ProxySettings> = {}): ProxySettings {
     connectTimeoutMs: 2_000,
     upstreamTimeoutMs: 5_000,
     shutdownTimeoutMs: 2_000,
+    headerTimeoutMs: 60_000,
+    keepaliveTimeoutMs: 75_000,
+    bodyTimeoutMs: 60_000,
+    http2IdleTimeoutMs: 75_000,
     ...over,
   };
 }

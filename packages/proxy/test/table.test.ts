@@ -52,3 +52,14 @@ test('duplicate host+prefix: the first declaration wins; upstream keys are colle
   assert.equal(lookup(table, 'a.com', '/')?.service, 'first');
   assert.deepEqual([...table.upstreams].sort(), ['127.0.0.1:1', '127.0.0.1:3']);
 });
+
+test('the HSTS header value is built when the table is compiled', () => {
+  const table = compileRoutes([
+    { ...route('a.test', '/', 1), hsts: { maxAgeSeconds: 31_536_000, includeSubDomains: false } },
+    { ...route('b.test', '/', 2), hsts: { maxAgeSeconds: 60, includeSubDomains: true } },
+    route('c.test', '/', 3),
+  ]);
+  assert.equal(lookup(table, 'a.test', '/')?.hsts, 'max-age=31536000');
+  assert.equal(lookup(table, 'b.test', '/')?.hsts, 'max-age=60; includeSubDomains');
+  assert.equal(lookup(table, 'c.test', '/')?.hsts, undefined);
+});

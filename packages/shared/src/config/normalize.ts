@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoadedMain, LoadedService } from './loaded.js';
 import { classifyVolumeSource, normalizeCondition, normalizeProxyPath } from './normalize-values.js';
-import type { DependsOnCondition, DispenserConfig, ServiceConfig } from './types.js';
+import type { DependsOnCondition, DispenserConfig, HstsPolicy, ServiceConfig } from './types.js';
+import type { DispenserFile } from './schema.js';
 
 export interface NormalizeOptions {
   /** dev mode keeps dependencies only on loaded services */
@@ -33,14 +34,25 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
       connectTimeoutMs: p.connect_timeout,
       upstreamTimeoutMs: p.upstream_timeout,
       shutdownTimeoutMs: p.shutdown_timeout,
+      headerTimeoutMs: p.header_timeout,
+      keepaliveTimeoutMs: p.keepalive_timeout,
+      bodyTimeoutMs: p.body_timeout,
+      http2IdleTimeoutMs: p.http2_idle_timeout,
     },
     ...(v.certbot ? { certbot: { email: v.certbot.email, directoryUrl: v.certbot.directory_url } } : {}),
-    services: services.map((s) => normalizeService(s, options, p.enabled)),
+    services: services.map((s) => normalizeService(s, options, p.enabled, p)),
   };
   return deepFreeze(config);
 }
 
-function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnabled: boolean): ServiceConfig {
+/** A service's `hsts` keys override dispenser.toml's, each on its own. */
+function hstsPolicy(own: { hsts?: number | false; hsts_include_subdomains?: boolean }, global: { hsts: number | false; hsts_include_subdomains: boolean }): HstsPolicy | undefined {
+  const maxAge = own.hsts ?? global.hsts;
+  if (maxAge === false) return undefined;
+  return { maxAgeSeconds: maxAge, includeSubDomains: own.hsts_include_subdomains ?? global.hsts_include_subdomains };
+}
+
+function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnabled: boolean, globalProxy: DispenserFile['proxy']): ServiceConfig {
   const v = s.value;
   const svc = v.service;
   const dependsOn: Record<string, DependsOnCondition> = {};
@@ -90,6 +102,7 @@ function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnab
             healthTimeoutMs: proxy.health_timeout,
             deployTimeoutMs: proxy.deploy_timeout,
             drainTimeoutMs: proxy.drain_timeout,
+            ...withHsts(hstsPolicy(proxy, globalProxy)),
           },
         }
       : {}),
@@ -105,6 +118,10 @@ function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnab
         }
       : {}),
   };
+}
+
+function withHsts(policy: HstsPolicy | undefined): { hsts?: HstsPolicy } {
+  return policy ? { hsts: policy } : {};
 }
 
 export function deepFreeze<T>(value: T): T {

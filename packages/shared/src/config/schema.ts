@@ -1,7 +1,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import cronParser from 'cron-parser';
 import { z } from 'zod';
-import { DURATION_EXPECTED, parseCpus, parseDuration, parseMemory, type Parsed } from './units.js';
+import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
 
 /**
@@ -29,6 +29,26 @@ function converted<T>(parse: (input: string) => Parsed<T>, expected: string) {
 }
 
 const duration = () => converted(parseDuration, DURATION_EXPECTED);
+
+export const HSTS_EXPECTED = 'true (max-age one year), false, or a max-age duration like "180d" or "1h"';
+/**
+ * `hsts`: false = off, true = one year, a duration = that max-age. Whole seconds, as the header
+ * carries them; "0s" is allowed because max-age=0 is how a site tells browsers to forget it.
+ */
+const hsts = () =>
+  z
+    .union([z.boolean(), z.string()])
+    .transform((v, ctx): number | false => {
+      if (v === false) return false;
+      if (v === true) return HSTS_ONE_YEAR_SECONDS;
+      const r = parseDuration(v);
+      if (!r.ok || r.value % 1000 !== 0) {
+        ctx.addIssue({ code: 'custom', message: `expected ${HSTS_EXPECTED} (whole seconds)` });
+        return z.NEVER;
+      }
+      return r.value / 1000;
+    })
+    .describe(HSTS_EXPECTED);
 const port = () => z.number().int().min(1).max(65535).describe('a port number (integer 1–65535)');
 const bool = () => z.boolean().describe('true or false');
 const nonEmpty = (what: string) => z.string().min(1).describe(what);
@@ -95,6 +115,13 @@ export const proxySettingsSchema = z.strictObject({
   connect_timeout: duration().prefault('5s'),
   upstream_timeout: duration().prefault('60s'),
   shutdown_timeout: duration().prefault('10s'),
+  // client-side timeouts; the defaults are nginx's (client_header_timeout, keepalive_timeout, client_body_timeout)
+  header_timeout: duration().prefault('60s'),
+  keepalive_timeout: duration().prefault('75s'),
+  body_timeout: duration().prefault('60s'),
+  http2_idle_timeout: duration().prefault('75s'),
+  hsts: hsts().default(false),
+  hsts_include_subdomains: bool().default(false),
 });
 
 export const certbotSchema = z.strictObject({
@@ -159,6 +186,9 @@ export const serviceProxySchema = z.strictObject({
   health_timeout: duration().prefault('2s'),
   deploy_timeout: duration().prefault('120s'),
   drain_timeout: duration().prefault('30s'),
+  // unset: the [proxy] value of dispenser.toml applies
+  hsts: hsts().optional(),
+  hsts_include_subdomains: bool().optional(),
 });
 
 export const DEPENDS_ON_CONDITIONS = ['service-started', 'started', 'service-completed', 'completed', 'service-healthy', 'healthy'] as const;

@@ -29,6 +29,20 @@ export interface ProxySettings {
   upstreamTimeoutMs: number;
   /** on stop: how long in-flight requests may take to finish */
   shutdownTimeoutMs: number;
+  /** a client must send a request's headers (and finish a TLS handshake) within this, else 408 and close; 0 = off */
+  headerTimeoutMs: number;
+  /** an HTTP/1.1 connection idle between requests is closed after this; 0 = off */
+  keepaliveTimeoutMs: number;
+  /** time without a byte of request body (while the proxy is reading) before 408 and close; 0 = off */
+  bodyTimeoutMs: number;
+  /** an HTTP/2 session with no open stream for this long gets GOAWAY; 0 = off */
+  http2IdleTimeoutMs: number;
+}
+
+/** Strict-Transport-Security for a service's HTTPS responses. */
+export interface HstsPolicy {
+  maxAgeSeconds: number;
+  includeSubDomains: boolean;
 }
 
 export interface CertbotSettings {
@@ -83,6 +97,8 @@ export interface ServiceProxyConfig {
   healthTimeoutMs: number;
   deployTimeoutMs: number;
   drainTimeoutMs: number;
+  /** the service's own hsts setting, else dispenser.toml's; absent = no header */
+  hsts?: HstsPolicy;
 }
 
 export interface ServiceDispenserConfig {

@@ -2,13 +2,15 @@
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** HSTS max-age for `hsts = true`: the one year browsers' preload lists ask for. */
+export const HSTS_ONE_YEAR_SECONDS = 31_536_000;
 export const DURATION_EXPECTED = 'a duration string like "500ms", "5s", "2m", "1h" or "1m30s"';
 
-/** "500ms", "5s", "1.5s", "2m", "1h", "1m30s" → milliseconds. */
+/** "500ms", "5s", "1.5s", "2m", "1h", "1m30s", "7d" → milliseconds. */
 export function parseDuration(text: string): Parsed<number> {
   const trimmed = text.trim();
-  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
   let total = 0;
   let at = 0;
   if (trimmed === '') return { ok: false, expected: DURATION_EXPECTED };

@@ -25,6 +25,8 @@ const route = z.strictObject({
   /** path prefix starting with '/' */
   path: z.string(),
   upstream,
+  /** Strict-Transport-Security for this route's HTTPS responses; absent = none added */
+  hsts: z.strictObject({ maxAgeSeconds: z.number().int().nonnegative(), includeSubDomains: z.boolean() }).optional(),
 });
 export type Route = z.infer<typeof route>;
 
@@ -73,6 +75,10 @@ const proxySettingsSnapshot = z.strictObject({
     connectTimeoutMs: z.number().int(),
     upstreamTimeoutMs: z.number().int(),
     shutdownTimeoutMs: z.number().int(),
+    headerTimeoutMs: z.number().int().nonnegative(),
+    keepaliveTimeoutMs: z.number().int().nonnegative(),
+    bodyTimeoutMs: z.number().int().nonnegative(),
+    http2IdleTimeoutMs: z.number().int().nonnegative(),
   }),
 });
 export type ProxySettingsSnapshot = z.infer<typeof proxySettingsSnapshot>;

@@ -6,8 +6,8 @@ import { closest } from '../../src/config/suggest.js';
 
 test('durations become milliseconds', () => {
   const table: [string, number | undefined][] = [
-    ['500ms', 500], ['5s', 5000], ['1.5s', 1500], ['2m', 120_000], ['1h', 3_600_000], ['1m30s', 90_000], ['0s', 0],
-    ['5', undefined], ['5 s', undefined], ['', undefined], ['-1s', undefined], ['1d', undefined], ['s', undefined],
+    ['500ms', 500], ['5s', 5000], ['1.5s', 1500], ['2m', 120_000], ['1h', 3_600_000], ['1m30s', 90_000], ['0s', 0], ['1d', 86_400_000], ['180d', 180 * 86_400_000],
+    ['5', undefined], ['5 s', undefined], ['', undefined], ['-1s', undefined], ['1w', undefined], ['s', undefined],
   ];
   for (const [input, want] of table) {
     const r = parseDuration(input);
