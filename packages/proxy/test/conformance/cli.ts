@@ -83,6 +83,14 @@ async function main(): Promise<number> {
     console.log(`${c.id.padEnd(idW)} | ${exp.padEnd(expW)} | ${columns.map((col) => (col.results ? cell(col.results.get(c.id), W) : 'n/a'.padEnd(W))).join(' | ')}`);
   }
   for (const n of notes) console.log(`note: ${n}`);
+  console.log('');
+  for (const col of columns) {
+    if (!col.results || col.name === 'dispenser') continue;
+    for (const c of cases) {
+      const o = col.results.get(c.id);
+      if (o && !o.ok) console.log(`${col.name} unsafe ${c.id}: ${o.why}`);
+    }
+  }
 
   const ours = columns.find((c) => c.name === 'dispenser')?.results;
   if (!ours) return 0;

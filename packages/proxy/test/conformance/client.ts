@@ -52,6 +52,9 @@ export function rawExchange(steps: readonly Step[], opts: RawOptions): Promise<R
       socket.destroy();
       const data = Buffer.concat(chunks);
       const responses = parseResponses(data, opts.headFor);
+      // a close-delimited body is whole once the connection closed
+      const last = responses[responses.length - 1];
+      if (last?.closeDelimited && closed) last.complete = true;
       resolve({ data, responses, finals: responses.filter((r) => r.status >= 200 || r.status === 101), closed, timedOut, error, ms: Date.now() - started });
     };
     timers.push(setTimeout(() => finish(true), opts.timeoutMs));

@@ -47,9 +47,10 @@ export async function startDispenser(backend: RecordingBackend, cert: Cert): Pro
   await w.apply({ type: 'routes', version: 1, routes: [route(HOST, '/', backend.ports.root!, 'root'), route(HOST, '/public', backend.ports.public!, 'public')] });
   await w.apply({ type: 'certs', version: 1, certs: [{ hosts: [HOST], ...cert }] });
   const crashes: Error[] = [];
-  // an in-process worker's uncaught exception would kill a real worker process: record it as a failure
-  const onCrash = (err: Error): void => void crashes.push(err);
-  process.on('uncaughtException', onCrash);
+  // An uncaught exception in the in-process worker would kill a real worker process: the case it
+  // happens in fails with it (runner.ts). Captured rather than listened to, so that the test
+  // runner does not also fail the whole file for a case listed in KNOWN_FAILING.
+  process.setUncaughtExceptionCaptureCallback((err) => void crashes.push(err instanceof Error ? err : new Error(String(err))));
   return {
     name: 'dispenser',
     httpPort: w.listeners.httpPort!,
@@ -59,7 +60,7 @@ export async function startDispenser(backend: RecordingBackend, cert: Cert): Pro
     crashes,
     stop: async () => {
       await w.drain(200);
-      process.off('uncaughtException', onCrash);
+      process.setUncaughtExceptionCaptureCallback(null);
     },
   };
 }
@@ -195,9 +196,7 @@ export async function startCaddy(backend: RecordingBackend, cert: Cert): Promise
     }
   }
 }
-http://${HOST}:${http}, https://${HOST}:${https} {
-  bind 127.0.0.1
-  tls ${work}/cert.pem ${work}/key.pem
+(routes) {
   @public path /public /public/*
   handle @public {
     ${proxy(backend.ports.public!)}
@@ -205,6 +204,15 @@ http://${HOST}:${http}, https://${HOST}:${https} {
   handle {
     ${proxy(backend.ports.root!)}
   }
+}
+http://${HOST}:${http} {
+  bind 127.0.0.1
+  import routes
+}
+https://${HOST}:${https} {
+  bind 127.0.0.1
+  tls ${work}/cert.pem ${work}/key.pem
+  import routes
 }
 http://:${http} {
   bind 127.0.0.1

@@ -192,8 +192,10 @@ export interface ParsedResponse {
   headers: [string, string][];
   body: Buffer;
   trailers: [string, string][];
-  /** the body's framing was satisfied (false: cut short, or close-delimited) */
+  /** the body's framing was satisfied (a close-delimited body: once the connection closed) */
   complete: boolean;
+  /** the body runs until the connection closes (no Content-Length, not chunked) */
+  closeDelimited: boolean;
 }
 
 /**
@@ -217,7 +219,7 @@ export function parseResponses(buf: Buffer, headFor: (i: number) => boolean = ()
     const m = /^(HTTP\/\d\.\d) (\d{3})/.exec(head.startLine);
     if (!m) break;
     const status = Number(m[2]);
-    const res: ParsedResponse = { status, version: m[1]!, headers: head.headers, body: Buffer.alloc(0), trailers: [], complete: false };
+    const res: ParsedResponse = { status, version: m[1]!, headers: head.headers, body: Buffer.alloc(0), trailers: [], complete: false, closeDelimited: false };
     out.push(res);
     const bodyStart = headEnd + sep;
     if (status < 200 && status !== 101) {
@@ -249,6 +251,7 @@ export function parseResponses(buf: Buffer, headFor: (i: number) => boolean = ()
       pos = bodyStart + n;
     } else {
       res.body = buf.subarray(bodyStart);
+      res.closeDelimited = true;
       break;
     }
   }
