@@ -85,10 +85,11 @@ async function main(): Promise<number> {
   for (const n of notes) console.log(`note: ${n}`);
   console.log('');
   for (const col of columns) {
-    if (!col.results || col.name === 'dispenser') continue;
+    if (!col.results) continue;
     for (const c of cases) {
       const o = col.results.get(c.id);
-      if (o && !o.ok) console.log(`${col.name} unsafe ${c.id}: ${o.why}`);
+      if (o?.skipped) console.log(`${col.name} skipped ${c.id}: ${o.skipped}`);
+      else if (o && !o.ok && col.name !== 'dispenser') console.log(`${col.name} unsafe ${c.id}: ${o.why}`);
     }
   }
 
