@@ -373,7 +373,7 @@ const hosts: Case[] = [
 
 function spoof(name: string, value: string, marker: string): Case {
   return {
-    id: `forwarded.${name.toLowerCase().replace(/_/g, 'u-')}`,
+    id: `forwarded.${name.toLowerCase()}`,
     group: 'forwarded',
     expect: `client ${name} never reaches the backend`,
     async run(env) {

@@ -38,9 +38,9 @@ export const KNOWN_FAILING: ReadonlySet<string> = new Set<string>([
   'host.absolute-form-other-host',
   'host.absolute-form-same-host',
   // underscore spellings of forwarding headers pass through
-  'forwarded.xu-forwardedu-for',
-  'forwarded.xu-realu-ip',
-  'forwarded.xu-forwardedu-proto',
+  'forwarded.x_forwarded_for',
+  'forwarded.x_real_ip',
+  'forwarded.x_forwarded_proto',
   // a 101 to a plain request: the client never gets an answer
   'upstream.101-to-plain-get',
   // response header lines ending in bare LF: 502
