@@ -291,7 +291,12 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   };
 
   // an error after completion (a socket torn down by destroy()) must still have a listener
-  creq.on('error', (err: ForwardError) => complete(err));
+  creq.on('error', (err: ForwardError) => {
+    // bytes after a complete response (a body sent with a HEAD answer or a 204, junk after the
+    // last chunk): Node drops that connection, and the response itself stands
+    if (ures?.complete) return;
+    complete(err);
+  });
   creq.on('timeout', () => complete(upstreamError(`upstream ${route.upstreamKey} sent nothing for ${opts.upstreamTimeoutMs} ms`, 'ETIMEDOUT', 504)));
   // 101 to a request that asked for no upgrade: the connection now speaks something else
   creq.on('upgrade', (_res: IncomingMessage, socket: Duplex) => {

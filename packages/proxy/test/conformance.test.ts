@@ -2,14 +2,13 @@ import { after, before, describe, test } from 'node:test';
 import type { Cert } from './helpers.js';
 import type { RecordingBackend } from './conformance/backend.js';
 import { CASES } from './conformance/cases.js';
-import { KNOWN_FAILING } from './conformance/known-failing.js';
 import { makeSuiteCert, runCase, skipReason, startBackend } from './conformance/runner.js';
 import { startDispenser, type Target } from './conformance/targets.js';
 
 /**
  * The proxy conformance suite (test/conformance/cases.ts) against Dispenser's proxy worker, in
- * this process. Each case asserts its safe outcome; ids in KNOWN_FAILING run as todo until the
- * fix for them merges. `npm run conformance` runs the same cases against nginx and Caddy too.
+ * this process. Each case asserts its safe outcome. `npm run conformance` runs the same cases
+ * against nginx and Caddy too.
  */
 
 describe('proxy conformance', () => {
@@ -27,8 +26,7 @@ describe('proxy conformance', () => {
   });
 
   for (const c of CASES) {
-    const todo = KNOWN_FAILING.has(c.id) ? 'known failing on today\'s proxy (conformance/known-failing.ts)' : undefined;
-    test(`${c.id}: ${c.expect}`, { todo, timeout: (c.timeoutMs ?? 8_000) + 5_000 }, async (t) => {
+    test(`${c.id}: ${c.expect}`, { timeout: (c.timeoutMs ?? 8_000) + 5_000 }, async (t) => {
       const skipped = skipReason(c, target);
       if (skipped) {
         t.skip(skipped);

@@ -6,7 +6,6 @@
  *   node packages/proxy/dist/test/conformance/cli.js [--only <id-substring>,...] [--targets dispenser,nginx,caddy]
  */
 import { CASES, type Case } from './cases.js';
-import { KNOWN_FAILING } from './known-failing.js';
 import { makeSuiteCert, runCase, startBackend, type Outcome } from './runner.js';
 import { startCaddy, startDispenser, startNginx, which, type Target } from './targets.js';
 
@@ -96,9 +95,7 @@ async function main(): Promise<number> {
   const ours = columns.find((c) => c.name === 'dispenser')?.results;
   if (!ours) return 0;
   const failed = cases.filter((c) => !ours.get(c.id)?.ok);
-  const passingKnown = cases.filter((c) => KNOWN_FAILING.has(c.id) && ours.get(c.id)?.ok && !ours.get(c.id)?.skipped);
-  for (const c of failed) console.log(`dispenser UNSAFE ${c.id}: ${ours.get(c.id)?.why}${KNOWN_FAILING.has(c.id) ? ' (known failing)' : ''}`);
-  for (const c of passingKnown) console.log(`dispenser now passes ${c.id}: remove it from KNOWN_FAILING`);
+  for (const c of failed) console.log(`dispenser UNSAFE ${c.id}: ${ours.get(c.id)?.why}`);
   for (const col of columns) {
     if (!col.results) continue;
     const vals = [...col.results.values()];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import { freePort } from '@dispenser/shared/testing/ports';
 import type { Cert } from '../helpers.js';
-import { captureLogger, route, startProxy, testSettings } from '../helpers.js';
+import { captureLogger, route, startProxy } from '../helpers.js';
 import type { RecordingBackend } from './backend.js';
 
 /**
@@ -33,29 +33,22 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-/** True once ProxySettings carries a client header timeout (`headerTimeoutMs`). */
-export function dispenserHasHeaderTimeout(): boolean {
-  return 'headerTimeoutMs' in testSettings();
-}
-
 /** Dispenser's proxy worker, in this process (as packages/proxy/test/helpers.ts startProxy). */
 export async function startDispenser(backend: RecordingBackend, cert: Cert): Promise<Target> {
-  const settings: Partial<ProxySettings> & { headerTimeoutMs?: number } = { upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS, connectTimeoutMs: 1_000, shutdownTimeoutMs: 500 };
-  const headerTimeoutMs = dispenserHasHeaderTimeout() ? HEADER_TIMEOUT_MS : undefined;
-  if (headerTimeoutMs !== undefined) settings.headerTimeoutMs = headerTimeoutMs;
-  const w = await startProxy(settings as Partial<ProxySettings>, captureLogger());
+  const settings: Partial<ProxySettings> = { upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS, connectTimeoutMs: 1_000, shutdownTimeoutMs: 500, headerTimeoutMs: HEADER_TIMEOUT_MS };
+  const w = await startProxy(settings, captureLogger());
   await w.apply({ type: 'routes', version: 1, routes: [route(HOST, '/', backend.ports.root!, 'root'), route(HOST, '/public', backend.ports.public!, 'public')] });
   await w.apply({ type: 'certs', version: 1, certs: [{ hosts: [HOST], ...cert }] });
   const crashes: Error[] = [];
   // An uncaught exception in the in-process worker would kill a real worker process: the case it
   // happens in fails with it (runner.ts). Captured rather than listened to, so that the test
-  // runner does not also fail the whole file for a case listed in KNOWN_FAILING.
+  // runner reports it against that case instead of failing the whole file.
   process.setUncaughtExceptionCaptureCallback((err) => void crashes.push(err instanceof Error ? err : new Error(String(err))));
   return {
     name: 'dispenser',
     httpPort: w.listeners.httpPort!,
     httpsPort: w.listeners.httpsPort!,
-    headerTimeoutMs,
+    headerTimeoutMs: HEADER_TIMEOUT_MS,
     upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS,
     crashes,
     stop: async () => {
