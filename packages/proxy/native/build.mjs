@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Compiles each addon here (quick-ack.c, malloc-trim.c) into dist/native/<name>.node (part of
-// `npm run build`).
+// Compiles each addon here (quick-ack.c, malloc-trim.c, privileges.c) into
+// dist/native/<name>.node (part of `npm run build`).
 //
 // The addons are optional: without them the proxy works the same, except that responses from a
-// backend with Nagle's algorithm on can wait for Linux's delayed ACK (see quick-ack.c) and a
-// worker keeps more freed memory resident (see malloc-trim.c). So a machine without a C compiler
+// backend with Nagle's algorithm on can wait for Linux's delayed ACK (see quick-ack.c), a
+// worker keeps more freed memory resident (see malloc-trim.c) and keeps the daemon's groups and
+// capabilities (see privileges.c; it logs PROXY_PRIVILEGES_KEPT). So a machine without a C compiler
 // or Node's headers gets a note, not a failed build; set DISPENSER_REQUIRE_NATIVE=1 (CI,
 // packaging) to make that an error. Each is rebuilt only when its source is newer than the
 // addon. Environment: CC (default cc), CFLAGS.
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ADDONS = ['quick-ack', 'malloc-trim'];
+const ADDONS = ['quick-ack', 'malloc-trim', 'privileges'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '..', 'dist', 'native');

@@ -3,6 +3,7 @@
  * supervisor sets SCHED_NONE and exec to this file) or a plain child_process.fork. Everything
  * arrives as versioned snapshots over IPC; each is acknowledged once in effect.
  */
+import cluster from 'node:cluster';
 // the zod-free half of the protocol: see envelope.ts
 import { envelope, isSnapshot, openEnvelope } from '@dispenser/shared/ipc/envelope';
 import type { Message } from '@dispenser/shared/ipc/messages';
@@ -12,11 +13,23 @@ import { ProxyWorker } from './proxy-worker.js';
 import { raiseMallocTrimThreshold } from './process-tuning.js';
 import { quickAckUnavailable } from './quick-ack.js';
 import { MallocTrimmer, mallocTrimUnavailable } from './malloc-trimmer.js';
+import { dropWorkerPrivileges } from './privileges.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
 raiseMallocTrimThreshold();
 const log = createLogger('proxy', { worker: workerIndex });
+// Before any snapshot, hence before the first listener and request: a worker faces the internet
+// and must not hold the daemon's docker group or capabilities (privileges.ts). Under node:cluster
+// the supervisor binds the sockets; a plain fork binds its own and keeps CAP_NET_BIND_SERVICE.
+const privileges = dropWorkerPrivileges(!cluster.isWorker);
+if (privileges.kept.length) {
+  log.warn({ code: 'PROXY_PRIVILEGES_KEPT', kept: privileges.kept, reason: privileges.reason }, `proxy worker kept privileges it does not need (${privileges.kept.join('; ')}): ${privileges.reason}`);
+} else if (privileges.threads !== undefined) {
+  // `unreachedThreads`: threads that block every signal (Node's SIGUSR1 watcher) keep what the
+  // process started with; no JavaScript runs on them
+  log.debug({ uid: process.getuid?.(), threads: privileges.threads, unreachedThreads: privileges.unreached }, 'proxy worker dropped supplementary groups and capabilities');
+}
 const worker = new ProxyWorker(log);
 if (quickAckUnavailable) {
   log.info({ reason: quickAckUnavailable }, 'upstream ACKs are not sped up (quick-ack addon unavailable): a backend with Nagle on may add up to 40 ms to multi-segment responses');
