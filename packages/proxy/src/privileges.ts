@@ -2,25 +2,39 @@ import { readFileSync } from 'node:fs';
 import { loadAddon } from './native-addon.js';
 
 /**
- * Least privilege for a proxy worker. The daemon runs with the `docker` group (root-equivalent)
- * and, from systemd's ambient set, CAP_NET_BIND_SERVICE and CAP_SETGID; a worker inherits them
- * but faces the internet and needs none of them, except CAP_NET_BIND_SERVICE when it binds its
- * own sockets (a plain child_process.fork; under node:cluster the supervisor binds them). So at
- * start, before any traffic, it drops the supplementary groups, every other capability and sets
- * no_new_privs (native/privileges.c), then reads /proc to check what is left.
+ * Least privilege for proxy workers. The daemon runs with the `docker` group (root-equivalent)
+ * and, from systemd's ambient set, CAP_NET_BIND_SERVICE and CAP_SETGID. Workers face the internet
+ * and need none of it (under node:cluster the supervisor opens their listening sockets), so the
+ * supervisor makes them start without it, before their execve:
+ *
+ * - it clears its own ambient (and inheritable) capabilities once at start, on the thread that
+ *   forks (`clearAmbientCapabilities`, native/ambient-caps.c): a child it executes then starts
+ *   with no capabilities in any thread, the orchestrator included;
+ * - it forks workers with its own gid (cluster's `gid` option): libuv's child then calls
+ *   setgroups(0, NULL) before exec, which drops the supplementary groups (needs CAP_SETGID).
+ *
+ * The worker itself only checks, at start, what it holds (`workerPrivilegesKept`).
  */
 
-/** Linux capability number of CAP_NET_BIND_SERVICE (linux/capability.h). */
-export const CAP_NET_BIND_SERVICE = 10;
-
 interface Addon {
-  dropPrivileges(keepMask: number): { threads: number; unreached: number; error?: string };
+  clearAmbientCapabilities(): number;
 }
 
-const { addon, reason } = loadAddon<Addon>('privileges', (a) => typeof a.dropPrivileges === 'function');
+const { addon, reason } = loadAddon<Addon>('ambient-caps', (a) => typeof a.clearAmbientCapabilities === 'function');
 
-/** Why privileges cannot be dropped in this process, or `undefined` when they can. */
-export const privilegesUnavailable: string | undefined = reason;
+/** Why ambient capabilities cannot be cleared in this process, or `undefined` when they can. */
+export const ambientCapsUnavailable: string | undefined = reason;
+
+/**
+ * Empties the calling thread's ambient and inheritable capabilities, so that what it executes
+ * from then on starts without capabilities; permitted and effective ones stay. Returns
+ * `undefined` when done, else why not (addon unavailable, or the errno of the failed step).
+ */
+export function clearAmbientCapabilities(): string | undefined {
+  if (!addon) return reason;
+  const errno = addon.clearAmbientCapabilities();
+  return errno === 0 ? undefined : `prctl/capset failed with errno ${errno}`;
+}
 
 /** The credential lines of /proc/<pid>/status (or of one of its threads). */
 export interface Credentials {
@@ -29,7 +43,6 @@ export interface Credentials {
   capPrm: bigint;
   capEff: bigint;
   capAmb: bigint;
-  noNewPrivs: boolean;
 }
 
 export function parseStatus(text: string): Credentials {
@@ -44,59 +57,47 @@ export function parseStatus(text: string): Credentials {
     capPrm: mask('CapPrm'),
     capEff: mask('CapEff'),
     capAmb: mask('CapAmb'),
-    noNewPrivs: field('NoNewPrivs') === '1',
   };
 }
 
-/**
- * What `creds` holds beyond a worker's due: no supplementary groups, no inheritable or ambient
- * capabilities, nothing permitted outside `allowed`, no_new_privs set. One phrase per item, empty
- * when there is nothing to report.
- */
-export function excessPrivileges(creds: Credentials, allowed: bigint): string[] {
+/** What `creds` holds beyond a worker's due (nothing): one phrase per item, empty when clean. */
+export function excessPrivileges(creds: Credentials): string[] {
   const hex = (m: bigint) => `0x${m.toString(16)}`;
   const out: string[] = [];
   if (creds.groups.length) out.push(`supplementary groups ${creds.groups.join(',')}`);
-  const extra = (creds.capPrm | creds.capEff) & ~allowed;
-  if (extra) out.push(`capabilities ${hex(extra)}`);
+  if (creds.capPrm | creds.capEff) out.push(`capabilities ${hex(creds.capPrm | creds.capEff)}`);
   if (creds.capInh) out.push(`inheritable capabilities ${hex(creds.capInh)}`);
   if (creds.capAmb) out.push(`ambient capabilities ${hex(creds.capAmb)}`);
-  if (!creds.noNewPrivs) out.push('no_new_privs not set');
   return out;
 }
 
-export interface DropOutcome {
-  /** what the process (its main thread) still holds beyond its due; empty when all went */
-  kept: string[];
-  /** why something was kept: the addon's failed step, or why the addon is unavailable */
-  reason?: string;
-  /** threads of the process when it dropped, and those it could not reach (they block signals) */
-  threads?: number;
-  unreached?: number;
+/** The likely reason a worker started with `creds`. */
+export function keptReason(creds: Credentials, uid: number | undefined, underCluster: boolean): string {
+  if (uid === 0) return 'running as root (a dev run?): root gets every capability at execve; run dispenser as a dedicated user (the packaged unit does)';
+  if (!underCluster) return 'not started by the dispenser supervisor (a plain fork), which drops them before a worker starts';
+  const why: string[] = [];
+  if (creds.groups.length) why.push('the supervisor lacks CAP_SETGID, so the groups could not be dropped before exec');
+  if (creds.capPrm | creds.capEff | creds.capInh | creds.capAmb) {
+    why.push('the supervisor could not clear its ambient capabilities (ambient-caps addon unavailable? it logs SUPERVISOR_CAPABILITIES_INHERITED)');
+  }
+  return why.join('; ');
 }
 
 /**
- * Drops what a worker does not need. `bindsItself`: the worker opens its own listening sockets
- * (not a node:cluster worker), so it keeps CAP_NET_BIND_SERVICE if it has it. Never throws: a
- * worker that cannot drop keeps serving, and the caller logs the outcome.
+ * What this process holds beyond a worker's due and the likely reason, or `undefined` when
+ * nothing. Never throws. Linux only (elsewhere: `undefined`).
  */
-export function dropWorkerPrivileges(bindsItself: boolean, readStatus = (): string => readFileSync('/proc/self/status', 'utf8')): DropOutcome {
-  if (process.platform !== 'linux') return { kept: [] };
-  const allowed = bindsItself ? 1n << BigInt(CAP_NET_BIND_SERVICE) : 0n;
-  let reasonKept = privilegesUnavailable;
-  let threads: number | undefined;
-  let unreached: number | undefined;
-  if (addon) {
-    const result = addon.dropPrivileges(Number(allowed));
-    ({ threads, unreached } = result);
-    reasonKept = result.error;
-  }
-  let kept: string[];
+export function workerPrivilegesKept(
+  underCluster: boolean,
+  readStatus = (): string => readFileSync('/proc/self/status', 'utf8'),
+): { kept: string[]; reason: string } | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let creds: Credentials;
   try {
-    kept = excessPrivileges(parseStatus(readStatus()), allowed);
+    creds = parseStatus(readStatus());
   } catch (err) {
-    kept = ['unknown (cannot read /proc/self/status)'];
-    reasonKept ??= (err as Error).message;
+    return { kept: ['unknown'], reason: `cannot read /proc/self/status: ${(err as Error).message}` };
   }
-  return { kept, reason: kept.length ? reasonKept ?? 'the kernel refused without an error' : undefined, threads, unreached };
+  const kept = excessPrivileges(creds);
+  return kept.length ? { kept, reason: keptReason(creds, process.getuid?.(), underCluster) } : undefined;
 }

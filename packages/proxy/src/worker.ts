@@ -13,22 +13,18 @@ import { ProxyWorker } from './proxy-worker.js';
 import { raiseMallocTrimThreshold } from './process-tuning.js';
 import { quickAckUnavailable } from './quick-ack.js';
 import { MallocTrimmer, mallocTrimUnavailable } from './malloc-trimmer.js';
-import { dropWorkerPrivileges } from './privileges.js';
+import { workerPrivilegesKept } from './privileges.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
 raiseMallocTrimThreshold();
 const log = createLogger('proxy', { worker: workerIndex });
-// Before any snapshot, hence before the first listener and request: a worker faces the internet
-// and must not hold the daemon's docker group or capabilities (privileges.ts). Under node:cluster
-// the supervisor binds the sockets; a plain fork binds its own and keeps CAP_NET_BIND_SERVICE.
-const privileges = dropWorkerPrivileges(!cluster.isWorker);
-if (privileges.kept.length) {
-  log.warn({ code: 'PROXY_PRIVILEGES_KEPT', kept: privileges.kept, reason: privileges.reason }, `proxy worker kept privileges it does not need (${privileges.kept.join('; ')}): ${privileges.reason}`);
-} else if (privileges.threads !== undefined) {
-  // `unreachedThreads`: threads that block every signal (Node's SIGUSR1 watcher) keep what the
-  // process started with; no JavaScript runs on them
-  log.debug({ uid: process.getuid?.(), threads: privileges.threads, unreachedThreads: privileges.unreached }, 'proxy worker dropped supplementary groups and capabilities');
+// A worker faces the internet: the supervisor starts it without the daemon's docker group and
+// capabilities (privileges.ts). Say so once if it did not (root, an old unit, no addon, a plain
+// fork); the worker serves all the same.
+const privileges = workerPrivilegesKept(cluster.isWorker);
+if (privileges) {
+  log.warn({ code: 'PROXY_PRIVILEGES_KEPT', kept: privileges.kept, reason: privileges.reason }, `proxy worker holds privileges it does not need (${privileges.kept.join('; ')}): ${privileges.reason}`);
 }
 const worker = new ProxyWorker(log);
 if (quickAckUnavailable) {
