@@ -113,8 +113,8 @@ check "the proxy's native addons load in the bundled node" /usr/lib/dispenser/no
   const dir = "/usr/lib/dispenser/node_modules/@dispenser/proxy/dist/src";
   const { quickAckUnavailable } = await import(`${dir}/quick-ack.js`);
   const { mallocTrimUnavailable } = await import(`${dir}/malloc-trimmer.js`);
-  const { privilegesUnavailable } = await import(`${dir}/privileges.js`);
-  for (const why of [quickAckUnavailable, mallocTrimUnavailable, privilegesUnavailable]) if (why) { console.error(why); process.exit(1); }'
+  const { ambientCapsUnavailable } = await import(`${dir}/privileges.js`);
+  for (const why of [quickAckUnavailable, mallocTrimUnavailable, ambientCapsUnavailable]) if (why) { console.error(why); process.exit(1); }'
 for ws in $(node -p 'require(process.argv[1]).workspaces.join(" ")' "$repo/package.json"); do
   name=$(node -p 'require(process.argv[1]).name' "$repo/$ws/package.json")
   d=/usr/lib/dispenser/node_modules/$name

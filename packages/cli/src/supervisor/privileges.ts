@@ -26,7 +26,7 @@ export function clearChildCapabilities(log: Logger, readStatus = (): string => r
   const reason = clearAmbientCapabilities();
   if (reason === undefined) return { cleared: true };
   log.warn(
-    { code: 'SUPERVISOR_CAPABILITIES_INHERITED', reason, ambient: before > 0n ? `0x${before.toString(16)}` : undefined },
+    { code: 'SUPERVISOR_CAPABILITIES_INHERITED', reason, capabilities: before > 0n ? `0x${before.toString(16)}` : undefined },
     `children (orchestrator, proxy workers) inherit the supervisor's ambient capabilities: ${reason}`,
   );
   return { cleared: false, reason };
