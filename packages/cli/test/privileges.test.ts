@@ -93,7 +93,12 @@ function startStandIn(t: TestContext, mode: 'worker' | 'orchestrator', entry: st
   const received: Message[] = [];
   let childPid: number | undefined;
   child.on('message', (raw: unknown) => {
-    if (raw && typeof raw === 'object' && 'standInChildPid' in raw) childPid = (raw as { standInChildPid: number }).standInChildPid;
+    if (raw && typeof raw === 'object' && 'standInChildPid' in raw) {
+      childPid = (raw as { standInChildPid: number }).standInChildPid;
+      // the stand-in's own child must not outlive the test either (it would hold the stdout pipe)
+      const pid = childPid;
+      t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ } });
+    }
     const msg = parseMessage(raw);
     if (msg) received.push(msg);
   });
@@ -125,7 +130,7 @@ function startStandIn(t: TestContext, mode: 'worker' | 'orchestrator', entry: st
       clearInterval(timer);
     }
   };
-  return { child, exited, logs, waitFor, sendUntil, childPid: () => waitFor('the child pid', () => childPid) };
+  return { child, exited, received, logs, waitFor, sendUntil, childPid: () => waitFor('the child pid', () => childPid) };
 }
 
 /** The stand-in keeps what the unit gives the daemon, minus the ambient set it cleared. */
@@ -138,7 +143,7 @@ function assertSupervisorKept(pid: number): void {
   assert.equal(sup.capInh, 0n, show(sup));
 }
 
-test('a proxy worker forked by the supervisor from a unit-like start holds no group and no capability in any thread, serves on low ports, moves and drains', async (t) => {
+test('a proxy worker forked by the supervisor from a unit-like start holds no group and no capability in any thread, serves on low ports, moves and drains', { timeout: 30_000 }, async (t) => {
   if (!canRun(t)) return;
   const backend: Server = createServer((req, res) => res.end(`done ${req.url}`));
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
@@ -170,12 +175,11 @@ test('a proxy worker forked by the supervisor from a unit-like start holds no gr
   assert.equal(await s.exited, 0);
 });
 
-test('the orchestrator forked by the supervisor keeps the group (Docker access) but no capability', async (t) => {
+test('the orchestrator forked by the supervisor keeps the group (Docker access) but no capability', { timeout: 30_000 }, async (t) => {
   if (!canRun(t)) return;
   const s = startStandIn(t, 'orchestrator', idleChild);
   const pid = await s.childPid();
-  // the pid is known right after fork; wait for the exec (the child's own threads)
-  await s.waitFor('the child to run node', () => threads(pid).length > 1);
+  await s.waitFor('the child to be ready', () => s.received.find((m) => m.type === 'ready'));
   assertSupervisorKept(s.child.pid!);
   for (const { tid, creds } of threads(pid)) {
     assert.deepEqual(creds, { groups: [GROUP], capInh: 0n, capPrm: 0n, capEff: 0n, capAmb: 0n }, `orchestrator thread ${tid}: ${show(creds)}`);
