@@ -110,8 +110,8 @@ for ws in "${workspaces[@]}"; do
 done
 [ -f "$app/node_modules/dispenser/bin/run.js" ] || die "the CLI (package \"dispenser\") is not in node_modules"
 # Optional for a build from source, not for a release: without them the proxy waits for delayed
-# ACKs and its workers keep freed memory
-for addon in quick-ack malloc-trim; do
+# ACKs, its workers keep freed memory and all children inherit the supervisor's capabilities
+for addon in quick-ack malloc-trim ambient-caps; do
   [ -f "$app/node_modules/@dispenser/proxy/dist/native/$addon.node" ] \
     || die "the proxy's $addon addon was not built (needs a C compiler and Node's headers: apt-get install gcc libc6-dev)"
 done

@@ -113,7 +113,8 @@ check "the proxy's native addons load in the bundled node" /usr/lib/dispenser/no
   const dir = "/usr/lib/dispenser/node_modules/@dispenser/proxy/dist/src";
   const { quickAckUnavailable } = await import(`${dir}/quick-ack.js`);
   const { mallocTrimUnavailable } = await import(`${dir}/malloc-trimmer.js`);
-  for (const why of [quickAckUnavailable, mallocTrimUnavailable]) if (why) { console.error(why); process.exit(1); }'
+  const { ambientCapsUnavailable } = await import(`${dir}/privileges.js`);
+  for (const why of [quickAckUnavailable, mallocTrimUnavailable, ambientCapsUnavailable]) if (why) { console.error(why); process.exit(1); }'
 for ws in $(node -p 'require(process.argv[1]).workspaces.join(" ")' "$repo/package.json"); do
   name=$(node -p 'require(process.argv[1]).name' "$repo/$ws/package.json")
   d=/usr/lib/dispenser/node_modules/$name
@@ -131,7 +132,8 @@ unit=$(cat "$unit_path" 2>/dev/null)
 for line in 'Type=notify' 'NotifyAccess=all' 'User=dispenser' 'WorkingDirectory=/opt/dispenser' \
     'ExecStart=/usr/bin/dispenser -c /opt/dispenser/dispenser.toml -p /opt/dispenser/dispenser.pid' \
     'BindsTo=docker.service' 'Restart=always' 'ExecReload=/bin/kill -HUP $MAINPID' \
-    'AmbientCapabilities=CAP_NET_BIND_SERVICE' 'NoNewPrivileges=true' 'ProtectSystem=strict' \
+    'AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_SETGID' 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETGID' \
+    'NoNewPrivileges=true' 'ProtectSystem=strict' \
     'ReadWritePaths=/opt/dispenser' 'ProtectHome=true' 'PrivateTmp=true' 'SupplementaryGroups=docker' \
     'WantedBy=multi-user.target docker.service'; do
   check "unit: $line" grep -qxF "$line" <<<"$unit"

@@ -1,19 +1,20 @@
 #!/usr/bin/env node
-// Compiles each addon here (quick-ack.c, malloc-trim.c) into dist/native/<name>.node (part of
-// `npm run build`).
+// Compiles each addon here (quick-ack.c, malloc-trim.c, ambient-caps.c) into
+// dist/native/<name>.node (part of `npm run build`).
 //
 // The addons are optional: without them the proxy works the same, except that responses from a
-// backend with Nagle's algorithm on can wait for Linux's delayed ACK (see quick-ack.c) and a
-// worker keeps more freed memory resident (see malloc-trim.c). So a machine without a C compiler
-// or Node's headers gets a note, not a failed build; set DISPENSER_REQUIRE_NATIVE=1 (CI,
-// packaging) to make that an error. Each is rebuilt only when its source is newer than the
-// addon. Environment: CC (default cc), CFLAGS.
+// backend with Nagle's algorithm on can wait for Linux's delayed ACK (see quick-ack.c), a
+// worker keeps more freed memory resident (see malloc-trim.c) and the supervisor's children inherit
+// its ambient capabilities (see ambient-caps.c; it logs SUPERVISOR_CAPABILITIES_INHERITED). So a
+// machine without a C compiler or Node's headers gets a note, not a failed build; set
+// DISPENSER_REQUIRE_NATIVE=1 (CI, packaging) to make that an error. Each is rebuilt only when its
+// source is newer than the addon. Environment: CC (default cc), CFLAGS.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ADDONS = ['quick-ack', 'malloc-trim'];
+const ADDONS = ['quick-ack', 'malloc-trim', 'ambient-caps'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '..', 'dist', 'native');

@@ -3,6 +3,7 @@
  * supervisor sets SCHED_NONE and exec to this file) or a plain child_process.fork. Everything
  * arrives as versioned snapshots over IPC; each is acknowledged once in effect.
  */
+import cluster from 'node:cluster';
 // the zod-free half of the protocol: see envelope.ts
 import { envelope, isSnapshot, openEnvelope } from '@dispenser/shared/ipc/envelope';
 import type { Message } from '@dispenser/shared/ipc/messages';
@@ -13,11 +14,19 @@ import { raiseMallocTrimThreshold } from './process-tuning.js';
 import { quickAckUnavailable } from './quick-ack.js';
 import { MallocTrimmer, mallocTrimUnavailable } from './malloc-trimmer.js';
 import { LogLimiter } from './log-limiter.js';
+import { workerPrivilegesKept } from './privileges.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
 raiseMallocTrimThreshold();
 const log = createLogger('proxy', { worker: workerIndex });
+// A worker faces the internet: the supervisor starts it without the daemon's docker group and
+// capabilities (privileges.ts). Say so once if it did not (root, an old unit, no addon, a plain
+// fork); the worker serves all the same.
+const privileges = workerPrivilegesKept(cluster.isWorker);
+if (privileges) {
+  log.warn({ code: 'PROXY_PRIVILEGES_KEPT', kept: privileges.kept, reason: privileges.reason }, `proxy worker holds privileges it does not need (${privileges.kept.join('; ')}): ${privileges.reason}`);
+}
 const worker = new ProxyWorker(log);
 if (quickAckUnavailable) {
   log.info({ reason: quickAckUnavailable }, 'upstream ACKs are not sped up (quick-ack addon unavailable): a backend with Nagle on may add up to 40 ms to multi-segment responses');

@@ -62,11 +62,16 @@ let clusterReady = false;
  * Proxy workers run under node:cluster so they share the listening sockets. SCHED_NONE lets the
  * kernel spread connections (round-robin in the primary would put the supervisor on the data
  * path); it has to be set before the first fork.
+ *
+ * `gid`: our own, so nothing changes but this: libuv's child calls setgroups(0, NULL) before
+ * exec, and the worker starts without the supplementary groups (the `docker` group: root access).
+ * That takes CAP_SETGID in the supervisor; without it the worker keeps them and says so
+ * (PROXY_PRIVILEGES_KEPT). The orchestrator is forked without: it needs the docker group.
  */
 export function forkProxyWorker(entry: string, index: number): ChildHandle {
   if (!clusterReady) {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: entry, args: [], silent: false, execArgv: [...process.execArgv, ...proxyWorkerExecArgv] });
+    cluster.setupPrimary({ exec: entry, args: [], silent: false, execArgv: [...process.execArgv, ...proxyWorkerExecArgv], gid: process.getgid?.() });
     clusterReady = true;
   }
   const worker: Worker = cluster.fork({ DISPENSER_WORKER_INDEX: String(index) });

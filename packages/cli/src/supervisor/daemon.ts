@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '@dispenser/shared/log';
 import { childEntries } from './entries.js';
 import { forkOrchestrator, forkProxyWorker } from './child-process.js';
 import { acquirePidFile, releasePidFile } from './pid-file.js';
+import { clearChildCapabilities } from './privileges.js';
 import { Supervisor } from './supervisor.js';
 import { serviceManager } from './systemd.js';
 
@@ -40,6 +41,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   if (options.devServices) childEnv.DISPENSER_DEV_SERVICES = JSON.stringify(options.devServices);
   else delete childEnv.DISPENSER_DEV_SERVICES;
 
+  // before the first fork: children start without the capabilities the unit gives the daemon
+  clearChildCapabilities(log);
   const supervisor = new Supervisor({
     log,
     serviceManager: serviceManager(log),
