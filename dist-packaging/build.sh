@@ -141,9 +141,14 @@ mv "$work/package/LICENSE" "$lib/node/LICENSE"
 install -m 0755 "$here/files/dispenser.sh" "$tree/usr/bin/dispenser"
 install -m 0644 "$here/files/dispenser.service" "$tree/usr/lib/systemd/system/dispenser.service"
 install -m 0644 "$here/files/dispenser.toml" "$tree/usr/share/dispenser/dispenser.toml"
-for doc in "$repo/README.md"; do
+for doc in "$repo/README.md" "$repo/CHANGELOG.md"; do
   if [ -f "$doc" ]; then install -m 0644 "$doc" "$tree/usr/share/doc/dispenser/"; fi
 done
+# The user manual (docs/README.md is its index), without engineers' working notes (docs/notes).
+if [ -d "$repo/docs" ]; then
+  (cd "$repo" && find docs -path docs/notes -prune -o -type f -name '*.md' -print0 \
+    | xargs -0 -r cp --parents -t "$tree/usr/share/doc/dispenser")
+fi
 
 # Root-owned, world-readable, executable only where it was executable.
 find "$tree" -type d -exec chmod 0755 {} +

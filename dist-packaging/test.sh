@@ -244,7 +244,8 @@ nvra=$(rpm -qp --qf '%{NAME} %{VERSION} %{RELEASE} %{ARCH}' "$rpm_file" 2>/dev/n
 check "name, version, release, arch: $nvra" test "$nvra" = "dispenser $version 1 x86_64"
 rpm_files=$(rpm -qpl "$rpm_file" 2>/dev/null)
 for f in /usr/bin/dispenser /usr/lib/dispenser/node/bin/node /usr/lib/dispenser/node_modules/dispenser/bin/run.js \
-    "$unit_path" /usr/share/dispenser/dispenser.toml; do
+    "$unit_path" /usr/share/dispenser/dispenser.toml /usr/share/doc/dispenser/README.md \
+    /usr/share/doc/dispenser/docs/README.md; do
   check "rpm carries $f" grep -qxF "$f" <<<"$rpm_files"
 done
 # The deb also lists the shared parent directories (/usr, /usr/lib...), which rpm leaves to the

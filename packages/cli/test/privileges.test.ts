@@ -12,7 +12,7 @@ import { ambientCapsUnavailable, parseStatus, type Credentials } from '@dispense
 import { defaultSettings } from '@dispenser/proxy/state';
 import { childEntries } from '../src/supervisor/entries.js';
 
-// The supervisor's part in keeping proxy workers unprivileged (README, Reverse proxy /
+// The supervisor's part in keeping proxy workers unprivileged (docs/operations.md,
 // Privileges), with real processes: a stand-in running the real supervisor code
 // (clearChildCapabilities, forkProxyWorker, forkOrchestrator) started as a non-root user with a
 // supplementary group and the ambient capabilities the systemd unit gives the daemon.

@@ -28,7 +28,7 @@ const DURATION = Number(opt('duration', '5'));
 const ONLY = opt('only', '');
 /** comma-separated subset of nginx,caddy,dispenser (profiling runs) */
 const PROXIES = opt('proxies', 'nginx,caddy,dispenser').split(',');
-/** the backend's tcp_nopush (Debian's default nginx.conf has it on); see the README's Benchmark on 64 KB tails */
+/** the backend's tcp_nopush (Debian's default nginx.conf has it on); see docs/internals/proxy-performance.md, Against the target, on 64 KB tails */
 const BACKEND_NOPUSH = opt('backend-tcp-nopush', 'on') === 'off' ? 'off' : 'on';
 const HOST = 'bench.test';
 // (memory columns are PSS, see memOf)

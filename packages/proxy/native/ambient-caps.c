@@ -9,7 +9,7 @@
  * calls this once at start, on its main thread (the one that forks), so its children (the
  * orchestrator, the proxy workers) start with no capability in any thread, while the supervisor
  * itself can still open ports below 1024 for the workers and drop the workers' groups (see
- * packages/cli/src/supervisor/privileges.ts and the README, Reverse proxy / Privileges).
+ * packages/cli/src/supervisor/privileges.ts and docs/operations.md, Privileges).
  * The inheritable set goes too: an ambient capability must be in it, and a child would keep it
  * as its own inheritable set.
  *

@@ -21,7 +21,7 @@ const outDir = join(here, '..', 'dist', 'native');
 const required = process.env.DISPENSER_REQUIRE_NATIVE === '1';
 
 function skip(reason) {
-  const message = `native addons not built: ${reason}. The proxy works without them; see the README (Reverse proxy / Native addons).`;
+  const message = `native addons not built: ${reason}. The proxy works without them; see CONTRIBUTING.md (Native addons).`;
   if (required) {
     console.error(`error: ${message}`);
     process.exit(1);

@@ -9,7 +9,7 @@
  * in the arena of V8's helper thread (compiler and GC scratch memory, long freed) on top of its
  * main heap. malloc_trim(0) also releases free pages in the middle of each arena, which nothing
  * else does. Called about once a second while there is traffic (malloc-trimmer.ts); see the
- * README, Reverse proxy / Freed memory.
+ * docs/internals/proxy-performance.md, Freed memory.
  *
  * Another libc has no malloc_trim: the addon then exports nothing and the worker does without.
  */

@@ -9,7 +9,7 @@
  * plain Node net servers, ...) holds back the sub-MSS tail of a multi-segment response until the
  * earlier part is acknowledged, so the response stalls until the delayed-ACK timer fires.
  * TCP_QUICKACK leaves ping-pong mode and sends the pending ACK at once (Linux only; the flag is
- * not sticky, which is why it is set per response). See the README, Reverse proxy / Upstream ACKs.
+ * not sticky, which is why it is set per response). See docs/internals/proxy-performance.md, Upstream ACKs.
  */
 #include <node_api.h>
 #include <netinet/in.h>

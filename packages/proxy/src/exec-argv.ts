@@ -26,7 +26,7 @@
  *   measurable CPU cost on either (the live set is ~16 MB, so a mark-compact is cheap).
  * - `--expose-gc`: lets the worker start a scavenge itself, paced by the bytes it forwards
  *   (scavenge-pacer.ts); socket read buffers live outside the JS heap and do not fill it.
- * See the README, Reverse proxy / Benchmark.
+ * See docs/internals/proxy-performance.md.
  */
 export const proxyWorkerExecArgv: readonly string[] = Object.freeze([
   '--max-semi-space-size=4',

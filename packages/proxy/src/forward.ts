@@ -257,7 +257,7 @@ function ackIfIncomplete(response: IncomingMessage): void {
 /**
  * One request/response exchange with the upstream, written against node:http directly: this is
  * the hot path, and a generic proxy library's promise chains, header copies and pipe() set-up
- * were a measurable share of each request's CPU (see the README, Reverse proxy / Benchmark). `done` is called
+ * were a measurable share of each request's CPU (see docs/internals/proxy-performance.md, change 1). `done` is called
  * exactly once: when the response to the client has finished, when the client went away (the
  * upstream request is then destroyed), or with the error when the upstream failed. Every event
  * handler here is guarded: whatever throws becomes this request's error, never the worker's.

@@ -3,7 +3,7 @@
  * every odd spelling is table-tested. The proxy routes on what this returns and sends exactly
  * that upstream, so the upstream can never see a path other than the one its route matched.
  *
- * Decisions (see the README, Reverse proxy / Routing):
+ * Decisions (see docs/guides/reverse-proxy.md, Routing):
  * - Percent-encoded unreserved characters (`%41` for `A`, `%2e` for `.`, RFC 3986 §6.2.2.2) are
  *   decoded, so `/pub%6cic` routes as `/public`, as nginx and Caddy route it.
  * - Dot-segments are removed (RFC 3986 §5.2.4); a `..` that would climb above `/` is a 400, as in

@@ -11,8 +11,8 @@
  * flight, so the allowance grows with them: at 64 KB per request the collection cost per byte
  * stays flat (a fixed 2 MB made 64 KB requests at 256 connections 17–40 % more expensive), and
  * the buffers waiting are never more than one more per request than those in use. Capped at
- * 16 MB. Measured on Node 24: two workers 219–281 → 136–193 MB under 64 KB traffic; see the
- * README, Reverse proxy / Benchmark.
+ * 16 MB. Measured on Node 24: two workers 219–281 → 136–193 MB under 64 KB traffic; see
+ * docs/internals/proxy-performance.md, change 7.
  *
  * Needs `--expose-gc` (set for proxy workers in exec-argv.ts); without it this does nothing.
  */

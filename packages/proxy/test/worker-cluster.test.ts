@@ -8,7 +8,7 @@ import { freePort } from '@dispenser/shared/testing/ports';
 import { get, route, startBackend, testSettings } from './helpers.js';
 
 // The supervisor's setup: node:cluster, SCHED_NONE, all workers on the primary's one listening
-// socket (SO_REUSEPORT per worker was measured on Node 24 and not kept: see README, Benchmark).
+// socket (SO_REUSEPORT per worker was measured on Node 24 and not kept: see docs/internals/proxy-performance.md).
 cluster.schedulingPolicy = cluster.SCHED_NONE;
 cluster.setupPrimary({ exec: fileURLToPath(new URL('../src/worker.js', import.meta.url)), args: [], silent: true });
 

@@ -7,8 +7,8 @@ import { clearAmbientCapabilities, parseStatus } from '@dispenser/proxy/privileg
  * one): empties the supervisor's ambient and inheritable capabilities so that every child it
  * executes (orchestrator, proxy workers, systemd-notify) starts with none. The supervisor keeps
  * its own permitted/effective ones: CAP_NET_BIND_SERVICE to open the workers' listening sockets,
- * CAP_SETGID for the setgroups() in each worker's fork (forkProxyWorker). See the README,
- * Reverse proxy / Privileges.
+ * CAP_SETGID for the setgroups() in each worker's fork (forkProxyWorker). See docs/operations.md,
+ * Privileges.
  *
  * Logs once at warn level (code SUPERVISOR_CAPABILITIES_INHERITED) when there were some and they
  * could not be cleared (no addon on a machine without a C compiler); goes on either way.

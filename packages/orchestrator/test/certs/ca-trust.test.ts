@@ -7,7 +7,7 @@ import { tempStateDir } from './helpers.js';
 
 const run = promisify(execFile);
 
-/** What users do for a private CA (README, Certificates): NODE_EXTRA_CA_CERTS, no code option. */
+/** What users do for a private CA (docs/guides/certificates.md): NODE_EXTRA_CA_CERTS, no code option. */
 test('the ACME CA is trusted through NODE_EXTRA_CA_CERTS; without it the error says how to fix it', async (t) => {
   const env = infra(t, 'pebble');
   if (!env) return;
