@@ -55,7 +55,7 @@ test('a starting worker gets proxy settings before anything else', () => {
     version: 1,
     settings: {
       enabled: true, strategy: 'both', trustForwardedHeaders: false, httpPort: 80, httpsPort: 443, bind: '0.0.0.0', workers: 2,
-      accessLog: false, connectTimeoutMs: 1, upstreamTimeoutMs: 1, shutdownTimeoutMs: 1, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
+      accessLog: false, connectTimeoutMs: 1, upstreamTimeoutMs: 1, shutdownTimeoutMs: 1, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
     },
   });
   assert.deepEqual(cache.all().map((s) => s.type), ['proxy-settings', 'challenges', 'routes']);

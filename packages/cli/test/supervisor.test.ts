@@ -41,7 +41,7 @@ const settings = (workers: number): ProxySettingsSnapshot => ({
   version: 1,
   settings: {
     enabled: true, strategy: 'http-only', trustForwardedHeaders: false, httpPort: 8080, httpsPort: 8443, bind: '127.0.0.1', workers,
-    accessLog: false, connectTimeoutMs: 100, upstreamTimeoutMs: 100, shutdownTimeoutMs: 50, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
+    accessLog: false, connectTimeoutMs: 100, upstreamTimeoutMs: 100, shutdownTimeoutMs: 50, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
   },
 });
 function quiet() {

@@ -208,7 +208,7 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
     {
       type: 'proxy-settings',
       version: 1,
-      settings: { enabled: true, strategy: 'both', trustForwardedHeaders: false, httpPort, httpsPort, bind: '127.0.0.1', workers: workerCount, accessLog: false, connectTimeoutMs: 5000, upstreamTimeoutMs: 60000, shutdownTimeoutMs: 1000, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000 },
+      settings: { enabled: true, strategy: 'both', trustForwardedHeaders: false, httpPort, httpsPort, bind: '127.0.0.1', workers: workerCount, accessLog: false, connectTimeoutMs: 5000, upstreamTimeoutMs: 60000, shutdownTimeoutMs: 1000, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000 },
     },
   ];
   await Promise.all(

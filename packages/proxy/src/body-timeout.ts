@@ -48,11 +48,15 @@ export function watchBody(req: ClientRequestLike, res: ClientResponseLike, timeo
   };
   const stop = (): void => {
     clearTimeout(timer);
+    socket?.off('data', onData);
     req.off('data', onData);
     req.off('pause', onPause);
     req.off('resume', onResume);
     req.off('end', stop);
   };
+  // HTTP/1.1: any byte counts as progress, chunk sizes and trailers too (as nginx counts reads)
+  const socket = req.httpVersionMajor === 1 ? req.socket : undefined;
+  socket?.on('data', onData);
   req.on('data', onData);
   req.on('pause', onPause);
   req.on('resume', onResume);

@@ -21,6 +21,8 @@ export interface ForwardOptions {
   trusted: boolean;
   connectTimeoutMs: number;
   upstreamTimeoutMs: number;
+  /** a client that takes nothing of a response ready for it this long is dropped; 0 = never */
+  sendTimeoutMs: number;
   /** counts forwarded body bytes toward the next scavenge (WebSocket traffic is not counted) */
   scavenges?: ScavengePacer;
 }
@@ -47,6 +49,8 @@ interface Http2Proxy {
 const h2proxy = h2proxyModule as unknown as Http2Proxy;
 
 export const CONNECT_TIMEOUT = 'DISPENSER_UPSTREAM_CONNECT_TIMEOUT';
+/** the client took nothing of a response ready for it for send_timeout */
+export const SEND_TIMEOUT = 'DISPENSER_SEND_TIMEOUT';
 
 /** 504 for an upstream that accepted but did not answer in time; 502 for everything else. */
 export function statusForError(err: ForwardError): 502 | 504 {
@@ -273,6 +277,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   const complete = (err: ForwardError | undefined): void => {
     if (finished) return;
     finished = true;
+    if (sendTimer) clearTimeout(sendTimer);
     // The upstream connection goes back to the pool only after a whole response to a wholly
     // sent request; anything less (client gone, early response to an unfinished upload, an
     // error) leaves its framing in doubt: close it.
@@ -286,7 +291,23 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
       complete(upstreamError(`request to ${route.upstreamKey} failed in the proxy: ${(err as Error).message}`, (err as ForwardError).code ?? 'EPROXY', 502));
     }
   };
+  // The client not reading (a full socket buffer, an HTTP/2 window held at 0) pauses the upstream;
+  // for longer than send_timeout it is a client holding the exchange open, not a slow network.
+  let sendTimer: NodeJS.Timeout | undefined;
+  const holdForClient = (): void => {
+    ures?.pause();
+    if (opts.sendTimeoutMs > 0 && !sendTimer) {
+      sendTimer = setTimeout(() => {
+        complete(upstreamError(`the client took nothing of the response for ${opts.sendTimeoutMs} ms`, SEND_TIMEOUT, 502));
+        res.destroy();
+      }, opts.sendTimeoutMs);
+    }
+  };
   const onResDrain = (): void => {
+    if (sendTimer) {
+      clearTimeout(sendTimer);
+      sendTimer = undefined;
+    }
     ures?.resume();
   };
 
@@ -357,12 +378,12 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
           setImmediate(uncork);
         }
         out.write(chunk);
-        if (out.writableLength >= H1_QUEUE_LIMIT) response.pause();
+        if (out.writableLength >= H1_QUEUE_LIMIT) holdForClient();
       }));
     } else {
       response.on('data', guard((chunk: Buffer) => {
         scavenges?.add(chunk.length);
-        if (!out.write(chunk)) response.pause();
+        if (!out.write(chunk)) holdForClient();
       }));
     }
     response.on('end', guard(() => {

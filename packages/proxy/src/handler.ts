@@ -5,11 +5,12 @@ import type { Logger } from '@dispenser/shared/log';
 import { lookup, type CompiledRoute } from './table.js';
 import { checkHead, type RequestHead } from './request-target.js';
 import { KeyedLogLimiter } from './log-limiter.js';
+import { pipelineOf } from './pipeline.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
 import { BODY_TIMEOUT, watchBody } from './body-timeout.js';
-import { bodyFraming, forwardUpgrade, forwardWeb, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions, type UpgradeOutcome } from './forward.js';
+import { bodyFraming, forwardUpgrade, forwardWeb, SEND_TIMEOUT, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions, type UpgradeOutcome } from './forward.js';
 
 /**
  * What happens to one request, in order: head check (one valid Host, a target that normalises:
@@ -49,7 +50,7 @@ export interface HandlerDeps {
 /** How this request is forwarded: the current settings' trust rule and timeouts, for a checked head. */
 function forwardOptions(deps: HandlerDeps, head: RequestHead, tls: boolean): ForwardOptions {
   const settings = deps.state.settings;
-  return { tls, host: head.authority, url: head.url, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, scavenges: deps.scavenges };
+  return { tls, host: head.authority, url: head.url, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, sendTimeoutMs: settings.sendTimeoutMs, scavenges: deps.scavenges };
 }
 
 /** At most 20 warn lines per second per service and worker for failed upstream exchanges; the rest are counted. */
@@ -157,37 +158,55 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
       answer(deps, req, res, host, 404, bodies[404]!);
       return;
     }
-    const started = settings.accessLog ? performance.now() : 0;
-    traffic.inFlight++;
-    traffic.started++;
-    const body = watchBody(req, res, settings.bodyTimeoutMs);
-    let settled = false;
-    const settle = (err: ForwardError | undefined, delivered: boolean): void => {
-      if (settled) return;
-      settled = true;
-      body?.stop();
-      let errorStatus: number | undefined;
-      if (err) {
-        const status = statusForError(err);
-        const before = res.headersSent;
-        reply(res, status, bodies[status]!);
-        if (!before) errorStatus = status;
-        warnUpstreamFailure(deps, route, status, err, req.method, url, !before);
+    // HTTP/1.1: one forwarded request at a time per connection (pipeline.ts)
+    const line = req.httpVersionMajor === 1 ? pipelineOf(req.socket as Socket) : undefined;
+    const forward = (): void => {
+      const started = settings.accessLog ? performance.now() : 0;
+      traffic.inFlight++;
+      traffic.started++;
+      const body = watchBody(req, res, settings.bodyTimeoutMs);
+      let settled = false;
+      const settle = (err: ForwardError | undefined, delivered: boolean): void => {
+        if (settled) return;
+        settled = true;
+        body?.stop();
+        let errorStatus: number | undefined;
+        if (err) {
+          const status = statusForError(err);
+          const before = res.headersSent;
+          reply(res, status, bodies[status]!);
+          if (!before) errorStatus = status;
+          // a client that would not read is the client's doing, not the service's
+          if (err.code !== SEND_TIMEOUT) warnUpstreamFailure(deps, route, status, err, req.method, url, !before);
+        }
+        if (settings.accessLog) {
+          const { status, aborted } = outcome(res, delivered, errorStatus);
+          deps.log.info(
+            { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : body?.stalled ? { error: BODY_TIMEOUT } : {}) },
+            'access',
+          );
+        }
+        if (--traffic.inFlight === 0 && traffic.onIdle) traffic.onIdle();
+        line?.next();
+      };
+      try {
+        forwardWeb(req, res, route, deps.pool, forwardOptions(deps, head, tls), settle);
+      } catch (err) {
+        settle(Object.assign(err instanceof Error ? err : new Error(String(err)), { statusCode: 502 }) as ForwardError, false);
       }
-      if (settings.accessLog) {
-        const { status, aborted } = outcome(res, delivered, errorStatus);
-        deps.log.info(
-          { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : body?.stalled ? { error: BODY_TIMEOUT } : {}) },
-          'access',
-        );
-      }
-      if (--traffic.inFlight === 0 && traffic.onIdle) traffic.onIdle();
     };
-    try {
-      forwardWeb(req, res, route, deps.pool, forwardOptions(deps, head, tls), settle);
-    } catch (err) {
-      settle(Object.assign(err instanceof Error ? err : new Error(String(err)), { statusCode: 502 }) as ForwardError, false);
+    if (!line) {
+      forward();
+      return;
     }
+    const queued = line.submit({
+      start: forward,
+      cancel: () => {
+        if (settings.accessLog) deps.log.info({ host, path: url, method: req.method, status: 499, aborted: true, service: route.service, upstream: route.upstreamKey, durationMs: 0 }, 'access');
+      },
+    });
+    // more pipelined requests than any client needs in flight: not a client to serve
+    if (!queued) req.socket.destroy();
   };
   // No exception on a request's path may take the worker (and every other connection on it) down.
   return function onRequest(req: ClientRequestLike, res: ClientResponseLike): void {

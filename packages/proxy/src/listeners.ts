@@ -75,6 +75,9 @@ function portOf(server: Server | Http2SecureServer): number {
   return addr && typeof addr === 'object' ? addr.port : 0;
 }
 
+/** Streams one HTTP/2 connection may have open at once: nginx's default. */
+export const MAX_CONCURRENT_STREAMS = 128;
+
 export class Listeners {
   private http: Bound<Server> | undefined;
   private https: Bound<Http2SecureServer> | undefined;
@@ -159,6 +162,9 @@ export class Listeners {
       {
         ...tlsProfile,
         allowHTTP1: true,
+        // one connection cannot hold more upstream requests than this at once (nginx's
+        // http2_max_concurrent_streams); Node's default announces no limit at all
+        settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
         // a client that does not finish the TLS handshake gets no longer than one that stalls its headers
         ...(settings.headerTimeoutMs > 0 ? { handshakeTimeout: settings.headerTimeoutMs } : {}),
         SNICallback: (servername, cb) => {

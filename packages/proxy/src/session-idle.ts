@@ -6,12 +6,20 @@ import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
  * connection; a stream that is open, however quiet, keeps the session: a long poll or a slow
  * download is the stream's business, not the session's. One timer per session, only while idle.
  */
+/** How long a GOAWAY'd idle session may take to finish what the client had begun. */
+const CLOSE_GRACE_MS = 2_000;
+
 export function closeWhenIdle(session: ServerHttp2Session, idleMs: () => number): void {
   let open = 0;
   let timer: NodeJS.Timeout | undefined;
   const onIdle = (): void => {
     timer = undefined;
-    if (open === 0 && !session.closed && !session.destroyed) session.close();
+    if (open === 0 && !session.closed && !session.destroyed) {
+      session.close();
+      // close() waits for streams the client has begun (a HEADERS frame without its end, left
+      // hanging): after a short grace the connection goes anyway
+      setTimeout(() => session.destroyed || session.destroy(), CLOSE_GRACE_MS).unref();
+    }
   };
   const arm = (): void => {
     const ms = idleMs();

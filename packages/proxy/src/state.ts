@@ -31,6 +31,7 @@ export const defaultSettings: ProxySettings = Object.freeze({
   headerTimeoutMs: 60_000,
   keepaliveTimeoutMs: 75_000,
   bodyTimeoutMs: 60_000,
+  sendTimeoutMs: 60_000,
   http2IdleTimeoutMs: 75_000,
 });
 

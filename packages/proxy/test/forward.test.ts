@@ -13,7 +13,7 @@ function pairs(list: string[]): [string, string][] {
   return out;
 }
 
-const opts = { tls: true, host: 'App.example.com:8443', url: '/x', trusted: false, connectTimeoutMs: 0, upstreamTimeoutMs: 0 };
+const opts = { tls: true, host: 'App.example.com:8443', url: '/x', trusted: false, connectTimeoutMs: 0, upstreamTimeoutMs: 0, sendTimeoutMs: 0 };
 
 test('upstream header list: Host as the client sent it, pseudo-headers and hop-by-hop headers dropped, forwarding headers set', () => {
   const list = upstreamHeaderList(

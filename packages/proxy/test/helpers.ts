@@ -99,6 +99,7 @@ export function testSettings(over: Partial<ProxySettings> = {}): ProxySettings {
     headerTimeoutMs: 60_000,
     keepaliveTimeoutMs: 75_000,
     bodyTimeoutMs: 60_000,
+  sendTimeoutMs: 60_000,
     http2IdleTimeoutMs: 75_000,
     ...over,
   };

@@ -62,6 +62,6 @@ export function config(services: ServiceConfig[], delayMs = 60_000): DispenserCo
     baseDir: '/srv',
     stateDir: '/srv/.dispenser',
     delayMs,
-    proxy: { enabled: false, strategy: 'http-only', trustForwardedHeaders: false, httpPort: 80, httpsPort: 443, bind: '127.0.0.1', workers: 1, accessLog: false, connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000 },
+    proxy: { enabled: false, strategy: 'http-only', trustForwardedHeaders: false, httpPort: 80, httpsPort: 443, bind: '127.0.0.1', workers: 1, accessLog: false, connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000 },
   });
 }

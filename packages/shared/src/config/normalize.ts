@@ -37,6 +37,7 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
       headerTimeoutMs: p.header_timeout,
       keepaliveTimeoutMs: p.keepalive_timeout,
       bodyTimeoutMs: p.body_timeout,
+      sendTimeoutMs: p.send_timeout,
       http2IdleTimeoutMs: p.http2_idle_timeout,
     },
     ...(v.certbot ? { certbot: { email: v.certbot.email, directoryUrl: v.certbot.directory_url } } : {}),

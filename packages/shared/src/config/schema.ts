@@ -1,7 +1,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import cronParser from 'cron-parser';
 import { z } from 'zod';
-import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, type Parsed } from './units.js';
+import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, parseTimerDuration, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
 
 /**
@@ -28,7 +28,7 @@ function converted<T>(parse: (input: string) => Parsed<T>, expected: string) {
     .describe(expected);
 }
 
-const duration = () => converted(parseDuration, DURATION_EXPECTED);
+const duration = () => converted(parseTimerDuration, DURATION_EXPECTED);
 
 export const HSTS_EXPECTED = 'true (max-age one year), false, or a max-age duration like "180d" or "1h"';
 /**
@@ -42,7 +42,8 @@ const hsts = () =>
       if (v === false) return false;
       if (v === true) return HSTS_ONE_YEAR_SECONDS;
       const r = parseDuration(v);
-      if (!r.ok || r.value % 1000 !== 0) {
+      // at most 2^31 - 1 seconds (68 years): any longer is a typo, and would print as 1e+21
+      if (!r.ok || r.value % 1000 !== 0 || r.value / 1000 > 2_147_483_647) {
         ctx.addIssue({ code: 'custom', message: `expected ${HSTS_EXPECTED} (whole seconds)` });
         return z.NEVER;
       }
@@ -119,6 +120,8 @@ export const proxySettingsSchema = z.strictObject({
   header_timeout: duration().prefault('60s'),
   keepalive_timeout: duration().prefault('75s'),
   body_timeout: duration().prefault('60s'),
+  // nginx's send_timeout: a client that takes nothing of a response for this long is dropped
+  send_timeout: duration().prefault('60s'),
   http2_idle_timeout: duration().prefault('75s'),
   hsts: hsts().default(false),
   hsts_include_subdomains: bool().default(false),

@@ -35,6 +35,8 @@ export interface ProxySettings {
   keepaliveTimeoutMs: number;
   /** time without a byte of request body (while the proxy is reading) before 408 and close; 0 = off */
   bodyTimeoutMs: number;
+  /** time a client may take nothing of a response the proxy has ready before it is dropped */
+  sendTimeoutMs: number;
   /** an HTTP/2 session with no open stream for this long gets GOAWAY; 0 = off */
   http2IdleTimeoutMs: number;
 }

@@ -21,7 +21,20 @@ export function parseDuration(text: string): Parsed<number> {
     total += Number(m[1]) * (DURATION_UNITS[m[2]!] ?? 0);
     at = part.lastIndex;
   }
-  return { ok: true, value: Math.round(total) };
+  const value = Math.round(total);
+  // "0.4ms" would round to 0, which means "off" for a timeout: say so instead of guessing
+  if (Math.abs(total - value) > 1e-6) return { ok: false, expected: `${DURATION_EXPECTED}, in whole milliseconds` };
+  return { ok: true, value };
+}
+
+/** The longest wait a Node timer can take (2^31 - 1 ms, about 24.8 days): longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration that arms a timer: at most MAX_TIMER_MS. */
+export function parseTimerDuration(text: string): Parsed<number> {
+  const r = parseDuration(text);
+  if (r.ok && r.value > MAX_TIMER_MS) return { ok: false, expected: `${DURATION_EXPECTED}, at most "24d" (longer waits are beyond what a timer can hold)` };
+  return r;
 }
 
 const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };

@@ -78,6 +78,7 @@ const proxySettingsSnapshot = z.strictObject({
     headerTimeoutMs: z.number().int().nonnegative(),
     keepaliveTimeoutMs: z.number().int().nonnegative(),
     bodyTimeoutMs: z.number().int().nonnegative(),
+    sendTimeoutMs: z.number().int().nonnegative(),
     http2IdleTimeoutMs: z.number().int().nonnegative(),
   }),
 });

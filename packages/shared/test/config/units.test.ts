@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpus, parseDuration, parseMemory } from '../../src/config/units.js';
+import { MAX_TIMER_MS, parseCpus, parseDuration, parseMemory, parseTimerDuration } from '../../src/config/units.js';
 import { splitShellWords } from '../../src/config/shell-words.js';
 import { closest } from '../../src/config/suggest.js';
 
@@ -13,6 +13,18 @@ test('durations become milliseconds', () => {
     const r = parseDuration(input);
     assert.deepEqual(r.ok ? r.value : undefined, want, input);
   }
+});
+
+test('durations are whole milliseconds; a timer duration fits a Node timer (longer ones would fire at once)', () => {
+  for (const bad of ['0.4ms', '0.1ms', '1.5ms']) assert.equal(parseDuration(bad).ok, false, bad);
+  assert.deepEqual(parseDuration('1.1s'), { ok: true, value: 1100 });
+  assert.deepEqual(parseTimerDuration('24d'), { ok: true, value: 24 * 86_400_000 });
+  for (const big of ['25d', '100000d', `${MAX_TIMER_MS + 1}ms`]) {
+    const r = parseTimerDuration(big);
+    assert.equal(r.ok, false, big);
+    if (!r.ok) assert.match(r.expected, /at most "24d"/);
+  }
+  assert.equal(parseDuration('365d').ok, true, 'a duration that arms no timer (HSTS max-age) may be longer');
 });
 
 test('memory sizes become bytes (binary units, bare integers are bytes)', () => {
