@@ -16,6 +16,17 @@ import { runOrchestratorProcess, type Channel, type ComponentContext } from './o
 process.title = 'dispenser: orchestrator';
 const log = createLogger('orchestrator');
 
+// The supervisor is gone (killed, crashed): a new daemon may already be starting and acting on the
+// same containers, so this one stops at once rather than finishing what it was doing. Exiting is
+// the abort: in-flight Docker requests are cut, nothing new is sent, and no graceful step (a stop
+// timeout, a drain) can delay it. Installed before anything else: the start-up reconcile can take
+// minutes and must not run on without a supervisor either. Containers are left as they are; the
+// next orchestrator adopts them (a half-done rollout is cleaned up on its start).
+process.on('disconnect', () => {
+  log.warn({ code: 'SUPERVISOR_GONE' }, 'the supervisor is gone: stopping at once, containers are left as they are');
+  process.exit(0);
+});
+
 function fatal(code: string, message: string): void {
   log.fatal({ code }, message);
   // exit only once the message is handed over, or the supervisor sees a crash and restarts us
@@ -72,8 +83,7 @@ const proc = !configFile
         exit: (code) => process.exit(code),
         createComponents,
       });
-// the supervisor went away or asked politely: stop our own work; containers stay
-process.on('disconnect', () => void proc?.drain());
+// asked politely (the supervisor sends drain over IPC; SIGTERM from elsewhere): stop our own work; containers stay
 process.on('SIGTERM', () => void proc?.drain());
 // Ctrl-C in a terminal reaches the whole process group; the supervisor turns it into a drain.
 process.on('SIGINT', () => undefined);

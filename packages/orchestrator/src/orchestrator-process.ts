@@ -9,6 +9,7 @@ import type { ContainerEngine } from './docker/engine.js';
 import { ProcessPublisher } from './ipc/publisher.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 import { stableStringify } from './reconcile/hash.js';
+import { Coalescer } from './reload/coalescer.js';
 
 /** The IPC channel to the supervisor (process.send / process.on('message') in production). */
 export interface Channel {
@@ -82,7 +83,6 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   orchestrator.setRedactor(first.redact);
   let components: Component[] = [];
   let draining = false;
-  let chain: Promise<unknown> = Promise.resolve();
 
   const drain = async (): Promise<void> => {
     if (draining) return;
@@ -93,30 +93,52 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     deps.exit(0);
   };
 
-  const reloadOnce = async (): Promise<void> => {
+  // A reload is validated the moment it arrives (in arrival order) and reported at once when
+  // invalid; a valid one is applied when the orchestrator can, and a newer valid one that arrives
+  // meanwhile replaces it (reload/coalescer.ts). Nothing waits without saying what for.
+  interface Accepted {
+    seq: number;
+    config: DispenserConfig;
+    redact: ((text: string) => string) | undefined;
+  }
+  const apply = async (next: Accepted): Promise<void> => {
     if (draining) return;
-    const next = await load();
-    if (!next.ok) {
-      const texts = describe(next);
-      next.problems.forEach((p, i) => log.error({ code: p.code, file: p.file, line: p.line }, texts[i] ?? p.message));
-      log.warn('the new configuration is invalid; the running one stays');
-      send({ type: 'reloaded', ok: false, errors: texts, restartRequired: [] });
-      return;
-    }
     const before = config;
     config = next.config;
     orchestrator.setRedactor(next.redact);
     const needsRestart = restartRequired(before, config);
     for (const key of needsRestart) log.warn({ key }, `${key} changed: it takes effect after a full restart of Dispenser`);
     if (stableStringify(before.proxy) !== stableStringify(config.proxy)) void publisher.publishProxySettings(config.proxy);
+    log.info({ reload: next.seq }, `applying reload ${next.seq}`);
     await orchestrator.reconcile(config, 'reload');
     await Promise.allSettled(components.map((c) => c.update(config)));
     send({ type: 'reloaded', ok: true, errors: [], restartRequired: needsRestart });
   };
+  const pending = new Coalescer<Accepted>(apply);
+  let received = 0;
+  let validation: Promise<unknown> = Promise.resolve();
+
   const reload = (): Promise<void> => {
-    const run = chain.then(reloadOnce, reloadOnce);
-    chain = run.catch((err) => log.error({ err: errorMessage(err) }, 'reload failed'));
-    return run;
+    const seq = ++received;
+    log.info({ reload: seq }, `reload ${seq} received; validating the configuration`);
+    const validated = validation.then(load);
+    validation = validated.catch(() => undefined);
+    return validated.then((next) => {
+      if (draining) return undefined;
+      if (!next.ok) {
+        const texts = describe(next);
+        next.problems.forEach((p, i) => log.error({ code: p.code, file: p.file, line: p.line, reload: seq }, texts[i] ?? p.message));
+        log.warn({ reload: seq }, `reload ${seq}: the new configuration is invalid; the ${pending.busy ? 'configuration being applied' : 'running one'} stays`);
+        send({ type: 'reloaded', ok: false, errors: texts, restartRequired: [] });
+        return undefined;
+      }
+      // asked before submitting: once submitted, this reload's own reconcile would be listed
+      const busy = [...(pending.busy ? [`the reload being applied`] : []), ...orchestrator.busyWith()];
+      const { done, replaced } = pending.submit({ seq, config: next.config, redact: next.redact });
+      if (replaced) log.info({ reload: seq, replaced: replaced.seq }, `reload ${seq} replaces reload ${replaced.seq}, which was still waiting: the newest configuration wins`);
+      if (busy.length > 0) log.info({ reload: seq, waitingFor: busy }, `reload ${seq} is valid; waiting for ${busy.join(' and ')} to finish before applying`);
+      return done.catch((err: unknown) => log.error({ reload: seq, err: errorMessage(err) }, `reload ${seq} failed`));
+    });
   };
 
   channel?.onMessage((raw) => {
@@ -132,9 +154,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
 
   // the supervisor caches these for every proxy worker; not awaited: the workers may start later
   void publisher.publishProxySettings(config.proxy);
-  const startup = orchestrator.reconcile(config, 'startup');
-  chain = startup.catch(() => undefined);
-  await startup;
+  await orchestrator.reconcile(config, 'startup');
   if (draining) return { orchestrator, reload, drain };
   void orchestrator.watchEngine();
   components = await deps.createComponents({ orchestrator, publisher, config, log, dev: deps.only !== undefined });

@@ -76,6 +76,8 @@ export class Orchestrator implements Deployer {
   private routesSending: Promise<unknown> = Promise.resolve();
   /** the last failed rollout per service (kept in the state dir): that config + image is not retried automatically */
   private failureStore: FailureStore | undefined;
+  /** what is under way, for the log lines of work that has to wait for it ("the rollout of web") */
+  private readonly activities = new Map<symbol, string>();
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.engine = opts.engine;
@@ -105,9 +107,24 @@ export class Orchestrator implements Deployer {
 
   reconcile(config: DispenserConfig, mode: 'startup' | 'reload' = 'startup'): Promise<ReconcileResult> {
     this.config = config;
-    const run = this.queue.then(() => this.reconcileOnce(config, mode));
+    const run = this.queue.then(() => this.during(`a reconcile (${mode})`, () => this.reconcileOnce(config, mode)));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** What is under way right now (reconcile passes, redeploys, rollouts), oldest first. */
+  busyWith(): string[] {
+    return [...new Set(this.activities.values())];
+  }
+
+  private async during<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const key = Symbol(what);
+    this.activities.set(key, what);
+    try {
+      return await fn();
+    } finally {
+      this.activities.delete(key);
+    }
   }
 
   private async reconcileOnce(config: DispenserConfig, mode: 'startup' | 'reload'): Promise<ReconcileResult> {
@@ -247,7 +264,7 @@ export class Orchestrator implements Deployer {
     const d = this.desired(service);
     const svc = this.service(service);
     const log = serviceLogger(this.log, service);
-    await this.lock.run(service, async () => {
+    await this.lock.run(service, () => this.during(`the ${opts.reason} redeploy of ${service}`, async () => {
       log.info({ reason: opts.reason, pull: opts.pull }, `redeploying ${service} (${opts.reason})`);
       // a digest-triggered deploy exists to run the new image: falling back to the old one would hide the failure
       const mode: PullMode = !opts.pull ? 'local-or-pull' : opts.reason === 'digest' ? 'pull-strict' : 'pull-or-local';
@@ -263,7 +280,7 @@ export class Orchestrator implements Deployer {
         await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000, log, signal: this.abort.signal });
       }
       await this.deploy(d, existing?.Id, log, opts.reason);
-    });
+    }));
     await this.publishRoutes();
   }
 
@@ -313,7 +330,7 @@ export class Orchestrator implements Deployer {
       return oldId;
     }
     try {
-      const id = await runRollout(
+      const id = await this.during(`the rollout of ${d.service}`, () => runRollout(
         oldId,
         engineSteps({
           engine: this.engine,
@@ -327,7 +344,7 @@ export class Orchestrator implements Deployer {
           signal: this.abort.signal,
           redact: this.redact,
         }),
-      );
+      ));
       await store?.delete(d.service);
       return id;
     } catch (err) {

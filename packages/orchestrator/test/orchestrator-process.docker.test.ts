@@ -5,10 +5,12 @@ import type { DispenserConfig } from '@dispenser/shared/config/types';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import { createLogger } from '@dispenser/shared/log';
 import { infra } from '@dispenser/shared/testing/infra';
+import type { ContainerEngine } from '../src/docker/engine.js';
 import { runOrchestratorProcess, type Channel } from '../src/orchestrator-process.js';
 import { containerNameFor } from '../src/reconcile/desired.js';
 import { config, service } from './fixtures.js';
 import { buildImage, harness } from './docker-helpers.js';
+import { captureLog } from './helpers/log.js';
 
 /** A supervisor stand-in: records what the orchestrator sends and confirms every snapshot. */
 function fakeSupervisor(): Channel & { received: Message[]; deliver(msg: Message): void } {
@@ -103,4 +105,75 @@ test('orchestrator process: an invalid config at start is fatal', async () => {
   assert.equal(proc, undefined);
   assert.deepEqual(exits, [1]);
   assert.deepEqual(ch.received, [{ type: 'fatal', component: 'orchestrator', code: 'CONFIG_TOML_SYNTAX', message: '/x/dispenser.toml:1: bad [CONFIG_TOML_SYNTAX]' }]);
+});
+
+test('orchestrator process: reloads behind a redeploy are validated at once, reported when invalid, and coalesced (issue 18)', { timeout: 120_000 }, async (t) => {
+  const env = infra(t, 'docker', 'registry');
+  if (!env) return;
+  const h = harness('orch-reload');
+  const captured = captureLog();
+  try {
+    const image = buildImage(env.registry, env.baseImage, ['CMD ["sh", "-c", "trap \'exit 0\' TERM; sleep 300 & wait"]'], { push: false });
+    h.images.push(image);
+    const version = (v: string): DispenserConfig => config([service('app', { image, env: { V: v } })]);
+    const results: LoadResult[] = [
+      { ok: true, config: version('start') },
+      { ok: true, config: version('A') },
+      { ok: false, problems: [{ code: 'CONFIG_UNKNOWN_KEY', file: '/x/app/service.toml', line: 3, column: 1, path: 'service.imag', message: 'unknown key "imag"' }] },
+      { ok: true, config: version('B') },
+      { ok: true, config: version('C') },
+    ];
+    // the next container create waits for the test: a cron redeploy holds the service meanwhile
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    let armed = false;
+    const held = new Promise<void>((r) => (entered = r));
+    const engine: ContainerEngine = Object.create(h.engine, {
+      createContainer: {
+        value: async (spec: Parameters<ContainerEngine['createContainer']>[0]) => {
+          if (armed) {
+            armed = false;
+            entered();
+            await new Promise<void>((r) => (release = r));
+          }
+          return h.engine.createContainer(spec);
+        },
+      },
+    });
+    const ch = fakeSupervisor();
+    const proc = (await runOrchestratorProcess({
+      configFile: '/x/dispenser.toml',
+      load: async () => results.shift()!,
+      engine,
+      channel: ch,
+      log: captured.log,
+      exit: () => undefined,
+      createComponents: () => [],
+      orchestratorOptions: { instance: h.instance, extraLabels: { 'dispenser.test': 'orch' }, retryBaseMs: 60_000, stopTimeoutS: 1 },
+    }))!;
+    h.orchestrators.push(proc.orchestrator);
+    armed = true;
+    const redeploy = proc.orchestrator.redeploy('app', { reason: 'cron', pull: false });
+    await held;
+
+    ch.received.length = 0;
+    const reloads = [proc.reload(), proc.reload(), proc.reload(), proc.reload()];
+    await new Promise((r) => setTimeout(r, 500));
+    // every one logged on arrival, the invalid one answered at once, and each says what it waits for
+    assert.equal(captured.find(/^reload \d received/).length, 4);
+    assert.deepEqual(ch.received.map((m) => m.type === 'reloaded' && m.ok), [false], 'the invalid reload is reported before the redeploy ends');
+    assert.match(captured.find(/^reload 1 is valid; waiting for/)[0]?.msg ?? '', /the cron redeploy of app/);
+    assert.match(captured.find(/^reload 3 is valid; waiting for/)[0]?.msg ?? '', /the reload being applied/);
+    assert.equal(captured.find(/^reload 4 replaces reload 3/).length, 1, 'the newest configuration replaces the waiting one');
+
+    release();
+    await redeploy;
+    await Promise.all(reloads);
+    assert.deepEqual(captured.find(/^applying reload/).map((l) => l.msg), ['applying reload 1', 'applying reload 4'], 'reload 3 was never applied');
+    assert.deepEqual(ch.received.filter((m) => m.type === 'reloaded').map((m) => m.type === 'reloaded' && m.ok), [false, true, true]);
+    const now = await h.inspect(containerNameFor(h.instance, 'app'));
+    assert.ok(now?.Config.Env.includes('V=C'), JSON.stringify(now?.Config.Env));
+  } finally {
+    h.cleanup();
+  }
 });

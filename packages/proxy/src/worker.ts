@@ -101,11 +101,21 @@ process.on('message', (raw: unknown) => {
   }
 });
 
-// The supervisor going away means nobody will send drain: finish what is in flight and leave.
+/**
+ * How long a worker orphaned by its supervisor lets requests in flight finish. It stops accepting
+ * at once (its share of the listening sockets closes, so a new daemon can bind them), and it must
+ * be gone within about a second: a new daemon refuses to start while any process of this one holds
+ * the daemon lock, and nobody is left to ask for a graceful stop.
+ */
+const ORPHAN_GRACE_MS = 800;
+
 process.on('disconnect', () => {
+  // also cuts short a graceful drain that was under way when the supervisor died
+  setTimeout(() => process.exit(0), ORPHAN_GRACE_MS);
   if (draining) return;
   draining = true;
-  void worker.drain(worker.state.settings.shutdownTimeoutMs).then(() => process.exit(0));
+  log.warn({ code: 'SUPERVISOR_GONE', graceMs: ORPHAN_GRACE_MS }, 'the supervisor is gone: no new connections; requests in flight get a moment, then this worker exits');
+  void worker.drain(Math.min(ORPHAN_GRACE_MS, worker.state.settings.shutdownTimeoutMs)).then(() => process.exit(0));
 });
 
 // Signals go to the supervisor, which drains us over IPC; a stray SIGINT from a terminal's process

@@ -52,8 +52,16 @@ function wrap(proc: ChildProcess, on: Pick<ChildProcess, 'on'> = proc): ChildHan
   };
 }
 
-export function forkOrchestrator(entry: string, env: NodeJS.ProcessEnv): ChildHandle {
-  return wrap(fork(entry, [], { env, stdio: 'inherit' }));
+/**
+ * stdio of a child: the supervisor's own streams, the IPC channel, and the daemon lock's
+ * descriptor (supervisor/daemon-lock.ts), which the child holds, untouched, for its lifetime.
+ */
+function childStdio(lockFd: number | undefined): Array<'inherit' | 'ipc' | number> {
+  return lockFd === undefined ? ['inherit', 'inherit', 'inherit', 'ipc'] : ['inherit', 'inherit', 'inherit', 'ipc', lockFd];
+}
+
+export function forkOrchestrator(entry: string, env: NodeJS.ProcessEnv, lockFd?: number): ChildHandle {
+  return wrap(fork(entry, [], { env, stdio: childStdio(lockFd) }));
 }
 
 let clusterReady = false;
@@ -68,10 +76,10 @@ let clusterReady = false;
  * That takes CAP_SETGID in the supervisor; without it the worker keeps them and says so
  * (PROXY_PRIVILEGES_KEPT). The orchestrator is forked without: it needs the docker group.
  */
-export function forkProxyWorker(entry: string, index: number): ChildHandle {
+export function forkProxyWorker(entry: string, index: number, lockFd?: number): ChildHandle {
   if (!clusterReady) {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: entry, args: [], silent: false, execArgv: [...process.execArgv, ...proxyWorkerExecArgv], gid: process.getgid?.() });
+    cluster.setupPrimary({ exec: entry, args: [], silent: false, stdio: childStdio(lockFd), execArgv: [...process.execArgv, ...proxyWorkerExecArgv], gid: process.getgid?.() });
     clusterReady = true;
   }
   const worker: Worker = cluster.fork({ DISPENSER_WORKER_INDEX: String(index) });

@@ -4,6 +4,7 @@ import { DispenserError } from '@dispenser/shared/errors';
 import { createLogger, type Logger } from '@dispenser/shared/log';
 import { childEntries } from './entries.js';
 import { forkOrchestrator, forkProxyWorker } from './child-process.js';
+import { acquireDaemonLock, lockSupported, type DaemonLock } from './daemon-lock.js';
 import { acquirePidFile, releasePidFile } from './pid-file.js';
 import { clearChildCapabilities } from './privileges.js';
 import { Supervisor } from './supervisor.js';
@@ -43,19 +44,30 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   // before the first fork: children start without the capabilities the unit gives the daemon
   clearChildCapabilities(log);
+  let lock: DaemonLock | undefined;
   const supervisor = new Supervisor({
     log,
     serviceManager: serviceManager(log),
-    spawnOrchestrator: () => forkOrchestrator(entries.orchestrator, childEnv),
-    spawnProxyWorker: (index) => forkProxyWorker(entries.proxyWorker, index),
+    spawnOrchestrator: () => forkOrchestrator(entries.orchestrator, childEnv, lock?.fd),
+    spawnProxyWorker: (index) => forkProxyWorker(entries.proxyWorker, index, lock?.fd),
   });
   // handlers first: `-s reload` right after the pid file appears must not hit SIGHUP's default (exit)
   installSignals(supervisor, log);
+  // The pid file first: a live supervisor is reported as PID_FILE_IN_USE, as before. The lock then
+  // also catches what the pid file cannot: children of a killed supervisor still at work, and a
+  // second daemon on the same config directory with another -p.
   acquirePidFile(pidFile);
+  try {
+    lock = lockSupported() ? await acquireDaemonLock(dirname(configFile)) : undefined;
+  } catch (err) {
+    releasePidFile(pidFile);
+    throw err;
+  }
   process.on('exit', () => releasePidFile(pidFile));
   log.info({ supervisorPid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
   supervisor.start();
   const code = await supervisor.finished;
+  lock?.release();
   releasePidFile(pidFile);
   return code;
 }

@@ -10,6 +10,7 @@ import type {
   NetworkSpec,
   PullEvent,
   RegistryAuth,
+  RestartPolicy,
 } from './engine.js';
 import { daemonUnavailable, engineMessage, isDaemonUnreachable, statusCode } from './errors.js';
 import { DispenserError } from '@dispenser/shared/errors';
@@ -142,6 +143,12 @@ export class DockerodeEngine implements ContainerEngine {
   renameContainer(id: string, name: string): Promise<void> {
     return this.call(async (d) => {
       await d.getContainer(id).rename({ name });
+    });
+  }
+
+  setRestartPolicy(id: string, policy: RestartPolicy): Promise<void> {
+    return this.call(async (d) => {
+      await d.getContainer(id).update({ RestartPolicy: policy });
     });
   }
 

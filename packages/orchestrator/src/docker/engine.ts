@@ -9,6 +9,8 @@ export type ContainerInfo = Docker.ContainerInspectInfo;
 export type NetworkInfo = Docker.NetworkInspectInfo;
 export type NetworkSpec = Docker.NetworkCreateOptions;
 
+export type RestartPolicy = NonNullable<NonNullable<Docker.ContainerCreateOptions['HostConfig']>['RestartPolicy']>;
+
 export interface ContainerSummary {
   id: string;
   /** without the leading '/' */
@@ -56,6 +58,8 @@ export interface ContainerEngine {
   /** force-removes; no error when already gone */
   removeContainer(id: string): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
+  /** changes the restart policy of an existing (possibly running) container */
+  setRestartPolicy(id: string, policy: RestartPolicy): Promise<void>;
   /** resolves with the exit code once the container is not running */
   waitContainer(id: string): Promise<number>;
   /** the last `tail` lines of the container's stdout and stderr, interleaved as written */

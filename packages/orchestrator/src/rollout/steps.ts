@@ -4,7 +4,7 @@ import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { redactThenTruncate } from '@dispenser/shared/config/redact';
 import type { Logger } from '@dispenser/shared/log';
 import { sleep } from '../backoff.js';
-import type { ContainerEngine } from '../docker/engine.js';
+import type { ContainerEngine, ContainerSpec, RestartPolicy } from '../docker/engine.js';
 import type { DesiredService } from '../reconcile/desired.js';
 import { drain, openConnections } from './drain.js';
 import { waitHealthy } from './health-gate.js';
@@ -45,6 +45,21 @@ export function candidateName(containerName: string): string {
   return `${containerName}-rollout-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * The candidate runs without a restart policy while it is on trial: with one, Docker restarts a
+ * crashed candidate at once and its State.ExitCode no longer shows the crash (a rollout that
+ * failed with exit code 3 was reported as "exit code 0"). The declared policy is applied once it
+ * is healthy (waitHealthy). Only the spec changes: the config-hash label still describes the
+ * declared container, so adoption after a restart is not affected.
+ */
+export function candidateSpec(spec: ContainerSpec, name: string): ContainerSpec {
+  return { ...spec, name, HostConfig: { ...spec.HostConfig, RestartPolicy: { Name: 'no' } } };
+}
+
+export function declaredRestartPolicy(spec: ContainerSpec): RestartPolicy {
+  return spec.HostConfig?.RestartPolicy ?? { Name: 'no' };
+}
+
 export function engineSteps(ctx: RolloutContext): RolloutSteps {
   const { engine, desired: d, proxy, log } = ctx;
   const scrub = ctx.redact ?? ((text: string) => text);
@@ -55,7 +70,7 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
   return {
     async startCandidate() {
       log.info({ container: side }, `rolling out a new container for ${d.service} beside the running one`);
-      const id = await ctx.createAndStart({ ...d, containerName: side, spec: { ...d.spec, name: side } }, log);
+      const id = await ctx.createAndStart({ ...d, containerName: side, spec: candidateSpec(d.spec, side) }, log);
       candidateStartedAt = Date.now();
       return id;
     },
@@ -70,6 +85,11 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
         { inspect: (x) => engine.inspectContainer(x), probeHttp: (ip, port, path, t) => probeHttp(ip, port, path, t, proxy.host), probeTcp, sleep: pause, now: Date.now },
       );
       log.info({ container: side, method: method.kind, afterMs: Date.now() - candidateStartedAt }, `new container is healthy (${detail})`);
+      // Before it gets traffic: from here on it is the service, and a crash must be restarted.
+      // Failing here counts as unhealthy (rolled back): a container that would not be restarted
+      // must not take over.
+      const policy = declaredRestartPolicy(d.spec);
+      if (policy.Name !== 'no') await engine.setRestartPolicy(id, policy);
       return detail;
     },
 
@@ -119,7 +139,9 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
       }
       let removed = true;
       try {
-        await ctx.removeContainer(id);
+        // killed, not stopped: it never had traffic, and a graceful stop (10 s for an app that
+        // ignores SIGTERM) would only delay the rollback and a `dispenser -s stop`
+        await engine.removeContainer(id);
       } catch (err) {
         removed = false;
         log.error({ container: side, err: errorMessage(err) }, `could not remove the failed new container ${side}; remove it with docker rm -f ${side}`);

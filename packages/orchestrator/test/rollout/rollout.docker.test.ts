@@ -163,6 +163,29 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.deepEqual(rolloutLeftovers(), []);
     });
 
+    await t.test('a never-healthy new container that ignores SIGTERM is killed, not given the stop timeout', async () => {
+      const before = (await h.inspect(cname))!;
+      // its own state dir: the failure it records must not change what `o` decides later
+      const ownState = mkdtempSync(join(tmpdir(), 'rollout-state-'));
+      // busybox httpd as PID 1 ignores SIGTERM: a graceful stop would take the whole stop timeout
+      const stopTimeoutS = 10;
+      const patient = h.make({ publisher, stopTimeoutS });
+      try {
+        const deployTimeoutMs = 2000;
+        const bad = config([web(`${repo}:bad`, { env: { RELEASE: 'patient' }, proxy: { ...web(live).proxy!, deployTimeoutMs } })], { stateDir: ownState });
+        const started = Date.now();
+        const r = await patient.reconcile(bad, 'reload');
+        const elapsed = Date.now() - started;
+        assert.equal(r.outcomes.find((x) => x.service === 'web')?.error?.code, 'ROLLOUT_UNHEALTHY');
+        assert.ok(elapsed < deployTimeoutMs + stopTimeoutS * 1000, `removed without waiting for the ${stopTimeoutS} s stop timeout (${elapsed} ms in all)`);
+        assert.deepEqual(rolloutLeftovers(), []);
+        assert.equal((await h.inspect(cname))?.Id, before.Id);
+      } finally {
+        patient.stop(); // its retry timer must not act later in this test
+        rmSync(ownState, { recursive: true, force: true });
+      }
+    });
+
     await t.test('a new container that exits at once: rolled back without waiting for the deploy timeout', async () => {
       const before = (await h.inspect(cname))!;
       buildWeb(`${repo}:exits`, env.baseImage, 'x', { cmd: ['sh', '-c', 'echo "fatal: missing DATABASE_URL" >&2; exit 3'] });
@@ -176,6 +199,23 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.ok(Date.now() - started < 15_000, `rolled back in ${Date.now() - started} ms`);
       assert.equal((await h.inspect(cname))?.Id, before.Id);
       assert.deepEqual(rolloutLeftovers(), []);
+    });
+
+    await t.test('a new container that exits with 3 under restart = "always": reported as exit code 3; a healthy one gets the declared policy', async () => {
+      const before = (await h.inspect(cname))!;
+      cfg = cfgOf([web(`${repo}:exits`, { restart: 'always', proxy: { ...web(live).proxy!, deployTimeoutMs: 30_000 } })]);
+      const r = await o.reconcile(cfg, 'reload');
+      const outcome = r.outcomes.find((x) => x.service === 'web')!;
+      assert.equal(outcome.error?.code, 'ROLLOUT_CONTAINER_EXITED');
+      assert.match(outcome.error?.message ?? '', /exited with code 3\b/);
+      assert.equal((await h.inspect(cname))?.Id, before.Id);
+      assert.deepEqual(rolloutLeftovers(), []);
+
+      cfg = cfgOf([web(live, { restart: 'always', env: { RELEASE: 'always' } })]);
+      assert.deepEqual((await o.reconcile(cfg, 'reload')).outcomes.filter((x) => !x.ok), []);
+      const now = (await h.inspect(cname))!;
+      assert.notEqual(now.Id, before.Id);
+      assert.equal(now.HostConfig.RestartPolicy?.Name, 'always', 'the declared policy once promoted');
     });
 
     /** container lifecycle events of this instance while `fn` runs: "start <name>", "die <name>" */
