@@ -26,19 +26,35 @@ export class IntendedStops {
   }
 }
 
-/** `engine`, with every stop and removal recorded in `stops` before it is sent to Docker. */
+/**
+ * `engine`, with every stop and removal recorded in `stops` before it is sent to Docker. Plain
+ * delegation (no Proxy): test engines are frozen objects, and a class keeps its own state.
+ */
 export function recordingStops(engine: ContainerEngine, stops: IntendedStops): ContainerEngine {
-  return new Proxy(engine, {
-    get(target, prop, receiver) {
-      if (prop === 'stopContainer' || prop === 'removeContainer') {
-        const fn = target[prop].bind(target) as (id: string, ...rest: unknown[]) => Promise<void>;
-        return (id: string, ...rest: unknown[]) => {
-          stops.mark(id);
-          return fn(id, ...rest);
-        };
-      }
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  return {
+    apiVersion: () => engine.apiVersion(),
+    listContainers: (labels) => engine.listContainers(labels),
+    inspectContainer: (idOrName) => engine.inspectContainer(idOrName),
+    createContainer: (spec) => engine.createContainer(spec),
+    connectNetwork: (network, container, aliases) => engine.connectNetwork(network, container, aliases),
+    startContainer: (id) => engine.startContainer(id),
+    stopContainer: (id, timeoutS) => {
+      stops.mark(id);
+      return engine.stopContainer(id, timeoutS);
     },
-  });
+    removeContainer: (id) => {
+      stops.mark(id);
+      return engine.removeContainer(id);
+    },
+    renameContainer: (id, name) => engine.renameContainer(id, name),
+    waitContainer: (id) => engine.waitContainer(id),
+    containerLogs: (id, tail) => engine.containerLogs(id, tail),
+    inspectImage: (ref) => engine.inspectImage(ref),
+    pullImage: (ref, auth, onEvent) => engine.pullImage(ref, auth, onEvent),
+    inspectNetwork: (name) => engine.inspectNetwork(name),
+    createNetwork: (spec) => engine.createNetwork(spec),
+    listNetworks: (labels) => engine.listNetworks(labels),
+    removeNetwork: (idOrName) => engine.removeNetwork(idOrName),
+    subscribe: (onEvent, onEnd) => engine.subscribe(onEvent, onEnd),
+  };
 }
