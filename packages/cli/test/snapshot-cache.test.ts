@@ -46,7 +46,7 @@ test('applied for a previous orchestrator is not reported to the new one', () =>
   assert.equal(cache.orchestratorVersionApplied('routes', 2), 1);
 });
 
-test('a starting worker gets proxy settings before anything else', () => {
+test('a starting worker gets proxy settings last: it opens its listeners already holding the routes', () => {
   const cache = new SnapshotCache();
   cache.accept(routes(1, 'a'));
   cache.accept({ type: 'challenges', version: 1, tokens: {} });
@@ -58,5 +58,5 @@ test('a starting worker gets proxy settings before anything else', () => {
       accessLog: false, connectTimeoutMs: 1, upstreamTimeoutMs: 1, shutdownTimeoutMs: 1, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
     },
   });
-  assert.deepEqual(cache.all().map((s) => s.type), ['proxy-settings', 'challenges', 'routes']);
+  assert.deepEqual(cache.all().map((s) => s.type), ['challenges', 'routes', 'proxy-settings']);
 });

@@ -152,6 +152,10 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     else if (msg.type === 'drain') void drain();
   });
 
+  // Routes of what already runs go first: the supervisor forks the proxy workers when the proxy
+  // settings arrive, and a worker that opened its listeners without routes would answer 404 for
+  // every host until the (possibly slow) startup reconcile is done.
+  await orchestrator.publishInitialRoutes(config);
   // the supervisor caches these for every proxy worker; not awaited: the workers may start later
   void publisher.publishProxySettings(config.proxy);
   await orchestrator.reconcile(config, 'startup');

@@ -9,6 +9,8 @@ import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
 import { registryAuthSource } from './docker/auth.js';
 import type { ContainerEngine, ContainerInfo, EngineEvent, RegistryAuth } from './docker/engine.js';
 import { wrapEngineError } from './docker/errors.js';
+import { IntendedStops, recordingStops } from './docker/intended-stops.js';
+import { EXIT_LOG_LINES, exitReport } from './exits.js';
 import { repoDigestFor, repository } from './docker/image-ref.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Applier, type PullMode, type ServiceOutcome } from './reconcile/apply.js';
@@ -78,9 +80,13 @@ export class Orchestrator implements Deployer {
   private failureStore: FailureStore | undefined;
   /** what is under way, for the log lines of work that has to wait for it ("the rollout of web") */
   private readonly activities = new Map<symbol, string>();
+  /** containers Dispenser stopped itself: their exit is no crash */
+  private readonly intendedStops = new IntendedStops();
+  /** whether this process has sent a route table yet (see sendRoutes) */
+  private routesSent = false;
 
   constructor(private readonly opts: OrchestratorOptions) {
-    this.engine = opts.engine;
+    this.engine = recordingStops(opts.engine, this.intendedStops);
     this.log = opts.log;
     this.instance = opts.instance ?? instanceFromEnv();
     this.applier = new Applier({
@@ -139,6 +145,9 @@ export class Orchestrator implements Deployer {
       const observed = await this.observe(desired);
       actions = plan({ desired, observed, instance: this.instance.name, mode, partial: this.opts.partial === true });
       this.log.info({ mode, plan: summarize(actions) }, `reconcile (${mode}): ${summarize(actions)}`);
+      // Before any slow work (pulls, dependency waits, rollouts): what already runs is served at
+      // once and what does not answers 503, instead of the proxy waiting for the whole pass.
+      void this.sendRoutes();
       outcomes = await this.applier.apply(actions, new Map(desired.map((d) => [d.service, d])), failedNetworks);
     } catch (err) {
       error = wrapEngineError('RECONCILE_FAILED', 'reconcile failed', err);
@@ -165,11 +174,17 @@ export class Orchestrator implements Deployer {
   private async observe(desired: readonly DesiredService[]): Promise<ObservedContainer[]> {
     const list = await this.engine.listContainers(ownershipFilter(this.instance).label);
     const names = new Set(list.map((c) => c.name));
-    const observed: ObservedContainer[] = list.map((c) => ({ id: c.id, name: c.name, labels: c.labels, state: c.state }));
+    const wanted = new Set(desired.map((d) => d.containerName));
+    const observed: ObservedContainer[] = [];
+    for (const c of list) {
+      // the planner starts a stopped declared container unless it completed its job: it needs the exit code
+      const exitCode = wanted.has(c.name) && c.state === 'exited' ? (await this.engine.inspectContainer(c.id))?.State.ExitCode : undefined;
+      observed.push({ id: c.id, name: c.name, labels: c.labels, state: c.state, ...(exitCode !== undefined ? { exitCode } : {}) });
+    }
     for (const d of desired) {
       if (names.has(d.containerName)) continue;
       const info = await this.engine.inspectContainer(d.containerName);
-      if (info) observed.push({ id: info.Id, name: d.containerName, labels: info.Config.Labels ?? {}, state: info.State.Status });
+      if (info) observed.push({ id: info.Id, name: d.containerName, labels: info.Config.Labels ?? {}, state: info.State.Status, exitCode: info.State.ExitCode });
     }
     return observed;
   }
@@ -193,9 +208,16 @@ export class Orchestrator implements Deployer {
         }
         routes = routeTable(config.services, infos, this.instance.network.name);
       } catch (err) {
-        this.log.error({ err: errorMessage(err) }, 'cannot compute the route table; the proxy keeps the previous one');
-        return undefined;
+        if (this.routesSent) {
+          this.log.error({ err: errorMessage(err) }, 'cannot compute the route table; the proxy keeps the previous one');
+          return undefined;
+        }
+        // Nothing sent yet (Dispenser starts while the engine is down): the declared routes without
+        // upstreams, so their hosts answer 503 rather than 404 until the engine is back.
+        this.log.error({ err: errorMessage(err) }, 'cannot ask the Docker engine which containers run; the proxy answers 503 for every declared route until it can');
+        routes = routeTable(config.services, new Map(), this.instance.network.name);
       }
+      this.routesSent = true;
       const confirmed = Promise.resolve().then(() => this.opts.publisher.publishRoutes(routes));
       confirmed.catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'publishing routes failed'));
       return { routes, confirmed };
@@ -222,7 +244,19 @@ export class Orchestrator implements Deployer {
     });
   }
 
-  /** Route table of the running proxied services, published to the proxy. */
+  /**
+   * At start, before anything else is sent to the proxy: the route table of what runs now, so
+   * proxy workers (forked when the proxy settings arrive) hold it before they open their
+   * listeners. Waits at most `timeoutMs` for the engine; the table is sent whenever it is ready.
+   */
+  async publishInitialRoutes(config: DispenserConfig, timeoutMs = 3000): Promise<void> {
+    this.config ??= config;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.sendRoutes(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Route table of the declared proxied services, published to the proxy. */
   async publishRoutes(): Promise<Route[]> {
     const sent = await this.sendRoutes();
     if (!sent) return [];
@@ -428,8 +462,35 @@ export class Orchestrator implements Deployer {
   private onEngineEvent(e: EngineEvent): void {
     if (e.attributes[LABELS.instance] !== this.instance.name || e.attributes[LABELS.managed] !== 'true') return;
     if (!['start', 'die', 'destroy'].includes(e.action)) return;
+    if (e.action === 'die') void this.reportExit(e);
     clearTimeout(this.routesTimer);
     this.routesTimer = setTimeout(() => void this.queue.then(() => this.publishRoutes()), 200);
+  }
+
+  /**
+   * A declared service's container died and Dispenser did not stop it: log it with the exit code
+   * and the container's last lines (scrubbed of the config's secrets). Nothing is started here:
+   * Docker's restart policy decides (restart = "no": a reload or restart of Dispenser does).
+   */
+  private async reportExit(e: EngineEvent): Promise<void> {
+    try {
+      const service = e.attributes[LABELS.service];
+      const name = e.attributes.name;
+      const svc = this.config?.services.find((s) => s.name === service);
+      // a rollout candidate or a set-aside copy carries another name; their fate is logged where it is decided
+      if (!svc || !name || name !== this.desired(svc.name).containerName || this.intendedStops.intended(e.id) || this.stopped) return;
+      const exitCode = Number(e.attributes.exitCode ?? Number.NaN);
+      const lastLogs = await this.engine.containerLogs(e.id, EXIT_LOG_LINES).catch(() => [] as string[]);
+      const redacted = lastLogs.map((l) => this.redact(l));
+      const report = exitReport(svc, name, Number.isFinite(exitCode) ? exitCode : -1, redacted);
+      if (!report) return;
+      const log = serviceLogger(this.log, svc.name);
+      const fields = { code: report.code, container: name, exitCode, restartPolicy: svc.restart, restartedBy: report.restartedBy, lastLogs: redacted, hint: report.hint };
+      if (report.level === 'error') log.error(fields, report.message);
+      else log.info(fields, report.message);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err), container: e.attributes.name }, 'cannot report a container exit');
+    }
   }
 
   /** Stops timers, waits and the event stream; containers keep running. */

@@ -62,9 +62,13 @@ test('orchestrator process: start, reload (invalid, valid), drain', { timeout: 1
       orchestratorOptions: { instance: h.instance, extraLabels: { 'dispenser.test': 'orch' }, retryBaseMs: 60_000, stopTimeoutS: 1 },
     }))!;
     h.orchestrators.push(proc.orchestrator);
-    assert.deepEqual(ch.received.map((m) => m.type), ['proxy-settings', 'routes', 'ready']);
-    const routes = ch.received[1] as Extract<Message, { type: 'routes' }>;
+    // routes of what runs first (nothing yet: the declared route without upstream), before the
+    // settings that make the supervisor fork workers; again before slow work and after the pass
+    assert.deepEqual(ch.received.map((m) => m.type), ['routes', 'proxy-settings', 'routes', 'routes', 'ready']);
+    assert.deepEqual((ch.received[0] as Extract<Message, { type: 'routes' }>).routes.map((r) => [r.host, r.upstream]), [['app.test', null]]);
+    const routes = ch.received[3] as Extract<Message, { type: 'routes' }>;
     assert.equal(routes.routes[0]?.host, 'app.test');
+    assert.ok(routes.routes[0]?.upstream, 'the started container is the upstream');
     const id = (await h.inspect(containerNameFor(h.instance, 'app')))!.Id;
 
     ch.received.length = 0;
@@ -74,8 +78,8 @@ test('orchestrator process: start, reload (invalid, valid), drain', { timeout: 1
 
     ch.received.length = 0;
     await proc.reload();
-    assert.deepEqual(ch.received.map((m) => m.type), ['proxy-settings', 'routes', 'reloaded']);
-    assert.deepEqual(ch.received[2], { type: 'reloaded', ok: true, errors: [], restartRequired: ['proxy.enabled'] });
+    assert.deepEqual(ch.received.map((m) => m.type), ['proxy-settings', 'routes', 'routes', 'reloaded']);
+    assert.deepEqual(ch.received[3], { type: 'reloaded', ok: true, errors: [], restartRequired: ['proxy.enabled'] });
     const after = (await h.inspect(containerNameFor(h.instance, 'app')))!;
     assert.notEqual(after.Id, id);
 
@@ -161,7 +165,7 @@ test('orchestrator process: reloads behind a redeploy are validated at once, rep
     await new Promise((r) => setTimeout(r, 500));
     // every one logged on arrival, the invalid one answered at once, and each says what it waits for
     assert.equal(captured.find(/^reload \d received/).length, 4);
-    assert.deepEqual(ch.received.map((m) => m.type === 'reloaded' && m.ok), [false], 'the invalid reload is reported before the redeploy ends');
+    assert.deepEqual(ch.received.filter((m) => m.type === 'reloaded').map((m) => m.type === 'reloaded' && m.ok), [false], 'the invalid reload is reported before the redeploy ends');
     assert.match(captured.find(/^reload 1 is valid; waiting for/)[0]?.msg ?? '', /the cron redeploy of app/);
     assert.match(captured.find(/^reload 3 is valid; waiting for/)[0]?.msg ?? '', /the reload being applied/);
     assert.equal(captured.find(/^reload 4 replaces reload 3/).length, 1, 'the newest configuration replaces the waiting one');

@@ -7,6 +7,7 @@ import { service } from './fixtures.js';
 
 const instance = instanceFromEnv({});
 const web = desiredService(service('web'), instance);
+const proxiedWeb = desiredService(service('web', { proxy: { host: 'web.test', path: '/', servicePort: 8080, healthIntervalMs: 1, healthTimeoutMs: 1, deployTimeoutMs: 1, drainTimeoutMs: 1 } }), instance);
 const job = desiredService(service('job', { dispenser: { watch: false, initialize: 'on-trigger', pull: 'always', strategy: 'recreate' } }), instance);
 
 function managed(name: string, svc: string, hash: string, state = 'running', inst = 'default'): ObservedContainer {
@@ -17,7 +18,10 @@ const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedCont
   { name: 'nothing exists: create', desired: [web], observed: [], want: [{ kind: 'create', service: 'web' }] },
   { name: 'same hash, running: adopt (no restart)', desired: [web], observed: [managed('web', 'web', web.hash)], want: [{ kind: 'adopt', service: 'web', containerId: 'id-web' }] },
   { name: 'same hash, exited, startup: start it', desired: [web], observed: [managed('web', 'web', web.hash, 'exited')], want: [{ kind: 'start', service: 'web', containerId: 'id-web' }] },
-  { name: 'same hash, exited, reload: leave it', desired: [web], observed: [managed('web', 'web', web.hash, 'exited')], mode: 'reload', want: [{ kind: 'adopt', service: 'web', containerId: 'id-web' }] },
+  { name: 'same hash, exited 3, reload: start it (a dead service is not "adopted")', desired: [web], observed: [{ ...managed('web', 'web', web.hash, 'exited'), exitCode: 3 }], mode: 'reload', want: [{ kind: 'start', service: 'web', containerId: 'id-web' }] },
+  { name: 'same hash, non-proxied, exited 0, reload: a completed job is left alone', desired: [web], observed: [{ ...managed('web', 'web', web.hash, 'exited'), exitCode: 0 }], mode: 'reload', want: [{ kind: 'adopt', service: 'web', containerId: 'id-web' }] },
+  { name: 'same hash, proxied, exited 0, reload: start it (a server never completes)', desired: [proxiedWeb], observed: [{ ...managed('web', 'web', proxiedWeb.hash, 'exited'), exitCode: 0 }], mode: 'reload', want: [{ kind: 'start', service: 'web', containerId: 'id-web' }] },
+  { name: 'restarting (Docker restart policy at work): adopt, never started over it', desired: [web], observed: [managed('web', 'web', web.hash, 'restarting')], mode: 'reload', want: [{ kind: 'adopt', service: 'web', containerId: 'id-web' }] },
   { name: 'hash changed: recreate', desired: [web], observed: [managed('web', 'web', 'old')], want: [{ kind: 'recreate', service: 'web', containerId: 'id-web' }] },
   {
     name: 'service no longer declared: remove',

@@ -2,7 +2,7 @@ import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@dispenser/shared/log';
-import { lookup, type CompiledRoute } from './table.js';
+import { lookup, type CompiledRoute, type UnavailableRoute } from './table.js';
 import { checkHead, type RequestHead } from './request-target.js';
 import { KeyedLogLimiter } from './log-limiter.js';
 import { pipelineOf } from './pipeline.js';
@@ -15,8 +15,16 @@ import { bodyFraming, forwardUpgrade, forwardWeb, SEND_TIMEOUT, statusForError, 
 /**
  * What happens to one request, in order: head check (one valid Host, a target that normalises:
  * else 400), ACME challenge (plain HTTP only), https-only redirect (plain HTTP only), route lookup
- * on the normalised path (404), forward (502/504 on upstream failure).
+ * on the normalised path (404 when nothing declares it, 503 when its service has no running
+ * container), forward (502/504 on upstream failure).
  */
+
+/**
+ * Retry-After of a 503 for a declared service without a running container: long enough not to
+ * hammer, short enough that a client retries soon after Docker (restart policy) or a reload brings
+ * the container back.
+ */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 const ACME_PREFIX = '/.well-known/acme-challenge/';
 
@@ -100,6 +108,7 @@ function reply(res: ClientResponseLike, status: number, body: string, extra?: Re
 const bodies: Record<number, string> = {
   400: 'Bad request: missing or invalid Host or request target\n',
   404: 'Not found: no service for this host and path\n',
+  503: 'Service unavailable: the service for this host and path is not running\n',
   502: 'Bad gateway: the service is not reachable\n',
   504: 'Gateway timeout: the service did not answer in time\n',
 };
@@ -113,10 +122,18 @@ export function redirectLocation(host: string, url: string, httpsPort: number): 
   return `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${url.startsWith('/') ? url : `/${url}`}`;
 }
 
-/** A response the proxy gives itself (ACME answer, redirect, 400, 404): logged like forwarded ones. */
-function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string | undefined, status: number, body: string, extra?: Record<string, string>, reason?: string): void {
+/** A response the proxy gives itself (ACME answer, redirect, 400, 404, 503): logged like forwarded ones. */
+function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string | undefined, status: number, body: string, extra?: Record<string, string>, reason?: string, service?: string): void {
   reply(res, status, body, extra);
-  if (deps.state.settings.accessLog) deps.log.info({ host, path: req.url, method: req.method, status, upstream: null, durationMs: 0, ...(reason ? { reason } : {}) }, 'access');
+  if (deps.state.settings.accessLog) deps.log.info({ host, path: req.url, method: req.method, status, ...(service !== undefined ? { service } : {}), upstream: null, durationMs: 0, ...(reason ? { reason } : {}) }, 'access');
+}
+
+/**
+ * A declared route whose service has no running container: 503 with Retry-After. Not an upstream
+ * failure (nothing was tried), so no warn line: the orchestrator already logged why it is down.
+ */
+function unavailable(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string, route: UnavailableRoute): void {
+  answer(deps, req, res, host, 503, bodies[503]!, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) }, 'SERVICE_NOT_RUNNING', route.service);
 }
 
 /**
@@ -156,6 +173,10 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     const route = lookup(state.table, host, head.path);
     if (!route) {
       answer(deps, req, res, host, 404, bodies[404]!);
+      return;
+    }
+    if (route.upstream === null) {
+      unavailable(deps, req, res, host, route);
       return;
     }
     // HTTP/1.1: one forwarded request at a time per connection (pipeline.ts)
@@ -274,6 +295,11 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean, onRequest:
     const route = lookup(state.table, host, head.path);
     if (!route) {
       rawReply(socket, 404, 'Not Found');
+      return;
+    }
+    if (route.upstream === null) {
+      rawReply(socket, 503, 'Service Unavailable', `retry-after: ${UNAVAILABLE_RETRY_AFTER_S}\r\n`);
+      if (settings.accessLog) deps.log.info({ host, path: head.url, method: req.method, status: 503, service: route.service, upstream: null, durationMs: 0, reason: 'SERVICE_NOT_RUNNING' }, 'access');
       return;
     }
     traffic.inFlight++;

@@ -19,10 +19,26 @@ export interface CompiledRoute {
   readonly hsts: string | undefined;
 }
 
+/**
+ * A route of a declared service that has no running container: the host and path belong to it, so
+ * the proxy answers 503 (try again later) rather than 404 (no such thing here).
+ */
+export interface UnavailableRoute {
+  readonly service: string;
+  readonly host: string;
+  readonly prefix: string;
+  readonly upstream: null;
+  readonly upstreamKey: null;
+  readonly hsts: string | undefined;
+}
+
+/** What a lookup finds: a route to forward on, or one whose service is down. */
+export type TableEntry = CompiledRoute | UnavailableRoute;
+
 export interface RouteTable {
   readonly version: number;
   /** host → routes, longest prefix first */
-  readonly hosts: ReadonlyMap<string, readonly CompiledRoute[]>;
+  readonly hosts: ReadonlyMap<string, readonly TableEntry[]>;
   /** every distinct upstream key in the table */
   readonly upstreams: ReadonlySet<string>;
 }
@@ -40,25 +56,23 @@ export function upstreamKey(u: Upstream): string {
 }
 
 export function compileRoutes(routes: readonly Route[], version = 0): RouteTable {
-  const hosts = new Map<string, CompiledRoute[]>();
+  const hosts = new Map<string, TableEntry[]>();
   const upstreams = new Set<string>();
   for (const r of routes) {
     const host = hostOfAuthority(r.host);
     if (host === undefined) continue;
-    const compiled: CompiledRoute = Object.freeze({
-      service: r.service,
-      host,
-      prefix: normalizePrefix(r.path),
-      upstream: Object.freeze({ host: r.upstream.host, port: r.upstream.port }),
-      upstreamKey: upstreamKey(r.upstream),
-      hsts: r.hsts ? hstsValue(r.hsts) : undefined,
-    });
+    const common = { service: r.service, host, prefix: normalizePrefix(r.path), hsts: r.hsts ? hstsValue(r.hsts) : undefined };
+    const compiled: TableEntry = Object.freeze(
+      r.upstream
+        ? { ...common, upstream: Object.freeze({ host: r.upstream.host, port: r.upstream.port }), upstreamKey: upstreamKey(r.upstream) }
+        : { ...common, upstream: null, upstreamKey: null },
+    );
     let list = hosts.get(host);
     if (!list) hosts.set(host, (list = []));
     // Same host and prefix twice: the first declaration wins, deterministically.
     if (list.some((x) => x.prefix === compiled.prefix)) continue;
     list.push(compiled);
-    upstreams.add(compiled.upstreamKey);
+    if (compiled.upstreamKey !== null) upstreams.add(compiled.upstreamKey);
   }
   for (const list of hosts.values()) list.sort((a, b) => b.prefix.length - a.prefix.length);
   return Object.freeze({ version, hosts, upstreams });
@@ -73,7 +87,8 @@ export function prefixMatches(prefix: string, url: string): boolean {
   return next === 47 /* / */ || next === 63 /* ? */ || next === 35; /* # */
 }
 
-export function lookup(table: RouteTable, host: string, url: string): CompiledRoute | undefined {
+/** undefined: nothing declares this host and path (404); an entry with upstream null: declared, not running (503) */
+export function lookup(table: RouteTable, host: string, url: string): TableEntry | undefined {
   const list = table.hosts.get(host);
   if (!list) return undefined;
   for (let i = 0; i < list.length; i++) {

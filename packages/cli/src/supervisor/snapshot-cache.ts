@@ -64,11 +64,12 @@ export class SnapshotCache {
   }
 
   /**
-   * Every cached snapshot: ticket keys first so the TLS listener opens with them, then
-   * proxy-settings so a starting worker knows how to listen.
+   * Every cached snapshot, proxy-settings last: a worker opens its listeners when it applies them,
+   * and by then it holds the ticket keys, certificates, challenges and routes, so its first
+   * request is routed (not a 404 for want of a table) and its first handshake has a certificate.
    */
   all(): Snapshot[] {
-    const order: SnapshotKind[] = ['tls-ticket-keys', 'proxy-settings', 'certs', 'challenges', 'routes'];
+    const order: SnapshotKind[] = ['tls-ticket-keys', 'certs', 'challenges', 'routes', 'proxy-settings'];
     return order.flatMap((k) => {
       const s = this.latest.get(k);
       return s ? [s] : [];

@@ -22,6 +22,8 @@ export interface DesiredService {
   pull: PullPolicy;
   /** how a new container replaces the old one; 'rollout' only for proxied services */
   strategy: DeployStrategy;
+  /** has a [proxy] table: it serves as long as it runs, it never "completes" */
+  proxied: boolean;
   dependsOn: Readonly<Record<string, DependsOnCondition>>;
 }
 
@@ -105,6 +107,7 @@ export function desiredService(svc: ServiceConfig, instance: InstanceIdentity, o
     initialize: svc.dispenser.initialize,
     pull: svc.dispenser.pull,
     strategy: svc.proxy ? svc.dispenser.strategy : 'recreate',
+    proxied: svc.proxy !== undefined,
     dependsOn: svc.dependsOn,
   };
 }

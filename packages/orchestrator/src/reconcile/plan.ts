@@ -8,6 +8,8 @@ export interface ObservedContainer {
   labels: Readonly<Record<string, string>>;
   /** created | running | paused | restarting | removing | exited | dead */
   state: string;
+  /** of an exited container (known for declared ones) */
+  exitCode?: number;
 }
 
 export type Action =
@@ -36,7 +38,10 @@ export interface PlanInput {
   /** this instance's managed containers plus any container holding a desired name */
   observed: readonly ObservedContainer[];
   instance: string;
-  /** startup: stopped containers of `immediately` services are started; reload: left as they are */
+  /**
+   * startup: stopped containers of `immediately` services are started; reload: too, except a
+   * non-proxied one that exited 0 (a job that did its work is not run again by a reload)
+   */
   mode: 'startup' | 'reload';
   /**
    * `dispenser dev` loads only some services: the containers of the others are not "removed from
@@ -92,10 +97,15 @@ export function plan(input: PlanInput): Action[] {
       else removals.push({ kind: 'remove', containerId: c.id, name: c.name, service: d.service, reason: 'stale' });
       continue;
     }
-    const startIt = !activeStates.has(c.state) && d.initialize === 'immediately' && input.mode === 'startup';
+    const startIt = !activeStates.has(c.state) && d.initialize === 'immediately' && (input.mode === 'startup' || !completedJob(d, c));
     actions.push(startIt ? { kind: 'start', service: d.service, containerId: c.id } : { kind: 'adopt', service: d.service, containerId: c.id });
   }
   return [...removals, ...actions];
+}
+
+/** a non-proxied container that ran and exited 0: it did its work */
+function completedJob(d: DesiredService, c: ObservedContainer): boolean {
+  return !d.proxied && c.state === 'exited' && c.exitCode === 0;
 }
 
 /** A running container of `d`'s service under another name; the one with the current config first. */

@@ -72,7 +72,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
     assert.deepEqual(first.outcomes.filter((x) => !x.ok), []);
     const v1 = (await h.inspect(cname))!;
     const v1Ip = await ipOf(v1.Id);
-    assert.equal(publisher.routes[0]?.upstream.host, v1Ip);
+    assert.equal(publisher.routes[0]?.upstream?.host, v1Ip);
 
     await t.test('a new image behind the tag (CD redeploy): routes switch to the healthy new container before the old one goes; the name moves to it', async () => {
       buildWeb(live, env.baseImage, 'v2');
@@ -84,9 +84,9 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.equal(await h.inspect(v1.Id), undefined, 'old container removed');
       assert.match(docker('exec', now.Id, 'cat', '/www/index.html'), /v2/);
       const newIp = await ipOf(now.Id);
-      assert.equal(publisher.routes[0]?.upstream.host, newIp);
+      assert.equal(publisher.routes[0]?.upstream?.host, newIp);
       // the first table pointing at the new container was sent while the old one still ran
-      const switched = publisher.tables.find((x) => x.routes[0]?.upstream.host === newIp)!;
+      const switched = publisher.tables.find((x) => x.routes[0]?.upstream?.host === newIp)!;
       assert.ok(switched.containers.includes(cname), 'old container still running when the proxy switched');
       // every table sent during the rollout had a route for the service
       assert.ok(publisher.tables.every((x) => x.routes.length === 1), JSON.stringify(publisher.tables));
@@ -104,7 +104,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       const now = (await h.inspect(cname))!;
       assert.notEqual(now.Id, before.Id);
       assert.ok(now.Config.Env.includes('RELEASE=2'));
-      assert.equal(publisher.routes[0]?.upstream.host, await ipOf(now.Id));
+      assert.equal(publisher.routes[0]?.upstream?.host, await ipOf(now.Id));
       assert.deepEqual(rolloutLeftovers(), []);
     });
 
@@ -120,7 +120,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.equal(now.State.Running, true);
       assert.match(docker('exec', now.Id, 'cat', '/www/index.html'), /v3/);
       assert.deepEqual(rolloutLeftovers(), []);
-      assert.equal(publisher.routes[0]?.upstream.host, await ipOf(now.Id));
+      assert.equal(publisher.routes[0]?.upstream?.host, await ipOf(now.Id));
     });
 
     await t.test('a new image that never becomes healthy: old kept serving, new removed, failure reported, not retried by reconcile', async () => {
@@ -138,7 +138,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       const now = (await h.inspect(cname))!;
       assert.equal(now.Id, before.Id, 'old container untouched');
       assert.equal(now.State.Running, true);
-      assert.equal(publisher.routes[0]?.upstream.host, beforeIp);
+      assert.equal(publisher.routes[0]?.upstream?.host, beforeIp);
       assert.deepEqual(rolloutLeftovers(), []);
       assert.equal((await o.failedRollout('web'))?.code, 'ROLLOUT_UNHEALTHY');
       assert.match((await o.failedRollout('web'))?.digest ?? '', /^sha256:/);
@@ -289,7 +289,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       // confirms everything except a table routing away from the old container
       const stuck = new RecordingPublisher(h.engine, h.instance.name);
       const confirmOnly = {
-        publishRoutes: (routes: readonly Route[]) => (routes[0]?.upstream.host === beforeIp ? stuck.publishRoutes(routes) : new Promise<void>((resolve) => void stuck.publishRoutes(routes).then(() => setTimeout(resolve, 60_000).unref()))),
+        publishRoutes: (routes: readonly Route[]) => (routes[0]?.upstream?.host === beforeIp ? stuck.publishRoutes(routes) : new Promise<void>((resolve) => void stuck.publishRoutes(routes).then(() => setTimeout(resolve, 60_000).unref()))),
         publishCerts: async () => undefined,
         publishChallenges: async () => undefined,
       };
@@ -298,8 +298,8 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       const r = await o2.reconcile(cfg, 'reload');
       assert.equal(r.outcomes.find((x) => x.service === 'web')?.error?.code, 'ROLLOUT_ROUTES_UNCONFIRMED');
       assert.equal((await h.inspect(cname))?.Id, before.Id, 'old container untouched');
-      assert.ok(stuck.tables.some((x) => x.routes[0]?.upstream.host !== beforeIp), 'the switch was sent');
-      assert.equal(stuck.routes[0]?.upstream.host, beforeIp, 'and then reverted');
+      assert.ok(stuck.tables.some((x) => x.routes[0]?.upstream?.host !== beforeIp), 'the switch was sent');
+      assert.equal(stuck.routes[0]?.upstream?.host, beforeIp, 'and then reverted');
       assert.deepEqual(rolloutLeftovers(), []);
       assert.notEqual((await o2.failedRollout('web'))?.code, 'ROLLOUT_ROUTES_UNCONFIRMED', 'not an image failure: reconcile may retry');
       o2.stop();
@@ -314,7 +314,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       assert.notEqual(now.Id, before.Id);
       const startNew = seen.findIndex((e) => e.startsWith('start ') && /-rollout-[0-9a-f]{6}$/.test(e));
       assert.ok(startNew >= 0 && seen.indexOf(`die ${cname}`) > startNew, JSON.stringify(seen));
-      assert.equal(publisher.routes[0]?.upstream.host, await ipOf(now.Id));
+      assert.equal(publisher.routes[0]?.upstream?.host, await ipOf(now.Id));
     });
 
     await t.test('restart after a crash that left only the new container under its rollout name: it gets the name back, no restart', async () => {
@@ -326,7 +326,7 @@ test('rollout against the real engine (in-memory proxy)', { timeout: 300_000 }, 
       const now = (await h.inspect(cname))!;
       assert.equal(now.Id, current.Id);
       assert.equal(now.State.StartedAt, current.State.StartedAt);
-      assert.equal(publisher.routes[0]?.upstream.host, await ipOf(now.Id));
+      assert.equal(publisher.routes[0]?.upstream?.host, await ipOf(now.Id));
     });
   } finally {
     h.cleanup();

@@ -24,7 +24,12 @@ const route = z.strictObject({
   host: z.string(),
   /** path prefix starting with '/' */
   path: z.string(),
-  upstream,
+  /**
+   * null: the service is declared but has no running container (exited, not started yet, or the
+   * Docker engine cannot be asked). The proxy answers 503 for it instead of 404, which is kept for
+   * hosts and paths no service declares.
+   */
+  upstream: upstream.nullable(),
   /** Strict-Transport-Security for this route's HTTPS responses; absent = none added */
   hsts: z.strictObject({ maxAgeSeconds: z.number().int().nonnegative(), includeSubDomains: z.boolean() }).optional(),
 });
