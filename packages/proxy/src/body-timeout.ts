@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import { bodyFraming, type ClientRequestLike, type ClientResponseLike } from './forward.js';
+import type { ClientRequestLike, ClientResponseLike } from './forward-types.js';
+import { bodyFraming } from './message-fields.js';
 
 /**
  * The request body timeout: time without progress, as nginx's client_body_timeout. The clock

@@ -10,7 +10,10 @@ import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { ScavengePacer } from './scavenge-pacer.js';
 import { BODY_TIMEOUT, watchBody } from './body-timeout.js';
-import { bodyFraming, forwardUpgrade, forwardWeb, SEND_TIMEOUT, statusForError, type ClientRequestLike, type ClientResponseLike, type ForwardError, type ForwardOptions, type UpgradeOutcome } from './forward.js';
+import { forwardWeb, SEND_TIMEOUT, statusForError } from './forward.js';
+import type { ClientRequestLike, ClientResponseLike, ForwardError, ForwardOptions } from './forward-types.js';
+import { bodyFraming } from './message-fields.js';
+import { forwardUpgrade, type UpgradeOutcome } from './upgrade.js';
 
 /**
  * What happens to one request, in order: head check (one valid Host, a target that normalises:

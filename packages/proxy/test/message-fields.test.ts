@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { upstreamHeaderList } from '../src/forward.js';
+import { upstreamHeaderList } from '../src/message-fields.js';
 
 function fakeRequest(headers: Record<string, string | string[]>, remoteAddress = '10.0.0.7'): IncomingMessage {
   return { headers, socket: { remoteAddress } } as unknown as IncomingMessage;
