@@ -144,9 +144,9 @@ install -m 0644 "$here/files/dispenser.toml" "$tree/usr/share/dispenser/dispense
 for doc in "$repo/README.md" "$repo/CHANGELOG.md"; do
   if [ -f "$doc" ]; then install -m 0644 "$doc" "$tree/usr/share/doc/dispenser/"; fi
 done
-# The user manual (docs/README.md is its index), without engineers' working notes (docs/notes).
+# The user manual (docs/README.md is its index).
 if [ -d "$repo/docs" ]; then
-  (cd "$repo" && find docs -path docs/notes -prune -o -type f -name '*.md' -print0 \
+  (cd "$repo" && find docs -type f -name '*.md' -print0 \
     | xargs -0 -r cp --parents -t "$tree/usr/share/doc/dispenser")
 fi
 
