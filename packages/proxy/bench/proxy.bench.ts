@@ -13,11 +13,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Socket, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import { proxyWorkerExecArgv } from '../src/exec-argv.js';
-import { freePort } from '@dispenser/shared/testing/ports';
+import { freePort, waitPort } from '@dispenser/shared/testing/ports';
+import { which } from '@dispenser/shared/testing/tools';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -33,29 +33,7 @@ const BACKEND_NOPUSH = opt('backend-tcp-nopush', 'on') === 'off' ? 'off' : 'on';
 const HOST = 'bench.test';
 // (memory columns are PSS, see memOf)
 
-function which(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function waitPort(port: number, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-      s.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * Memory in bytes of the given pids plus their children, as PSS: pages shared between processes

@@ -80,6 +80,15 @@ async function rawBackend(t: TestContext, reply: (request: string) => string, cl
   return { port: (server.address() as AddressInfo).port, connections: () => connections };
 }
 
+/** A loopback port nothing listens on any more: connections to it are refused. */
+async function refusingPort(): Promise<number> {
+  const server = netServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n';
 
 test('a body on GET/HEAD/OPTIONS/DELETE goes upstream with its framing: nothing smuggled into the pooled connection', async (t) => {
@@ -234,10 +243,7 @@ test('an upstream 101 to a plain request is a prompt 502; bare-LF response lines
 });
 
 test('502s are logged at warn with service, upstream and cause by default, and a flood is rate-limited', async (t) => {
-  const dead = netServer();
-  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-  const deadPort = (dead.address() as AddressInfo).port;
-  dead.close();
+  const deadPort = await refusingPort();
   const lines: LogLine[] = [];
   const { http } = await proxyWith(t, [route('dead.test', '/', deadPort, 'deadsvc')], {}, lines);
   for (let i = 0; i < 60; i++) assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: dead.test\r\nConnection: close\r\n\r\n')), 502);
@@ -356,10 +362,7 @@ test('a WebSocket upgrade the upstream refuses reaches the client with a checked
 });
 
 test('a flood of failures for one service does not hide the warn line of another', async (t) => {
-  const dead = netServer();
-  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-  const deadPort = (dead.address() as AddressInfo).port;
-  dead.close();
+  const deadPort = await refusingPort();
   const lines: LogLine[] = [];
   const { http } = await proxyWith(t, [route('flood.test', '/', deadPort, 'flood'), route('quiet.test', '/', deadPort, 'quiet')], {}, lines);
   for (let i = 0; i < 40; i++) await raw(http, 'GET / HTTP/1.1\r\nHost: flood.test\r\nConnection: close\r\n\r\n');

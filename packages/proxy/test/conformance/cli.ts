@@ -7,7 +7,8 @@
  */
 import { CASES, type Case } from './cases.js';
 import { makeSuiteCert, runCase, startBackend, type Outcome } from './runner.js';
-import { startCaddy, startDispenser, startNginx, which, type Target } from './targets.js';
+import { which } from '@dispenser/shared/testing/tools';
+import { startCaddy, startDispenser, startNginx, type Target } from './targets.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {

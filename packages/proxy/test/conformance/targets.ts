@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProxySettings } from '@dispenser/shared/config/types';
-import { freePort } from '@dispenser/shared/testing/ports';
+import { freePort, waitPort } from '@dispenser/shared/testing/ports';
+import { which } from '@dispenser/shared/testing/tools';
 import type { Cert } from '../helpers.js';
 import { captureLogger, route, startProxy } from '../helpers.js';
 import type { RecordingBackend } from './backend.js';
@@ -58,29 +58,7 @@ export async function startDispenser(backend: RecordingBackend, cert: Cert): Pro
   };
 }
 
-export function which(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function waitPort(port: number, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-      s.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`port ${port} did not open within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A server run as a child process from a temporary directory, removed again on stop. */
 async function childTarget(name: string, work: string, cmd: string, argv: string[], env: NodeJS.ProcessEnv, httpPort: number, httpsPort: number, headerTimeoutMs: number): Promise<Target> {
