@@ -1,4 +1,4 @@
-import type { ConfigProblem } from '@dispenser/shared/config/load';
+import type { ConfigProblem } from '@dispenser/shared/config/problem';
 import type { DispenserConfig } from '@dispenser/shared/config/types';
 
 /** One line per problem: file:line:column: path: message [CODE] */

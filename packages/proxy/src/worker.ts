@@ -60,7 +60,7 @@ function fatal(code: string, message: string): void {
 }
 
 process.on('message', (raw: unknown) => {
-  const msg = openEnvelope(raw);
+  const msg = openEnvelope<Message>(raw);
   if (!msg) {
     log.warn('ignored an IPC message that is not part of the protocol');
     return;

@@ -1,4 +1,4 @@
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 import { KeyIndex, type KeyPath } from './locate.js';
 import { buildPositionMap, type PositionMap } from './line-map.js';
 

@@ -1,5 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 
 export type ReadResult = { ok: true; text: string } | { ok: false; missing: boolean; problem: ConfigProblem };
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { codeFrameColumns } from '@babel/code-frame';
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 
 export interface FormatOptions {
   /** show paths relative to this directory when they are inside it (default: process.cwd()) */

@@ -13,25 +13,10 @@ import { selectServices } from './select.js';
 import { renderTemplate } from './template.js';
 import { parseToml, type TomlTable } from './toml.js';
 import type { DispenserConfig } from './types.js';
+import type { ConfigProblem } from './problem.js';
 import { validateAcrossFiles } from './validate.js';
 import { loadVars, withPlaceholders, type VarValue } from './vars.js';
 
-/** One problem found in the configuration; every field a person needs to fix it. */
-export interface ConfigProblem {
-  /** stable code, e.g. CONFIG_UNKNOWN_KEY, CONFIG_TOML_SYNTAX, CONFIG_UNDEFINED_VARIABLE */
-  code: string;
-  /** absolute path of the file the problem is in */
-  file: string;
-  /** 1-based; absent when the problem has no single place (e.g. a missing file) */
-  line?: number;
-  column?: number;
-  /** 1-based, exclusive: where the marker under the offending text ends (same line) */
-  endColumn?: number;
-  /** dotted key path inside the file, e.g. "service.memory" or "port[1].host" */
-  path?: string;
-  /** what is wrong and what was expected; never contains a secret value */
-  message: string;
-}
 
 export interface LoadOptions {
   /** environment for `source = "env"` secrets; defaults to process.env */

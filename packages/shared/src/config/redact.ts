@@ -1,4 +1,4 @@
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 
 export const REDACTED = '[secret]';
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 import type { ConfigDocument } from './document.js';
 import { dotted } from './document.js';
 import type { KeyPath } from './locate.js';

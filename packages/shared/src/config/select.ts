@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 import type { LoadedMain, LoadedService } from './loaded.js';
 
 export interface Selection {

@@ -1,4 +1,4 @@
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 import type { LoadedMain, LoadedService } from './loaded.js';
 import { normalizeProxyPath } from './normalize-values.js';
 import { CONTAINER_NAME } from './schema.js';

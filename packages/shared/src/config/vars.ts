@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ConfigProblem } from './load.js';
+import type { ConfigProblem } from './problem.js';
 import { ConfigDocument } from './document.js';
 import { listDir, readConfigFile } from './files.js';
 import { secretRefSchema } from './schema.js';

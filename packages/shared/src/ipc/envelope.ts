@@ -1,10 +1,9 @@
-import type { Message, Snapshot } from './messages.js';
-
 /**
  * The zod-free half of the IPC protocol: the envelope, the message kinds, and what a proxy worker
  * needs to read its parent's messages. Kept apart from the schemas (messages.ts) so that a proxy
  * worker does not load zod: ~3 MB of heap and 13–18 MB of RSS per worker, for validation the
- * supervisor has already done (see openEnvelope).
+ * supervisor has already done (see openEnvelope). It knows message types only by name, so it
+ * does not import messages.ts either: the caller names the message type it expects.
  */
 export const PROTOCOL_VERSION = 1;
 
@@ -17,12 +16,12 @@ export type SnapshotKind = (typeof snapshotKinds)[number];
 export const messageTypes = [...snapshotKinds, 'ack', 'applied', 'ready', 'reload', 'reloaded', 'drain', 'fatal'] as const;
 const knownTypes: ReadonlySet<string> = new Set(messageTypes);
 
-export interface Envelope {
+export interface Envelope<M = unknown> {
   dispenser: typeof PROTOCOL_VERSION;
-  msg: Message;
+  msg: M;
 }
 
-export function envelope(msg: Message): Envelope {
+export function envelope<M>(msg: M): Envelope<M> {
   return { dispenser: PROTOCOL_VERSION, msg };
 }
 
@@ -33,13 +32,13 @@ export function envelope(msg: Message): Envelope {
  * full validation in each worker would only cost memory. Anything else (another program on the
  * channel, another protocol version) is still refused.
  */
-export function openEnvelope(raw: unknown): Message | undefined {
+export function openEnvelope<M extends { type: string } = { type: string }>(raw: unknown): M | undefined {
   if (!raw || typeof raw !== 'object' || (raw as Envelope).dispenser !== PROTOCOL_VERSION) return undefined;
-  const msg = (raw as Envelope).msg as unknown;
+  const msg = (raw as Envelope).msg;
   if (!msg || typeof msg !== 'object' || !knownTypes.has((msg as { type?: unknown }).type as string)) return undefined;
-  return msg as Message;
+  return msg as M;
 }
 
-export function isSnapshot(msg: Message): msg is Snapshot {
+export function isSnapshot<M extends { type: string }>(msg: M): msg is Extract<M, { type: SnapshotKind }> {
   return (snapshotKinds as readonly string[]).includes(msg.type);
 }
