@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TICKET_KEYS_BYTES, openEnvelope, snapshotKinds } from './envelope.js';
+import type { ProxySettings } from '../config/types.js';
 
 export { PROTOCOL_VERSION, TICKET_KEYS_BYTES, envelope, isSnapshot, messageTypes, openEnvelope, snapshotKinds, type Envelope, type SnapshotKind } from './envelope.js';
 
@@ -85,7 +86,9 @@ const proxySettingsSnapshot = z.strictObject({
     bodyTimeoutMs: z.number().int().nonnegative(),
     sendTimeoutMs: z.number().int().nonnegative(),
     http2IdleTimeoutMs: z.number().int().nonnegative(),
-  }),
+    // a field the config type has and this schema lacks is a type error here, not a message the
+    // supervisor drops at run time
+  }) satisfies z.ZodType<ProxySettings>,
 });
 export type ProxySettingsSnapshot = z.infer<typeof proxySettingsSnapshot>;
 
