@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import { DispenserError } from '@dispenser/shared/errors';
 import { socketForPort, type ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
@@ -24,9 +24,11 @@ interface Bound<S> {
 }
 
 /**
- * Listens on `port`, or on the inherited socket bound to it. `exclusive` keeps node:cluster out
- * of it: the worker takes the descriptor it inherited itself instead of asking the primary for
- * a handle, which the primary would try to open by the same number in its own process.
+ * Listens on `port`, or on the inherited socket bound to it. A cluster worker's listen({ fd })
+ * asks the primary to open that descriptor number in the primary's own process; listening on a
+ * handle is done by the worker itself, so the inherited descriptor is wrapped in a net.Socket
+ * (neither readable nor writable: nothing reads from a listening socket) whose handle the server
+ * then owns.
  */
 function listen(server: Server | Http2SecureServer, port: number, host: string, inherited: ListenSocket | undefined): Promise<void> {
   const where = inherited ? `the activated socket ${inherited.name} (fd ${inherited.fd})` : `${host}:${port}`;
@@ -46,10 +48,22 @@ function listen(server: Server | Http2SecureServer, port: number, host: string, 
       );
     };
     server.once('error', onError);
-    server.listen(inherited ? { fd: inherited.fd, exclusive: true } : { port, host }, () => {
+    const done = (): void => {
       server.off('error', onError);
       resolve();
-    });
+    };
+    if (!inherited) {
+      server.listen({ port, host }, done);
+      return;
+    }
+    let handle: NetSocket;
+    try {
+      handle = new NetSocket({ fd: inherited.fd, readable: false, writable: false });
+    } catch (err) {
+      onError(err as NodeJS.ErrnoException);
+      return;
+    }
+    server.listen(handle, done);
   });
 }
 
