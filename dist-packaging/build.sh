@@ -140,6 +140,9 @@ mv "$work/package/LICENSE" "$lib/node/LICENSE"
 
 install -m 0755 "$here/files/dispenser.sh" "$tree/usr/bin/dispenser"
 install -m 0644 "$here/files/dispenser.service" "$tree/usr/lib/systemd/system/dispenser.service"
+for unit in dispenser-http.socket dispenser-https.socket; do
+  install -m 0644 "$here/files/$unit" "$tree/usr/lib/systemd/system/$unit"
+done
 install -m 0644 "$here/files/dispenser.toml" "$tree/usr/share/dispenser/dispenser.toml"
 for doc in "$repo/README.md" "$repo/CHANGELOG.md"; do
   if [ -f "$doc" ]; then install -m 0644 "$doc" "$tree/usr/share/doc/dispenser/"; fi

@@ -139,9 +139,19 @@ for line in 'Type=notify' 'NotifyAccess=all' 'User=dispenser' 'WorkingDirectory=
   check "unit: $line" grep -qxF "$line" <<<"$unit"
 done
 check "unit: After= includes docker.service" grep -qE '^After=.*\bdocker\.service\b' <<<"$unit"
+check "unit: Sockets= names both proxy socket units" grep -qxF 'Sockets=dispenser-http.socket dispenser-https.socket' <<<"$unit"
+check "unit: Wants= the proxy socket units" grep -qxF 'Wants=dispenser-http.socket dispenser-https.socket' <<<"$unit"
+for pair in http:80 https:443; do
+  name=${pair%%:*}; port=${pair#*:}
+  sock=$(cat "/usr/lib/systemd/system/dispenser-$name.socket" 2>/dev/null)
+  check "socket unit dispenser-$name.socket: ListenStream=$port" grep -qxF "ListenStream=$port" <<<"$sock"
+  check "socket unit dispenser-$name.socket: FileDescriptorName=$name" grep -qxF "FileDescriptorName=$name" <<<"$sock"
+  check "socket unit dispenser-$name.socket: Service=dispenser.service" grep -qxF 'Service=dispenser.service' <<<"$sock"
+  check "socket unit dispenser-$name.socket is enabled (sockets.target.wants link)" test -L "/etc/systemd/system/sockets.target.wants/dispenser-$name.socket"
+done
 if command -v systemd-analyze >/dev/null; then
   # verify also loads the units it references; only complaints about ours count.
-  out=$(systemd-analyze verify "$unit_path" 2>&1); rc=$?
+  out=$(systemd-analyze verify "$unit_path" /usr/lib/systemd/system/dispenser-http.socket /usr/lib/systemd/system/dispenser-https.socket 2>&1); rc=$?
   if [ $rc -eq 0 ] && ! grep -q 'dispenser' <<<"$out"; then pass "systemd-analyze verify"; else fail "systemd-analyze verify (rc $rc)" "$out"; fi
 else
   skip "systemd-analyze verify (not installed)"

@@ -6,6 +6,9 @@ DISPENSER_HOME=/opt/dispenser
 DISPENSER_CONFIG=/opt/dispenser/dispenser.toml
 DISPENSER_DEFAULT_CONFIG=/usr/share/dispenser/dispenser.toml
 DISPENSER_UNIT=dispenser.service
+# The proxy's listening sockets (socket activation): enabled and disabled with the service. Upgrades
+# restart only the service; the sockets stay open, so no connection is refused meanwhile.
+DISPENSER_SOCKETS="dispenser-http.socket dispenser-https.socket"
 
 # True when systemd is the running init; false in containers and chroots.
 dispenser_systemd_running() {

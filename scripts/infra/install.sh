@@ -2,7 +2,8 @@
 # Debian packages the tests and benchmarks need. Safe to run again.
 set -euo pipefail
 # gcc, libc6-dev: the proxy's native addons (packages/proxy/native), required in CI
-pkgs=(docker.io docker-registry pebble busybox-static curl openssl apache2-utils gcc libc6-dev)
+# systemd: systemd-socket-activate, for the socket activation e2e test (test/e2e/socket-activation.test.ts)
+pkgs=(docker.io docker-registry pebble busybox-static curl openssl apache2-utils gcc libc6-dev systemd)
 [ "${1:-}" = "--bench" ] && pkgs+=(nginx-light caddy wrk nghttp2-client)
 [ "${1:-}" = "--package" ] && pkgs+=(rpm)
 missing=()

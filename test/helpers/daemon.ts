@@ -27,8 +27,10 @@ export interface Daemon {
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
-export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** `wrap`: a command that runs the daemon's command line (e.g. a socket holder) */
+export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []): Daemon {
+  const command = [...wrap, process.execPath, CLI, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, DISPENSER_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

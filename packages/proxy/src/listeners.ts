@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import { DispenserError } from '@dispenser/shared/errors';
+import { socketForPort, type ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
 import { selectContext } from './sni.js';
 import { tlsProfile } from './tls-profile.js';
 import { closeWhenIdle } from './session-idle.js';
@@ -18,23 +19,51 @@ import { createRequestHandler, createUpgradeHandler, type HandlerDeps } from './
 interface Bound<S> {
   server: S;
   key: string;
+  /** the inherited socket this server listens on: closing the server closes this worker's copy */
+  inherited?: ListenSocket;
 }
 
-function listen(server: Server | Http2SecureServer, port: number, host: string): Promise<void> {
+/**
+ * Listens on `port`, or on the inherited socket bound to it. A cluster worker's listen({ fd })
+ * asks the primary to open that descriptor number in the primary's own process; listening on a
+ * handle is done by the worker itself, so the inherited descriptor is wrapped in a net.Socket
+ * (neither readable nor writable: nothing reads from a listening socket) whose handle the server
+ * then owns.
+ */
+function listen(server: Server | Http2SecureServer, port: number, host: string, inherited: ListenSocket | undefined): Promise<void> {
+  const where = inherited ? `the activated socket ${inherited.name} (fd ${inherited.fd})` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
-        new DispenserError('PROXY_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
+        new DispenserError('PROXY_LISTEN_FAILED', `cannot listen on ${where}: ${err.code ?? err.message}`, {
           cause: err,
-          hint: err.code === 'EACCES' ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE' : err.code === 'EADDRINUSE' ? 'another process holds this port; stop it or change [proxy] http_port/https_port' : undefined,
+          hint: inherited
+            ? 'the socket the service manager passed is unusable; check the socket unit (systemctl status dispenser-http.socket dispenser-https.socket)'
+            : err.code === 'EACCES'
+              ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE'
+              : err.code === 'EADDRINUSE'
+                ? 'another process holds this port; stop it or change [proxy] http_port/https_port'
+                : undefined,
         }),
       );
     };
     server.once('error', onError);
-    server.listen({ port, host }, () => {
+    const done = (): void => {
       server.off('error', onError);
       resolve();
-    });
+    };
+    if (!inherited) {
+      server.listen({ port, host }, done);
+      return;
+    }
+    let handle: NetSocket;
+    try {
+      handle = new NetSocket({ fd: inherited.fd, readable: false, writable: false });
+    } catch (err) {
+      onError(err as NodeJS.ErrnoException);
+      return;
+    }
+    server.listen(handle, done);
   });
 }
 
@@ -87,7 +116,14 @@ export class Listeners {
   /** shared by every worker (from the supervisor); until they arrive, the TLS server's own */
   private ticketKeys: Buffer | undefined;
 
-  constructor(private readonly deps: HandlerDeps) {}
+  /** inherited sockets this worker has closed: their numbers may since name something else */
+  private readonly spent = new Set<number>();
+
+  /** `sockets`: listening sockets handed over by the supervisor (socket activation) */
+  constructor(
+    private readonly deps: HandlerDeps,
+    private readonly sockets: readonly ListenSocket[] = [],
+  ) {}
 
   get httpPort(): number | undefined {
     return this.http ? portOf(this.http.server) : undefined;
@@ -98,39 +134,61 @@ export class Listeners {
   }
 
   async apply(settings: ProxySettings): Promise<void> {
-    const httpKey = `${settings.bind}|${settings.httpPort}`;
+    const httpKey = this.keyFor(settings.bind, settings.httpPort, 'http');
     if (this.http?.key !== httpKey) {
       const server = this.createHttp(settings);
-      await this.replace(server, settings.httpPort, settings.bind, this.http?.server);
-      this.http = { server, key: httpKey };
+      const inherited = await this.replace(server, settings.httpPort, settings.bind, 'http', this.http);
+      this.http = { server, key: httpKey, ...(inherited ? { inherited } : {}) };
     }
     const wantTls = settings.strategy !== 'http-only';
-    const httpsKey = `${settings.bind}|${settings.httpsPort}`;
+    const httpsKey = this.keyFor(settings.bind, settings.httpsPort, 'https');
     if (!wantTls) {
-      this.retire(this.https?.server);
+      this.retire(this.https);
       this.https = undefined;
     } else if (this.https?.key !== httpsKey) {
       const server = this.createHttps(settings);
-      await this.replace(server, settings.httpsPort, settings.bind, this.https?.server);
-      this.https = { server, key: httpsKey };
+      const inherited = await this.replace(server, settings.httpsPort, settings.bind, 'https', this.https);
+      this.https = { server, key: httpsKey, ...(inherited ? { inherited } : {}) };
     }
     if (this.http) applyTimeouts(this.http.server, settings);
     if (this.https) applyTimeouts(this.https.server, settings);
   }
 
   /**
-   * Opens `server` before closing `old`, so a port change never leaves a gap. When the old one
-   * holds the same port (only the bind address changed), it has to go first.
+   * What a listener is open on: a changed key means a new server. An inherited socket's address
+   * is the socket unit's, so [proxy] bind does not change it.
    */
-  private async replace(server: Server | Http2SecureServer, port: number, bind: string, old: Server | Http2SecureServer | undefined): Promise<void> {
-    try {
-      await listen(server, port, bind);
-    } catch (err) {
-      if (!old || port === 0 || portOf(old) !== port) throw err;
+  private keyFor(bind: string, port: number, name: 'http' | 'https'): string {
+    const inherited = socketForPort(this.sockets, port, name);
+    return inherited ? `fd|${inherited.fd}` : `${bind}|${port}`;
+  }
+
+  /**
+   * Opens `server` before closing `old`, so a port change never leaves a gap. When the old one
+   * holds the same port (only the bind address changed), it has to go first. A port that has an
+   * inherited socket is served on it; the old server, if it held another socket, is closed after.
+   */
+  private async replace(server: Server | Http2SecureServer, port: number, bind: string, name: 'http' | 'https', old: Bound<Server | Http2SecureServer> | undefined): Promise<ListenSocket | undefined> {
+    const inherited = socketForPort(this.sockets, port, name);
+    if (inherited) {
+      if (this.spent.has(inherited.fd)) {
+        throw new DispenserError('PROXY_ACTIVATED_SOCKET_RELEASED', `the activated socket ${inherited.name} for port ${port} was released by an earlier reload and cannot be taken back by a running worker`, {
+          hint: 'restart dispenser (systemctl restart dispenser): new workers get the socket again, without refusing connections',
+        });
+      }
+      await listen(server, port, bind, inherited);
       this.retire(old);
-      await listen(server, port, bind);
+      return inherited;
+    }
+    try {
+      await listen(server, port, bind, undefined);
+    } catch (err) {
+      if (!old || port === 0 || portOf(old.server) !== port) throw err;
+      this.retire(old);
+      await listen(server, port, bind, undefined);
     }
     this.retire(old);
+    return undefined;
   }
 
   /** Session tickets issued from now on use these keys, on the listener open now and any later one. */
@@ -195,8 +253,10 @@ export class Listeners {
     return server;
   }
 
-  private retire(server: Server | Http2SecureServer | undefined): void {
-    server?.close();
+  private retire(bound: Bound<Server | Http2SecureServer> | undefined): void {
+    if (!bound) return;
+    if (bound.inherited) this.spent.add(bound.inherited.fd);
+    bound.server.close();
   }
 
   /** Stop accepting; close idle connections now and busy ones as their request finishes. */

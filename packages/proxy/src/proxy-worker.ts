@@ -1,5 +1,6 @@
 import type { Snapshot, SnapshotKind } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
+import type { ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
 import { compileRoutes } from './table.js';
 import { compileCerts } from './sni.js';
 import { initialState, type ProxyState } from './state.js';
@@ -22,8 +23,12 @@ export class ProxyWorker {
   private queue: Promise<unknown> = Promise.resolve();
   private listening = false;
 
-  constructor(private readonly log: Logger) {
-    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, scavenges: new ScavengePacer(this.traffic), upstreamErrors: newUpstreamErrorLimiter() });
+  /** `sockets`: listening sockets inherited from the supervisor (socket activation) */
+  constructor(
+    private readonly log: Logger,
+    sockets: readonly ListenSocket[] = [],
+  ) {
+    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, scavenges: new ScavengePacer(this.traffic), upstreamErrors: newUpstreamErrorLimiter() }, sockets);
   }
 
   get isListening(): boolean {

@@ -8,6 +8,7 @@ import cluster from 'node:cluster';
 import { envelope, isSnapshot, openEnvelope } from '@dispenser/shared/ipc/envelope';
 import type { Message } from '@dispenser/shared/ipc/messages';
 import { createLogger } from '@dispenser/shared/log';
+import { decodeListenSockets, LISTEN_SOCKETS_ENV } from '@dispenser/shared/ipc/listen-sockets';
 import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { ProxyWorker } from './proxy-worker.js';
 import { raiseMallocTrimThreshold } from './process-tuning.js';
@@ -27,7 +28,7 @@ const privileges = workerPrivilegesKept(cluster.isWorker);
 if (privileges) {
   log.warn({ code: 'PROXY_PRIVILEGES_KEPT', kept: privileges.kept, reason: privileges.reason }, `proxy worker holds privileges it does not need (${privileges.kept.join('; ')}): ${privileges.reason}`);
 }
-const worker = new ProxyWorker(log);
+const worker = new ProxyWorker(log, decodeListenSockets(process.env[LISTEN_SOCKETS_ENV]));
 if (quickAckUnavailable) {
   log.info({ reason: quickAckUnavailable }, 'upstream ACKs are not sped up (quick-ack addon unavailable): a backend with Nagle on may add up to 40 ms to multi-segment responses');
 }

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
+import { encodeListenSockets, LISTEN_SOCKETS_ENV, type ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
 import { proxyWorkerExecArgv } from '@dispenser/proxy/exec-argv';
 
 /** What the supervisor needs from one running child, whether forked directly or through cluster. */
@@ -60,11 +61,28 @@ function childStdio(lockFd: number | undefined): Array<'inherit' | 'ipc' | numbe
   return lockFd === undefined ? ['inherit', 'inherit', 'inherit', 'ipc'] : ['inherit', 'inherit', 'inherit', 'ipc', lockFd];
 }
 
+/**
+ * Socket-activated listening sockets go to every worker as extra stdio entries, after the lock:
+ * each worker gets its own duplicate, so a worker that exits (and closes its copy) takes nothing
+ * from the supervisor, which keeps the originals for the next worker. The returned list names
+ * each socket by the descriptor number it has in the worker.
+ */
+export function workerStdio(base: Array<'inherit' | 'ipc' | number>, sockets: readonly ListenSocket[]): { stdio: Array<'inherit' | 'ipc' | number>; inWorker: ListenSocket[] } {
+  const stdio = [...base];
+  const inWorker: ListenSocket[] = [];
+  for (const s of sockets) {
+    inWorker.push({ ...s, fd: stdio.length });
+    stdio.push(s.fd);
+  }
+  return { stdio, inWorker };
+}
+
 export function forkOrchestrator(entry: string, env: NodeJS.ProcessEnv, lockFd?: number): ChildHandle {
   return wrap(fork(entry, [], { env, stdio: childStdio(lockFd) }));
 }
 
 let clusterReady = false;
+let workerSocketsEnv: string | undefined;
 
 /**
  * Proxy workers run under node:cluster so they share the listening sockets. SCHED_NONE lets the
@@ -76,13 +94,17 @@ let clusterReady = false;
  * That takes CAP_SETGID in the supervisor; without it the worker keeps them and says so
  * (PROXY_PRIVILEGES_KEPT). The orchestrator is forked without: it needs the docker group.
  */
-export function forkProxyWorker(entry: string, index: number, lockFd?: number): ChildHandle {
+export function forkProxyWorker(entry: string, index: number, lockFd?: number, sockets: readonly ListenSocket[] = []): ChildHandle {
   if (!clusterReady) {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: entry, args: [], silent: false, stdio: childStdio(lockFd), execArgv: [...process.execArgv, ...proxyWorkerExecArgv], gid: process.getgid?.() });
+    const { stdio, inWorker } = workerStdio(childStdio(lockFd), sockets);
+    cluster.setupPrimary({ exec: entry, args: [], silent: false, stdio, execArgv: [...process.execArgv, ...proxyWorkerExecArgv], gid: process.getgid?.() });
+    workerSocketsEnv = inWorker.length ? encodeListenSockets(inWorker) : undefined;
     clusterReady = true;
   }
-  const worker: Worker = cluster.fork({ DISPENSER_WORKER_INDEX: String(index) });
+  const env: Record<string, string> = { DISPENSER_WORKER_INDEX: String(index) };
+  if (workerSocketsEnv) env[LISTEN_SOCKETS_ENV] = workerSocketsEnv;
+  const worker: Worker = cluster.fork(env);
   // cluster's Worker emits 'message' and 'exit' itself; the ChildProcess is for pid/kill/send
   return wrap(worker.process, worker as unknown as Pick<ChildProcess, 'on'>);
 }

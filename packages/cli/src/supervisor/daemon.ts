@@ -9,6 +9,7 @@ import { acquirePidFile, releasePidFile } from './pid-file.js';
 import { clearChildCapabilities } from './privileges.js';
 import { Supervisor } from './supervisor.js';
 import { serviceManager } from './systemd.js';
+import { takeActivatedSockets } from './socket-activation.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -37,6 +38,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     });
   }
   const entries = childEntries();
+  // before childEnv is copied from process.env: the LISTEN_* variables go, the sockets stay open
+  // here for the daemon's lifetime so that every (re)started worker gets them
+  const { sockets } = takeActivatedSockets(log);
 
   const childEnv: NodeJS.ProcessEnv = { ...process.env, DISPENSER_CONFIG: configFile };
   if (options.devServices) childEnv.DISPENSER_DEV_SERVICES = JSON.stringify(options.devServices);
@@ -49,7 +53,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log,
     serviceManager: serviceManager(log),
     spawnOrchestrator: () => forkOrchestrator(entries.orchestrator, childEnv, lock?.fd),
-    spawnProxyWorker: (index) => forkProxyWorker(entries.proxyWorker, index, lock?.fd),
+    spawnProxyWorker: (index) => forkProxyWorker(entries.proxyWorker, index, lock?.fd, sockets),
+    activatedSockets: sockets,
   });
   // handlers first: `-s reload` right after the pid file appears must not hit SIGHUP's default (exit)
   installSignals(supervisor, log);

@@ -8,6 +8,8 @@ import { ManagedChild } from './managed-child.js';
 import type { BackoffOptions } from './restart-backoff.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import type { ServiceManager } from './systemd.js';
+import type { ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
+import { reportSocketUse } from './socket-activation.js';
 
 export interface SupervisorOptions {
   log: Logger;
@@ -21,6 +23,8 @@ export interface SupervisorOptions {
   backoff?: BackoffOptions;
   /** how often the TLS session ticket keys are replaced (default 12 h) */
   ticketKeyRotationMs?: number;
+  /** listening sockets from the service manager, handed to every proxy worker */
+  activatedSockets?: readonly ListenSocket[];
 }
 
 const HANDOVER_FIRST_RETRY_MS = 50;
@@ -162,6 +166,7 @@ export class Supervisor {
 
   private proxySettings(settings: Settings): void {
     if (this.stopping) return;
+    if (!this.runningSettings || portsChanged(this.runningSettings, settings)) reportSocketUse(this.log, this.options.activatedSockets ?? [], settings);
     if (!this.runningSettings) {
       this.runningSettings = settings;
       const count = workerCount(settings);
@@ -172,6 +177,7 @@ export class Supervisor {
       return;
     }
     const before = this.runningSettings;
+    this.runningSettings = { ...settings, enabled: before.enabled, workers: before.workers };
     if (before.enabled !== settings.enabled || workerCount(before) !== workerCount(settings)) {
       this.log.warn(
         { running: { enabled: before.enabled, workers: workerCount(before) }, configured: { enabled: settings.enabled, workers: workerCount(settings) } },
@@ -292,6 +298,10 @@ export class Supervisor {
     this.log.fatal({ from, code: msg.code, error: msg.message }, `fatal error in ${from}: ${msg.message}; stopping dispenser`);
     void this.stop(1);
   }
+}
+
+function portsChanged(a: Settings, b: Settings): boolean {
+  return a.enabled !== b.enabled || a.strategy !== b.strategy || a.httpPort !== b.httpPort || a.httpsPort !== b.httpsPort;
 }
 
 export function workerCount(settings: Settings): number {
