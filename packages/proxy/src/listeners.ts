@@ -104,6 +104,9 @@ function portOf(server: Server | Http2SecureServer): number {
   return addr && typeof addr === 'object' ? addr.port : 0;
 }
 
+/** How long a draining worker waits for a just-accepted connection's first request. */
+const FIRST_REQUEST_GRACE_MS = 1_000;
+
 /** Streams one HTTP/2 connection may have open at once: nginx's default. */
 export const MAX_CONCURRENT_STREAMS = 128;
 
@@ -112,7 +115,9 @@ export class Listeners {
   private https: Bound<Http2SecureServer> | undefined;
   private readonly sessions = new Set<Http2Session>();
   /** plain HTTP/1.1 and HTTP/1.1-over-TLS client sockets (h2 sessions are tracked apart) */
-  private readonly h1Sockets = new Set<Socket>();
+  private readonly h1Sockets = new Map<Socket, number>();
+  /** HTTP/1 connections that have sent at least one request */
+  private readonly served = new WeakSet<Socket>();
   /** shared by every worker (from the supervisor); until they arrive, the TLS server's own */
   private ticketKeys: Buffer | undefined;
 
@@ -198,9 +203,13 @@ export class Listeners {
   }
 
   private trackH1(socket: Socket): void {
-    this.h1Sockets.add(socket);
+    this.h1Sockets.set(socket, performance.now());
     socket.once('close', () => this.h1Sockets.delete(socket));
   }
+
+  private markServed = (req: { socket: Socket | null }): void => {
+    if (req.socket) this.served.add(req.socket);
+  };
 
   private createHttp(settings: ProxySettings): Server {
     const onRequest = createRequestHandler(this.deps, false);
@@ -210,6 +219,7 @@ export class Listeners {
     );
     server.on('upgrade', createUpgradeHandler(this.deps, false, onRequest));
     server.on('connection', (s: Socket) => this.trackH1(s));
+    server.on('request', this.markServed);
     server.on('clientError', onClientError);
     return server;
   }
@@ -248,6 +258,7 @@ export class Listeners {
     server.on('secureConnection', (s: Socket & { alpnProtocol?: string | false }) => {
       if (s.alpnProtocol !== 'h2') this.trackH1(s);
     });
+    server.on('request', this.markServed);
     // a handshake for an unknown name, a scanner, a client giving up: nothing to do but drop it
     server.on('tlsClientError', (_err, socket) => socket.destroy());
     return server;
@@ -267,16 +278,33 @@ export class Listeners {
     this.closeIdle();
   }
 
-  /** HTTP/1 sockets with no response in progress. */
+  /**
+   * HTTP/1 sockets with no response in progress. A connection accepted a moment ago has not sent
+   * its first request yet (the client may be writing it right now: closing it would reset a
+   * request nobody has answered); it gets FIRST_REQUEST_GRACE_MS, and its request is answered
+   * with `Connection: close` while draining.
+   */
   closeIdle(): void {
-    for (const socket of this.h1Sockets) {
-      if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+    const now = performance.now();
+    for (const [socket, acceptedAt] of this.h1Sockets) {
+      if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) continue;
+      if (!this.served.has(socket) && now - acceptedAt < FIRST_REQUEST_GRACE_MS) continue;
+      socket.destroy();
     }
+  }
+
+  /** A connection accepted less than FIRST_REQUEST_GRACE_MS ago that has not sent a request yet. */
+  awaitingFirstRequest(): boolean {
+    const now = performance.now();
+    for (const [socket, acceptedAt] of this.h1Sockets) {
+      if (!this.served.has(socket) && !socket.destroyed && now - acceptedAt < FIRST_REQUEST_GRACE_MS) return true;
+    }
+    return false;
   }
 
   destroyAll(): void {
     this.stopAccepting();
     for (const session of this.sessions) session.destroy();
-    for (const socket of this.h1Sockets) socket.destroy();
+    for (const socket of this.h1Sockets.keys()) socket.destroy();
   }
 }

@@ -113,10 +113,16 @@ export class ProxyWorker {
         resolve(how);
       };
       const deadline = setTimeout(() => finish('deadline'), timeoutMs);
+      // idle once nothing is in flight and no connection accepted before the listener closed
+      // still has its first request to send (it would otherwise be reset unanswered)
+      const idle = (): boolean => traffic.inFlight === 0 && !this.listeners.awaitingFirstRequest();
       // keep-alive connections that become idle after their last response
-      const sweeper = setInterval(() => this.listeners.closeIdle(), 50);
-      if (traffic.inFlight === 0) finish('idle');
-      else traffic.onIdle = () => finish('idle');
+      const sweeper = setInterval(() => {
+        this.listeners.closeIdle();
+        if (idle()) finish('idle');
+      }, 50);
+      if (idle()) finish('idle');
+      else traffic.onIdle = () => idle() && finish('idle');
     });
   }
 }
