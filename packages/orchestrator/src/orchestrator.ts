@@ -20,8 +20,11 @@ import { ensureNetworks } from './reconcile/networks.js';
 import { plan, type Action, type ObservedContainer } from './reconcile/plan.js';
 import { routeTable } from './routes.js';
 import { FailureStore, sameAsFailed, type FailedRollout } from './rollout/failures.js';
-import { runRollout } from './rollout/procedure.js';
+import { runRollout, type RolloutProgress } from './rollout/procedure.js';
 import { engineSteps } from './rollout/steps.js';
+import { RolloutJournal, routesMayPointToCandidate, type RolloutRecord } from './rollout/journal.js';
+import { resumeFailure, resumeRollout } from './rollout/resume.js';
+import { drain, openConnections } from './rollout/drain.js';
 
 export interface OrchestratorOptions {
   engine: ContainerEngine;
@@ -78,6 +81,8 @@ export class Orchestrator implements Deployer {
   private routesSending: Promise<unknown> = Promise.resolve();
   /** the last failed rollout per service (kept in the state dir): that config + image is not retried automatically */
   private failureStore: FailureStore | undefined;
+  /** services whose rollout runs in this process right now: their journal record is live, not left over */
+  private readonly rolloutsRunning = new Set<string>();
   /** what is under way, for the log lines of work that has to wait for it ("the rollout of web") */
   private readonly activities = new Map<symbol, string>();
   /** containers Dispenser stopped itself: their exit is no crash */
@@ -142,13 +147,17 @@ export class Orchestrator implements Deployer {
     try {
       const failedNetworks = await ensureNetworks(this.engine, config, this.instance, this.log, this.opts.extraLabels);
       const desired = desiredServices(config, this.instance, this.desiredOptions());
+      // Rollouts cut off by a crash are settled first, so the plan below sees their outcome; one
+      // that cannot be settled keeps its containers and its service out of this pass.
+      const unsettled = await this.resumeRollouts();
       const observed = await this.observe(desired);
-      actions = plan({ desired, observed, instance: this.instance.name, mode, partial: this.opts.partial === true });
+      actions = plan({ desired, observed, instance: this.instance.name, mode, partial: this.opts.partial === true }).filter((a) => !touchesUnsettled(a, unsettled));
+      for (const r of unsettled) outcomes.push({ service: r.service, action: 'recreate', ok: false, error: new DispenserError('ROLLOUT_RESUME_PENDING', `the interrupted rollout of ${r.service} is not settled yet`) });
       this.log.info({ mode, plan: summarize(actions) }, `reconcile (${mode}): ${summarize(actions)}`);
       // Before any slow work (pulls, dependency waits, rollouts): what already runs is served at
       // once and what does not answers 503, instead of the proxy waiting for the whole pass.
       void this.sendRoutes();
-      outcomes = await this.applier.apply(actions, new Map(desired.map((d) => [d.service, d])), failedNetworks);
+      outcomes = [...outcomes, ...(await this.applier.apply(actions, new Map(desired.map((d) => [d.service, d])), failedNetworks))];
     } catch (err) {
       error = wrapEngineError('RECONCILE_FAILED', 'reconcile failed', err);
       this.log.error({ code: error.code, hint: error.hint }, error.message);
@@ -252,7 +261,7 @@ export class Orchestrator implements Deployer {
   async publishInitialRoutes(config: DispenserConfig, timeoutMs = 3000): Promise<void> {
     this.config ??= config;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.sendRoutes(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([this.restoreOverrides().then(() => this.sendRoutes()), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
   }
 
@@ -346,6 +355,114 @@ export class Orchestrator implements Deployer {
     return this.failureStore;
   }
 
+  /** the rollout journal of the current state dir */
+  private journal(): RolloutJournal | undefined {
+    const stateDir = this.config?.stateDir;
+    return stateDir ? new RolloutJournal(join(stateDir, 'rollouts')) : undefined;
+  }
+
+  private async records(): Promise<RolloutRecord[]> {
+    const journal = this.journal();
+    if (!journal) return [];
+    const records = await journal.list((file) => this.log.warn({ code: 'ROLLOUT_RECORD_UNREADABLE', file, hint: 'remove the file if no rollout is under way' }, `ignoring an unreadable rollout record ${file}`));
+    return records.filter((r) => !this.rolloutsRunning.has(r.service));
+  }
+
+  /**
+   * At start, before the first route table: a rollout that was cut off after the switch left the
+   * proxy routing to its candidate. Keep it that way (the old container may be half stopped) until
+   * resumeRollouts decides; routing by name here is what made a restart send traffic back to it.
+   */
+  private async restoreOverrides(): Promise<void> {
+    try {
+      for (const r of await this.records()) {
+        if (!routesMayPointToCandidate(r.stage) || r.stage === 'promoted') continue;
+        const info = await this.engine.inspectContainer(r.candidateId);
+        if (info?.State.Running) this.routeOverrides.set(r.service, r.candidateId);
+      }
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'cannot read the rollout records before the first route table');
+    }
+  }
+
+  /** Settles every rollout cut off by a crash (rollout/resume.ts); returns the records that are still open. */
+  private async resumeRollouts(): Promise<RolloutRecord[]> {
+    const journal = this.journal();
+    if (!journal) return [];
+    const open: RolloutRecord[] = [];
+    for (const listed of await this.records()) {
+      const log = serviceLogger(this.log, listed.service);
+      await this.lock.run(listed.service, async () => {
+        // a redeploy that held the lock may have run a new rollout meanwhile: act on the record now
+        const record = this.rolloutsRunning.has(listed.service) ? undefined : await journal.get(listed.service);
+        if (!record) return;
+        const svc = this.config?.services.find((s) => s.name === record.service);
+        try {
+          await this.during(`settling the interrupted rollout of ${record.service}`, () =>
+            resumeRollout(record, {
+              journal,
+              inspect: async (x) => {
+                const info = await this.engine.inspectContainer(x);
+                return info ? { id: info.Id, running: info.State.Running } : undefined;
+              },
+              routeTo: (service, id) => this.routeTo(service, id),
+              drain: (_service, id) => this.drainFor(id, svc?.proxy, log),
+              remove: (id) => this.applier.removeContainer(id),
+              rename: (id, to) => this.engine.renameContainer(id, to),
+              log,
+            }),
+          );
+        } catch (err) {
+          const e = resumeFailure(record.service, wrapEngineError('ROLLOUT_RESUME_FAILED', `cannot settle the interrupted rollout of ${record.service}`, err));
+          if (e.code === 'DOCKER_UNAVAILABLE') throw e;
+          log.error({ code: e.code, hint: e.hint, stage: record.stage }, e.message);
+          open.push(record);
+        }
+      });
+    }
+    return open;
+  }
+
+  /** best effort, like the rollout's own drain: bounded by drain_timeout, never throws */
+  private async drainFor(id: string, proxy: ServiceConfig['proxy'] | undefined, log: Logger): Promise<void> {
+    try {
+      const info = await this.engine.inspectContainer(id);
+      if (!info?.State.Running || !proxy) return;
+      const pid = info.State.Pid;
+      const r = await drain(proxy.drainTimeoutMs, { connections: () => openConnections(pid, proxy.servicePort), sleep: (ms) => sleep(ms, this.abort.signal), now: Date.now });
+      log.info({ method: r.method, waitedMs: r.waitedMs, open: r.open }, 'old container drained');
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'cannot watch the old container drain: removing it');
+    }
+  }
+
+  /** records each step of a rollout; before the switch a failed write fails the rollout (it could not be resumed) */
+  private rolloutProgress(d: DesiredService, oldId: string, log: Logger): RolloutProgress | undefined {
+    const journal = this.journal();
+    if (!journal) return undefined;
+    let candidateName: string | undefined;
+    return async (stage, candidateId) => {
+      // for the log lines of a later resume; the id is what identifies it
+      candidateName ??= (await this.engine.inspectContainer(candidateId).catch(() => undefined))?.Name.replace(/^\//, '') ?? candidateId.slice(0, 12);
+      const record: RolloutRecord = { service: d.service, stage, containerName: d.containerName, candidateId, candidateName, oldId, at: new Date().toISOString() };
+      try {
+        await journal.record(record);
+        log.info({ rolloutStep: stage, file: journal.dir }, `rollout of ${d.service}: step "${stage}" recorded`);
+      } catch (err) {
+        const e = new DispenserError('ROLLOUT_JOURNAL_FAILED', `cannot record the rollout step "${stage}" in ${journal.dir}: ${errorMessage(err)}`, {
+          cause: err,
+          hint: 'check that the state directory is writable and the disk not full',
+        });
+        if (ROLLOUT_AFTER_SWITCH.has(stage)) {
+          // the new container serves already: finishing is safer than stopping half way
+          log.warn({ code: e.code, hint: e.hint }, e.message);
+          return;
+        }
+        throw e;
+      }
+    };
+  }
+
   /**
    * A container that failed its rollout is not tried again automatically with the same config
    * and image: reconcile (start, reload, its retries) keeps the old one; a registry-digest
@@ -363,6 +480,8 @@ export class Orchestrator implements Deployer {
       log.warn({ code: 'ROLLOUT_NOT_RETRIED', failedCode: failed!.code, image: d.image, digest: failed!.digest, hint }, message);
       return oldId;
     }
+    const journal = this.journal();
+    this.rolloutsRunning.add(d.service);
     try {
       const id = await this.during(`the rollout of ${d.service}`, () => runRollout(
         oldId,
@@ -378,7 +497,9 @@ export class Orchestrator implements Deployer {
           signal: this.abort.signal,
           redact: this.redact,
         }),
+        this.rolloutProgress(d, oldId, log),
       ));
+      await journal?.clear(d.service);
       await store?.delete(d.service);
       return id;
     } catch (err) {
@@ -388,13 +509,18 @@ export class Orchestrator implements Deployer {
         // again (then the old one still serves); not a failed image, so nothing to remember
         const holder = await this.ownContainer(d.service).catch(() => undefined);
         if (holder?.State.Running) this.routeOverrides.delete(d.service);
+        // the record stays: the next reconcile finishes the rollout from it (resumeRollouts)
         throw e;
       }
       this.routeOverrides.delete(d.service);
+      // rolled back (the candidate is removed, the old one serves): nothing left to resume
+      await journal?.clear(d.service).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove the rollout record'));
       // only the image/config is to blame for these; a proxy that did not confirm or a missing bind
       // path on the host may be fixed without a config change, so reconcile keeps retrying those
       if (IMAGE_FAILURES.has(e.code)) await store?.set(d.service, { ...attempt, code: e.code, at: new Date().toISOString() });
       throw e;
+    } finally {
+      this.rolloutsRunning.delete(d.service);
     }
   }
 
@@ -507,6 +633,14 @@ export type { FailedRollout };
 
 /** rollout failures that say the new container itself is bad */
 const IMAGE_FAILURES = new Set(['ROLLOUT_UNHEALTHY', 'ROLLOUT_CONTAINER_EXITED']);
+
+/** stages after which a failed record write only warns (see rolloutProgress) */
+const ROLLOUT_AFTER_SWITCH: ReadonlySet<string> = new Set(['switched', 'old-drained', 'old-removed', 'promoted']);
+
+/** an action of the plan that would touch a service or a container of a rollout not settled yet */
+function touchesUnsettled(a: Action, unsettled: readonly RolloutRecord[]): boolean {
+  return unsettled.some((r) => ('service' in a && a.service === r.service) || ('containerId' in a && (a.containerId === r.candidateId || a.containerId === r.oldId)));
+}
 
 function hasHostPorts(d: DesiredService): boolean {
   return Object.keys(d.spec.HostConfig?.PortBindings ?? {}).length > 0;

@@ -1,4 +1,5 @@
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
+import type { RolloutStage } from './journal.js';
 
 /**
  * The order of a zero-downtime rollout, apart from how each step is done (rollout/steps.ts does
@@ -28,16 +29,28 @@ export interface RolloutSteps {
 
 export type RolloutStep = keyof RolloutSteps;
 
-export async function runRollout(oldId: string, steps: RolloutSteps): Promise<string> {
+/**
+ * Called at each step boundary with the candidate's id, so a restart can tell how far the rollout
+ * got (rollout/journal.ts). Before the switch a rejection fails the rollout (a rollout that could
+ * not be resumed is not started); `switching` is reported before the routes change.
+ */
+export type RolloutProgress = (stage: RolloutStage, candidateId: string) => Promise<void>;
+
+const noProgress: RolloutProgress = async () => undefined;
+
+export async function runRollout(oldId: string, steps: RolloutSteps, progress: RolloutProgress = noProgress): Promise<string> {
   const candidate = await steps.startCandidate();
   try {
+    await progress('candidate-started', candidate);
     await steps.waitHealthy(candidate);
+    await progress('healthy', candidate);
   } catch (err) {
     const cause = asError('ROLLOUT_UNHEALTHY', err);
     await steps.discard(candidate, cause);
     throw cause;
   }
   try {
+    await progress('switching', candidate);
     await steps.switchRoutes(candidate);
   } catch (err) {
     const cause = asError('ROLLOUT_ROUTES_UNCONFIRMED', err);
@@ -49,9 +62,13 @@ export async function runRollout(oldId: string, steps: RolloutSteps): Promise<st
   // From here the new container serves; a failure only leaves the clean-up unfinished, it never
   // rolls back (the candidate is healthy and already has the traffic).
   try {
+    await progress('switched', candidate);
     await steps.drainOld(oldId);
+    await progress('old-drained', candidate);
     await steps.removeOld(oldId);
+    await progress('old-removed', candidate);
     await steps.promote(candidate);
+    await progress('promoted', candidate);
     await steps.settleRoutes();
   } catch (err) {
     throw new DispenserError('ROLLOUT_INCOMPLETE', `the new container serves, but finishing the rollout failed: ${errorMessage(err)}`, {

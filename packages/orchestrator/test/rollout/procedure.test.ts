@@ -67,3 +67,24 @@ test('clean-up failing after the switch: no rollback (the new container serves),
   assert.deepEqual(r.calls, ['startCandidate', 'waitHealthy(new)', 'switchRoutes(new)', 'drainOld(old)', 'removeOld(old)', 'promote(new)']);
   assert.ok(!r.calls.some((c) => c.startsWith('discard') || c.startsWith('revertRoutes')));
 });
+
+test('progress is recorded at every step boundary, `switching` before the routes change', async () => {
+  const r = recorder();
+  const seen: string[] = [];
+  r.steps.switchRoutes = async () => {
+    seen.push('switchRoutes');
+  };
+  await runRollout('old', r.steps, async (stage, id) => {
+    seen.push(`${stage}(${id})`);
+  });
+  assert.deepEqual(seen, ['candidate-started(new)', 'healthy(new)', 'switching(new)', 'switchRoutes', 'switched(new)', 'old-drained(new)', 'old-removed(new)', 'promoted(new)']);
+});
+
+test('a progress record that cannot be written before the switch fails the rollout: the candidate is discarded, the old one untouched', async () => {
+  const r = recorder();
+  const err = new DispenserError('ROLLOUT_JOURNAL_FAILED', 'disk full');
+  await assert.rejects(runRollout('old', r.steps, async (stage) => {
+    if (stage === 'switching') throw err;
+  }), { code: 'ROLLOUT_JOURNAL_FAILED' });
+  assert.deepEqual(r.calls, ['startCandidate', 'waitHealthy(new)', 'revertRoutes', 'discard(new)']);
+});
