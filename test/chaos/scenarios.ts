@@ -127,11 +127,14 @@ export async function stopChaosStack(s: Partial<ChaosStack>): Promise<void> {
       // engine gone: nothing to remove
     }
   }
-  for (const tag of ['live', 'v2']) {
+  if (s.repo) {
+    // tags and the digest references (repo@sha256:…) a pull or the retagged push leaves behind
     try {
-      if (s.repo) docker('rmi', '-f', `${s.repo}:${tag}`);
+      const refs = docker('images', '--digests', '--format', '{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}', s.repo).split(/\s+/);
+      const ours = refs.filter((r) => r.startsWith(`${s.repo}`) && !r.endsWith(':<none>') && !r.endsWith('@<none>'));
+      if (ours.length) docker('rmi', '-f', ...new Set(ours));
     } catch {
-      // never built
+      // engine gone, or nothing left
     }
   }
   s.stack?.remove();
