@@ -6,12 +6,14 @@
  * Needs the test infrastructure (Docker, the loopback registry): scripts/infra/start.sh.
  */
 import { infraEnv } from '@dispenser/shared/testing/infra';
-import { SCENARIOS, formatTable, startChaosStack, stopChaosStack, type ChaosStack, type ScenarioResult } from './scenarios.js';
+import { ENGINE_SCENARIOS, SCENARIOS, formatTable, startChaosStack, stopChaosStack, type ChaosStack, type ScenarioResult } from './scenarios.js';
 
 const filters = process.argv.slice(2);
-const scenarios = filters.length ? SCENARIOS.filter((s) => filters.some((f) => s.name.includes(f))) : SCENARIOS;
+// the engine restart goes last: it stops every container on this machine's engine
+const all = [...SCENARIOS, ...ENGINE_SCENARIOS];
+const scenarios = filters.length ? all.filter((s) => filters.some((f) => s.name.includes(f))) : all;
 if (scenarios.length === 0) {
-  console.error(`no scenario matches ${filters.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  console.error(`no scenario matches ${filters.join(', ')}; scenarios: ${all.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
 

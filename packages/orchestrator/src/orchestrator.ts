@@ -89,6 +89,11 @@ export class Orchestrator implements Deployer {
   private readonly intendedStops = new IntendedStops();
   /** whether this process has sent a route table yet (see sendRoutes) */
   private routesSent = false;
+  /** the last route table sent, and the container each service's route pointed to */
+  private lastRoutes: Route[] | undefined;
+  private readonly routedIds = new Map<string, string>();
+  /** services whose routed container died since the last table: the engine may not answer now */
+  private readonly deadRouted = new Set<string>();
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.engine = recordingStops(opts.engine, this.intendedStops);
@@ -216,17 +221,28 @@ export class Orchestrator implements Deployer {
           infos.set(s.name, override ? await this.engine.inspectContainer(override) : await this.ownContainer(s.name));
         }
         routes = routeTable(config.services, infos, this.instance.network.name);
+        this.routedIds.clear();
+        for (const [service, info] of infos) if (info?.State.Running) this.routedIds.set(service, info.Id);
+        this.deadRouted.clear();
       } catch (err) {
-        if (this.routesSent) {
+        if (this.routesSent && this.lastRoutes && this.deadRouted.size) {
+          // The engine is going away (or gone) and took containers with it: their routes answer
+          // 503 now, not 502 until it is back; the others keep what they had.
+          this.log.error({ err: errorMessage(err), services: [...this.deadRouted] }, 'cannot ask the Docker engine which containers run; the services whose container died answer 503 until it can');
+          const dead = this.deadRouted;
+          routes = this.lastRoutes.map((r) => (dead.has(r.service) ? { ...r, upstream: null } : r));
+        } else if (this.routesSent) {
           this.log.error({ err: errorMessage(err) }, 'cannot compute the route table; the proxy keeps the previous one');
           return undefined;
+        } else {
+          // Nothing sent yet (Dispenser starts while the engine is down): the declared routes without
+          // upstreams, so their hosts answer 503 rather than 404 until the engine is back.
+          this.log.error({ err: errorMessage(err) }, 'cannot ask the Docker engine which containers run; the proxy answers 503 for every declared route until it can');
+          routes = routeTable(config.services, new Map(), this.instance.network.name);
         }
-        // Nothing sent yet (Dispenser starts while the engine is down): the declared routes without
-        // upstreams, so their hosts answer 503 rather than 404 until the engine is back.
-        this.log.error({ err: errorMessage(err) }, 'cannot ask the Docker engine which containers run; the proxy answers 503 for every declared route until it can');
-        routes = routeTable(config.services, new Map(), this.instance.network.name);
       }
       this.routesSent = true;
+      this.lastRoutes = routes;
       const confirmed = Promise.resolve().then(() => this.opts.publisher.publishRoutes(routes));
       confirmed.catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'publishing routes failed'));
       return { routes, confirmed };
@@ -589,6 +605,8 @@ export class Orchestrator implements Deployer {
     if (e.attributes[LABELS.instance] !== this.instance.name || e.attributes[LABELS.managed] !== 'true') return;
     if (!['start', 'die', 'destroy'].includes(e.action)) return;
     if (e.action === 'die') void this.reportExit(e);
+    const service = e.attributes[LABELS.service];
+    if (service && this.routedIds.get(service) === e.id) this.deadRouted.add(service);
     clearTimeout(this.routesTimer);
     this.routesTimer = setTimeout(() => void this.queue.then(() => this.publishRoutes()), 200);
   }
