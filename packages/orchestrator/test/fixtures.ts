@@ -41,7 +41,7 @@ export function config(services: ServiceConfig[], overrides: Partial<DispenserCo
       headerTimeoutMs: 60_000,
       keepaliveTimeoutMs: 75_000,
       bodyTimeoutMs: 60_000,
-  sendTimeoutMs: 60_000,
+      sendTimeoutMs: 60_000,
       http2IdleTimeoutMs: 75_000,
     },
     services,

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '@dispenser/shared/log';
-import { instanceFromEnv } from '@dispenser/shared/instance';
-import type { ContainerEngine } from '../src/docker/engine.js';
+import { instanceFromEnv, LABELS } from '@dispenser/shared/instance';
+import type { ContainerEngine, EngineEvent } from '../src/docker/engine.js';
 import { daemonUnavailable } from '../src/docker/errors.js';
 import { Orchestrator } from '../src/orchestrator.js';
-import { config } from './fixtures.js';
+import { config, service } from './fixtures.js';
 import { MemoryPublisher } from './docker-helpers.js';
 
 /** An engine that is "down" until told otherwise and whose event stream can be cut. */
@@ -59,6 +59,43 @@ test('daemon down at start: reconcile reports DOCKER_UNAVAILABLE without throwin
     await new Promise((r) => setTimeout(r, 300));
     state.up = true;
     await until(() => state.reconciles === 2);
+  } finally {
+    o.stop();
+  }
+});
+
+test('the engine goes away with a proxied container: its route turns to 503 (upstream null) at once, from what was known', async () => {
+  const instance = instanceFromEnv({ DISPENSER_INSTANCE: 'fake-engine-loss' });
+  const labels = { [LABELS.managed]: 'true', [LABELS.instance]: instance.name, [LABELS.service]: 'web' };
+  const running = { Id: 'c0ffee', State: { Running: true }, Config: { Labels: labels }, NetworkSettings: { Networks: { [instance.network.name]: { IPAddress: '172.28.0.9' } } } };
+  const state = { up: true, onEvent: undefined as undefined | ((e: EngineEvent) => void) };
+  const engine: Partial<ContainerEngine> = {
+    inspectContainer: async () => {
+      if (!state.up) throw daemonUnavailable(Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT' }));
+      return running as never;
+    },
+    subscribe: async (onEvent) => {
+      state.onEvent = onEvent;
+      return () => undefined;
+    },
+  };
+  const publisher = new MemoryPublisher();
+  const log = createLogger('orchestrator');
+  log.level = 'silent';
+  const o = new Orchestrator({ engine: engine as ContainerEngine, publisher, log, instance, retryBaseMs: 60_000 });
+  try {
+    const web = service('web', { proxy: { host: 'web.test', path: '/', servicePort: 80, healthIntervalMs: 1000, healthTimeoutMs: 1000, deployTimeoutMs: 1000, drainTimeoutMs: 1000 } });
+    // the config without a reconcile (it would need the whole engine): routes only
+    (o as unknown as { config: unknown }).config = config([web]);
+    await o.publishRoutes();
+    assert.deepEqual(publisher.routes.map((r) => r.upstream), [{ host: '172.28.0.9', port: 80 }]);
+    void o.watchEngine();
+    await until(() => state.onEvent !== undefined);
+    // the engine stops: the container dies, then the engine no longer answers
+    state.up = false;
+    state.onEvent!({ type: 'container', action: 'die', id: 'c0ffee', attributes: { ...labels, exitCode: '143' } });
+    await until(() => publisher.routes[0]?.upstream === null);
+    assert.equal(publisher.routes[0]!.host, 'web.test', 'still declared: 503, not 404');
   } finally {
     o.stop();
   }
