@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Infra } from '@dispenser/shared/testing/infra';
 import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { docker, httpdImage, randomName, removeInstance } from '../helpers/docker.js';
 import { get, loadLoop, waitForReply } from '../helpers/http.js';
 import { writeStack, type Stack } from '../helpers/stack.js';
 import { freePort, isAlive, lastLog, logMark, sleep, waitForLogAfter } from '../helpers/supervision.js';
@@ -48,14 +48,6 @@ export interface Scenario {
 
 const SERVICE = 'web';
 
-/** busybox httpd answering `body` on / and "ok" on /health; exits promptly on SIGTERM */
-function webImage(ref: string, base: string, body: string): void {
-  buildAndPush(ref, {
-    base,
-    files: { '/www/index.html': `${body}\n`, '/www/health': 'ok\n' },
-    cmd: ['sh', '-c', 'trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'],
-  });
-}
 
 /**
  * One daemon for every scenario: a watched service (`live` tag, polled every second) behind a
@@ -102,8 +94,8 @@ drain_timeout = "5s"
   );
   const s: Partial<ChaosStack> = { stack, instance, repo, host, port };
   try {
-    webImage(`${repo}:live`, env.baseImage, 'v1');
-    webImage(`${repo}:v2`, env.baseImage, 'v2');
+    httpdImage(`${repo}:live`, env.baseImage, 'v1');
+    httpdImage(`${repo}:v2`, env.baseImage, 'v2');
     s.daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
     await s.daemon.waitForLog((l) => l.component === 'supervisor' && l.msg === 'dispenser ready', 60_000);
     await waitForReply(port, '/', host, (r) => r.status === 200, 30_000);

@@ -8,19 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { infra } from '@dispenser/shared/testing/infra';
 import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { docker, httpdImage, randomName, removeInstance } from '../helpers/docker.js';
 import { loadLoop, waitForReply } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
 import { freePort } from '@dispenser/shared/testing/ports';
 import { lastLog, logMark, waitForLogAfter } from '../helpers/supervision.js';
 
-function webImage(ref: string, base: string, body: string): string {
-  return buildAndPush(ref, {
-    base,
-    files: { '/www/index.html': `${body}\n`, '/www/health': 'ok\n' },
-    cmd: ['sh', '-c', 'trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'],
-  });
-}
 
 test('kill -9 of the orchestrator at rollout step boundaries loses no request (real CLI)', { timeout: 420_000 }, async (t) => {
   const env = infra(t, 'docker', 'registry');
@@ -64,7 +57,7 @@ path = "web"
   let daemon: Daemon | undefined;
   const tags = ['v1', 'v2', 'v3', 'v4'];
   try {
-    for (const tag of tags) webImage(`${repo}:${tag}`, env.baseImage, tag);
+    for (const tag of tags) httpdImage(`${repo}:${tag}`, env.baseImage, tag);
     daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
     await daemon.waitForLog((l) => l.msg === 'dispenser ready', 60_000);
     await waitForReply(port, '/', host, (r) => r.status === 200 && r.body.trim() === 'v1');

@@ -44,6 +44,15 @@ export function buildAndPush(
   }
 }
 
+/** A busybox httpd image answering `body` on / and "ok" on /health; exits promptly on SIGTERM. */
+export function httpdImage(ref: string, base: string, body: string): string {
+  return buildAndPush(ref, {
+    base,
+    files: { '/www/index.html': `${body}\n`, '/www/health': 'ok\n' },
+    cmd: ['sh', '-c', 'trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'],
+  });
+}
+
 /** Removes every container and network of a Dispenser instance (used in after hooks). */
 export function removeInstance(instance: string): void {
   const filter = `label=dispenser.instance=${instance}`;

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '@dispenser/shared/config/load';
 import { redactor } from '@dispenser/shared/config/redact';
 import { DispenserError } from '@dispenser/shared/errors';
-import { fakeSecret, leakedPiece, SECRET_LENGTHS } from '@dispenser/shared/testing/secrets';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { fakeSecret, leakedPiece, loadWithSecret, SECRET_LENGTHS } from '@dispenser/shared/testing/secrets';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProblem } from '../../src/config-change.js';
@@ -52,11 +51,7 @@ test('reload errors (one line per problem) never show a secret, whole or truncat
   for (const n of SECRET_LENGTHS) {
     const secret = fakeSecret(n);
     const base = join(dir, String(n));
-    await mkdir(join(base, 'app'), { recursive: true });
-    await writeFile(join(base, 'dispenser.toml'), '[[service]]\npath = "app"\n');
-    await writeFile(join(base, 'dispenser.vars'), 'pw = { source = "env", name = "TEST_PW" }\n');
-    await writeFile(join(base, 'app', 'service.toml'), `[service]\nname = "\${ pw }"\nimage = "example/app:1"\nmemory = "\${ pw }"\n[dispenser]\nwatch = "\${ pw }"\n`);
-    const result = await loadConfig(join(base, 'dispenser.toml'), { env: { TEST_PW: secret } });
+    const result = await loadWithSecret(base, `[service]\nname = "\${ pw }"\nimage = "example/app:1"\nmemory = "\${ pw }"\n[dispenser]\nwatch = "\${ pw }"\n`, secret);
     assert.equal(result.ok, false);
     if (result.ok) continue;
     // what orchestrator-process logs and sends in `reloaded.errors`

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig, type LoadResult } from '../config/load.js';
 
 /** Secret-looking test values: letters, digits and "!+-", never a valid name, size or boolean. */
 export function fakeSecret(length: number): string {
@@ -21,3 +24,15 @@ export function leakedPiece(text: string, secret: string, min = 8): string | und
 
 /** Secret lengths every redaction test covers: short, common token sizes, a long key. */
 export const SECRET_LENGTHS = [8, 16, 64, 200] as const;
+
+/**
+ * Writes a one-service config in `dir` whose variable `pw` is `secret` (read from the
+ * environment) and loads it: `serviceToml` uses `${ pw }` where the secret should end up.
+ */
+export async function loadWithSecret(dir: string, serviceToml: string, secret: string): Promise<LoadResult> {
+  await mkdir(join(dir, 'app'), { recursive: true });
+  await writeFile(join(dir, 'dispenser.toml'), '[[service]]\npath = "app"\n');
+  await writeFile(join(dir, 'dispenser.vars'), 'pw = { source = "env", name = "TEST_PW" }\n');
+  await writeFile(join(dir, 'app', 'service.toml'), serviceToml);
+  return loadConfig(join(dir, 'dispenser.toml'), { env: { TEST_PW: secret } });
+}

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProblems } from '../../src/config/format.js';
-import { loadConfig } from '../../src/config/load.js';
 import { REDACTED, redactor, redactThenTruncate } from '../../src/config/redact.js';
-import { fakeSecret, leakedPiece, SECRET_LENGTHS } from '../../src/testing/secrets.js';
+import { fakeSecret, leakedPiece, loadWithSecret, SECRET_LENGTHS } from '../../src/testing/secrets.js';
 
 test('the redactor hides whole values, any 8-character run of them, and truncated echoes', () => {
   for (const n of SECRET_LENGTHS) {
@@ -54,12 +53,8 @@ test('validation messages and frames never show a secret, whole or truncated (8 
   for (const n of SECRET_LENGTHS) {
     const secret = fakeSecret(n);
     const base = join(dir, String(n));
-    await mkdir(join(base, 'app'), { recursive: true });
-    await writeFile(join(base, 'dispenser.toml'), '[[service]]\npath = "app"\n');
-    await writeFile(join(base, 'dispenser.vars'), 'pw = { source = "env", name = "TEST_PW" }\n');
     // the name and memory echo the rendered value (truncated past 57 characters); the comment puts it in a frame
-    await writeFile(join(base, 'app', 'service.toml'), `[service]\nname = "app-\${ pw }"\nimage = "example/app:1"\n# ${secret}\nmemory = "\${ pw }"\n[dispenser]\nwatch = "x\${ pw }"\n`);
-    const result = await loadConfig(join(base, 'dispenser.toml'), { env: { TEST_PW: secret } });
+    const result = await loadWithSecret(base, `[service]\nname = "app-\${ pw }"\nimage = "example/app:1"\n# ${secret}\nmemory = "\${ pw }"\n[dispenser]\nwatch = "x\${ pw }"\n`, secret);
     assert.equal(result.ok, false);
     if (result.ok) continue;
     assert.ok(result.problems.length >= 3, `${n}: ${JSON.stringify(result.problems)}`);
@@ -73,11 +68,7 @@ test('a valid config comes with a redactor for its secrets', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'redact-ok-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const secret = fakeSecret(32);
-  await mkdir(join(dir, 'app'));
-  await writeFile(join(dir, 'dispenser.toml'), '[[service]]\npath = "app"\n');
-  await writeFile(join(dir, 'dispenser.vars'), 'pw = { source = "env", name = "TEST_PW" }\n');
-  await writeFile(join(dir, 'app', 'service.toml'), '[service]\nname = "app"\nimage = "example/app:1"\n[env]\nPW = "${ pw }"\n[dispenser]\nwatch = false\n');
-  const result = await loadConfig(join(dir, 'dispenser.toml'), { env: { TEST_PW: secret } });
+  const result = await loadWithSecret(dir, '[service]\nname = "app"\nimage = "example/app:1"\n[env]\nPW = "${ pw }"\n[dispenser]\nwatch = false\n', secret);
   assert.equal(result.ok, true, JSON.stringify(result));
   assert.equal(result.redact?.(`PW=${secret}`), `PW=${REDACTED}`);
 });
