@@ -9,6 +9,7 @@ import { FileWatcher, loadCertFiles } from './cert-files.js';
 import { ChallengeBoard } from './challenges.js';
 import { CertError, CertErrorCode } from './errors.js';
 import { inspectCertificate, type CertInfo } from './pem.js';
+import { importOriginalCert } from './original-import.js';
 import { planCertificates, type CertSource, type HostPlan, type PlanProblem } from './plan.js';
 import { CHECK_INTERVAL_MS, FILE_WARN_BEFORE_MS, decideRenewal, nextRetryAt, nextWakeUp, type RenewalDecision } from './renewal.js';
 import { SelfSignedIssuer } from './self-signed.js';
@@ -185,7 +186,7 @@ class CertificateManager implements Certificates {
     const { source, host } = state.plan;
     switch (source.kind) {
       case 'acme': {
-        const stored = await this.store.load(host);
+        const stored = (await this.store.load(host)) ?? (await this.importOriginal(state));
         if (stored) {
           state.current = { ...stored, info: inspectCertificate(stored.certPem) };
           state.log.info({ notAfter: state.current.info.notAfter.toISOString() }, 'loaded stored certificate');
@@ -212,6 +213,23 @@ class CertificateManager implements Certificates {
         }
         return;
     }
+  }
+
+  /** A certificate the original Rust Dispenser left for this host, taken over when still good. */
+  private async importOriginal(state: HostState): Promise<StoredCert | undefined> {
+    const host = state.plan.host;
+    try {
+      const result = await importOriginalCert(this.store, host, this.now());
+      if (result === undefined) return undefined;
+      if ('imported' in result) {
+        state.log.info(`imported the certificate the original Dispenser obtained for ${host}`);
+        return result.imported;
+      }
+      state.log.warn({ code: CertErrorCode.originalImportSkipped }, `not importing the original Dispenser's certificate for ${host}: ${result.skipped}; a new one is ordered`);
+    } catch (err) {
+      state.log.warn({ code: CertErrorCode.originalImportSkipped }, `cannot import the original Dispenser's certificate for ${host}: ${errorMessage(err)}; a new one is ordered`);
+    }
+    return undefined;
   }
 
   /** Returns true when the files were loaded; on failure the previous certificate stays. */

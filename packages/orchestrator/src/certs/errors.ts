@@ -29,6 +29,10 @@ export const CertErrorCode = {
   expiring: 'CERT_EXPIRING',
   /** the certificate does not name the host (warning: it is still served) */
   hostNotCovered: 'CERT_HOST_NOT_COVERED',
+  /** an https host without cert_file/key_file or [certbot] is served a self-signed certificate (warning) */
+  selfSignedFallback: 'CERT_SELF_SIGNED_FALLBACK',
+  /** a certificate the original Rust Dispenser left in .dispenser/certs could not be imported (warning) */
+  originalImportSkipped: 'CERT_ORIGINAL_IMPORT_SKIPPED',
   /** dev-mode self-signed generation failed */
   selfSignedFailed: 'CERT_SELF_SIGNED_FAILED',
 } as const;

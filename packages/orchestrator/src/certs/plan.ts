@@ -37,7 +37,8 @@ export interface CertPlan {
  *   user asked for them explicitly);
  * - dev mode → a self-signed certificate;
  * - [certbot] present and strategy not http-only → ACME;
- * - otherwise none (http-only, or https without a source: a warning).
+ * - http-only → none;
+ * - otherwise (https without a source) → a self-signed certificate, with a warning.
  */
 export function planCertificates(config: DispenserConfig, opts: { dev: boolean }): CertPlan {
   const problems: PlanProblem[] = [];
@@ -72,18 +73,12 @@ export function planCertificates(config: DispenserConfig, opts: { dev: boolean }
       hosts.push({ host, services: entry.services, source: { kind: 'files', certFile: entry.files.certFile, keyFile: entry.files.keyFile } });
       continue;
     }
-    if (!opts.dev && !useAcme) {
-      if (tls) {
-        problems.push({
-          host,
-          code: CertErrorCode.acmeFailed,
-          severity: 'warning',
-          message: `no certificate for ${host}: add [certbot] email to dispenser.toml or cert_file/key_file to the service's [proxy]`,
-        });
-      }
-      continue;
-    }
-    if (!isValidDnsName(host, { singleLabel: opts.dev })) {
+    if (!tls) continue;
+    // Without a source the host is still served over TLS, with a self-signed certificate (as the
+    // original Dispenser did): a CDN in front that does not verify the origin (Cloudflare "Full")
+    // keeps working, and browsers see a warning rather than a refused handshake.
+    const fallback = !opts.dev && !useAcme;
+    if (!isValidDnsName(host, { singleLabel: opts.dev || fallback })) {
       problems.push({
         host,
         code: CertErrorCode.invalidHost,
@@ -92,7 +87,15 @@ export function planCertificates(config: DispenserConfig, opts: { dev: boolean }
       });
       continue;
     }
-    hosts.push({ host, services: entry.services, source: opts.dev ? { kind: 'self-signed' } : { kind: 'acme' } });
+    if (fallback) {
+      problems.push({
+        host,
+        code: CertErrorCode.selfSignedFallback,
+        severity: 'warning',
+        message: `no certificate source for ${host}: serving a self-signed certificate; add [certbot] email to dispenser.toml or cert_file/key_file to the service's [proxy]`,
+      });
+    }
+    hosts.push({ host, services: entry.services, source: opts.dev || fallback ? { kind: 'self-signed' } : { kind: 'acme' } });
   }
   return { hosts, problems, acme: hosts.some((h) => h.source.kind === 'acme') };
 }

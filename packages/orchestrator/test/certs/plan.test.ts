@@ -70,9 +70,25 @@ test('planCertificates: source per host', () => {
   assert.equal(httpOnly.acme, false);
   assert.equal(httpOnly.problems.length, 0);
 
-  const noCertbot = planCertificates(makeConfig({ ...base, services }), { dev: false });
+  // https without [certbot] or files: served self-signed (as the original did), with a warning
+  const noCertbot = planCertificates(makeConfig({ ...base, services: [...services, { host: 'intranet' }] }), { dev: false });
   assert.equal(noCertbot.acme, false);
-  assert.deepEqual(noCertbot.problems.filter((p) => p.severity === 'warning').map((p) => p.host), ['app.example.com', 'bad_host.example.com']);
+  assert.deepEqual(
+    noCertbot.hosts.map((h) => [h.host, h.source.kind]),
+    [
+      ['app.example.com', 'self-signed'],
+      ['files.example.com', 'files'],
+      ['intranet', 'self-signed'],
+    ],
+  );
+  assert.deepEqual(
+    noCertbot.problems.map((p) => [p.host, p.code, p.severity]),
+    [
+      ['app.example.com', 'CERT_SELF_SIGNED_FALLBACK', 'warning'],
+      ['bad_host.example.com', 'CERT_INVALID_HOST', 'error'],
+      ['intranet', 'CERT_SELF_SIGNED_FALLBACK', 'warning'],
+    ],
+  );
 
   const disabled = makeConfig({ ...base, services, certbot });
   assert.deepEqual(planCertificates({ ...disabled, proxy: { ...disabled.proxy, enabled: false } }, { dev: false }).hosts, []);
