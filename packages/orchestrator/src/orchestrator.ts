@@ -198,7 +198,7 @@ export class Orchestrator implements Deployer {
     for (const d of desired) {
       if (names.has(d.containerName)) continue;
       const info = await this.engine.inspectContainer(d.containerName);
-      if (info) observed.push({ id: info.Id, name: d.containerName, labels: info.Config.Labels ?? {}, state: info.State.Status, exitCode: info.State.ExitCode });
+      if (info) observed.push({ id: info.Id, name: d.containerName, labels: info.Config.Labels ?? {}, state: info.State.Status, exitCode: info.State.ExitCode, networks: Object.keys(info.NetworkSettings?.Networks ?? {}) });
     }
     return observed;
   }

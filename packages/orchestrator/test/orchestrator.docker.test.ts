@@ -8,7 +8,7 @@ import { LABELS } from '@dispenser/shared/instance';
 import { infra } from '@dispenser/shared/testing/infra';
 import { containerNameFor } from '../src/reconcile/desired.js';
 import { config, service } from './fixtures.js';
-import { buildImage, docker, harness, rand } from './docker-helpers.js';
+import { TEST_LABEL, buildImage, docker, harness, rand } from './docker-helpers.js';
 
 const proxy = (host: string) => ({ host, path: '/', servicePort: 8080, healthIntervalMs: 1000, healthTimeoutMs: 1000, deployTimeoutMs: 10_000, drainTimeoutMs: 1000 });
 const httpd = ['RUN mkdir -p /www && echo "hello from $(hostname)" > /www/index.html', 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]'];
@@ -130,6 +130,37 @@ test('orchestrator against the real engine', { timeout: 240_000 }, async (t) => 
       assert.equal((await h.inspect(name('squatter')))?.Id, foreignId);
       assert.equal(r.outcomes.find((x) => x.service === 'other')?.ok, true, 'the other service proceeds');
       docker('rm', '-f', foreignId);
+    });
+
+    await t.test("a container the original Dispenser left (no labels of ours, on its dispenser network) is replaced", async () => {
+      // the original attached every container to a network called dispenser
+      let createdNetwork = false;
+      try {
+        docker('network', 'inspect', 'dispenser');
+      } catch {
+        docker('network', 'create', '--label', TEST_LABEL, 'dispenser');
+        createdNetwork = true;
+      }
+      try {
+        const originalId = docker('run', '-d', '--name', name('legacy'), '--network', 'dispenser', '--label', TEST_LABEL, '--label', `dispenser.instance=${h.instance.name}`, image);
+        const r = await h.make().reconcile(config([service('legacy', { image }), service('other', { image })]), 'startup');
+        const legacy = r.outcomes.find((x) => x.service === 'legacy')!;
+        assert.equal(legacy.action, 'takeover');
+        assert.equal(legacy.ok, true, legacy.error?.message);
+        const now = await h.inspect(name('legacy'));
+        assert.notEqual(now?.Id, originalId, 'replaced');
+        assert.equal(now?.Config.Labels?.['dispenser.managed'], 'true');
+        assert.equal(now?.State.Running, true);
+        assert.equal(await h.inspect(originalId), undefined, "the original's container is gone");
+      } finally {
+        if (createdNetwork) {
+          try {
+            docker('network', 'rm', 'dispenser');
+          } catch {
+            // still in use by another test's container
+          }
+        }
+      }
     });
   } finally {
     h.cleanup();

@@ -49,6 +49,24 @@ const cases: Array<{ name: string; desired: typeof web[]; observed: ObservedCont
     want: [{ kind: 'conflict', service: 'web', containerId: 'foreign', name: 'web' }],
   },
   {
+    name: 'same name on another network without labels: conflict, left alone',
+    desired: [web],
+    observed: [{ id: 'foreign', name: 'web', state: 'running', labels: {}, networks: ['bridge'] }],
+    want: [{ kind: 'conflict', service: 'web', containerId: 'foreign', name: 'web' }],
+  },
+  {
+    name: "same name without labels on the original Dispenser's network: taken over",
+    desired: [web],
+    observed: [{ id: 'original', name: 'web', state: 'running', labels: {}, networks: ['dispenser', 'backend'] }],
+    want: [{ kind: 'takeover', service: 'web', containerId: 'original', name: 'web' }],
+  },
+  {
+    name: "another instance's container on the dispenser network: still a conflict",
+    desired: [web],
+    observed: [{ ...managed('web', 'web', web.hash, 'running', 'other'), networks: ['dispenser'] }],
+    want: [{ kind: 'conflict', service: 'web', containerId: 'id-web', name: 'web' }],
+  },
+  {
     name: 'same name managed by another instance: conflict',
     desired: [web],
     observed: [managed('web', 'web', web.hash, 'running', 'other')],

@@ -142,13 +142,14 @@ export class Applier {
           });
         case 'start':
         case 'create':
+        case 'takeover':
         case 'recreate': {
           if (cyclic.has(a.service)) {
             throw new DispenserError('DEPENDENCY_CYCLE', `service ${a.service} is part of a depends_on cycle and can never start`, { hint: 'remove one of the depends_on entries of the cycle' });
           }
           const net = d.networks.find((n) => failedNetworks.has(n.name));
           if (net) throw failedNetworks.get(net.name)!;
-          let existingId = a.kind === 'recreate' ? a.containerId : undefined;
+          let existingId = a.kind === 'recreate' || a.kind === 'takeover' ? a.containerId : undefined;
           if (a.kind !== 'start') {
             // Planned before this service's lock was taken: a cron or image-change redeploy that
             // held it may have made a container meanwhile. Act on what is there now.
@@ -169,6 +170,11 @@ export class Applier {
             log.info({ container: d.containerName }, 'starting existing up-to-date container');
             await this.startExisting(a.containerId, d);
             return a.containerId;
+          }
+          if (a.kind === 'takeover') {
+            log.warn({ container: a.name }, `container ${a.name} was left by the original Dispenser (no labels, on its dispenser network): replacing it`);
+            // stop-then-start whatever the strategy: the old container is not behind our proxy
+            return await this.replace(a.containerId, d, log);
           }
           if (this.opts.deploy) return await this.opts.deploy(d, existingId, log);
           return existingId ? await this.replace(existingId, d, log) : await this.createAndStart(d, log);

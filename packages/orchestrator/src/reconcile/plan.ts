@@ -1,3 +1,4 @@
+import { DEFAULT_NETWORK } from '@dispenser/shared/config/types';
 import { LABELS } from '@dispenser/shared/instance';
 import type { DesiredService } from './desired.js';
 
@@ -10,6 +11,8 @@ export interface ObservedContainer {
   state: string;
   /** of an exited container (known for declared ones) */
   exitCode?: number;
+  /** networks it is attached to (known for containers this instance does not manage) */
+  networks?: readonly string[];
 }
 
 export type Action =
@@ -30,6 +33,11 @@ export type Action =
   | { kind: 'rename'; service: string; containerId: string; from: string; to: string }
   /** the name is taken by a container this instance does not manage: leave it, report the service */
   | { kind: 'conflict'; service: string; containerId: string; name: string }
+  /**
+   * the name is taken by a container the original Rust Dispenser ran (no labels of ours, on its
+   * `dispenser` network): replace it, as the original itself did on every start
+   */
+  | { kind: 'takeover'; service: string; containerId: string; name: string }
   /** on-trigger service without a container: nothing to do until cron or the watcher fires */
   | { kind: 'await-trigger'; service: string };
 
@@ -88,7 +96,7 @@ export function plan(input: PlanInput): Action[] {
       continue;
     }
     if (!ownedBy(c, input.instance) || c.labels[LABELS.service] !== d.service) {
-      actions.push({ kind: 'conflict', service: d.service, containerId: c.id, name: c.name });
+      actions.push({ kind: leftByOriginal(c) ? 'takeover' : 'conflict', service: d.service, containerId: c.id, name: c.name });
       continue;
     }
     if (c.labels[LABELS.configHash] !== d.hash) {
@@ -101,6 +109,15 @@ export function plan(input: PlanInput): Action[] {
     actions.push(startIt ? { kind: 'start', service: d.service, containerId: c.id } : { kind: 'adopt', service: d.service, containerId: c.id });
   }
   return [...removals, ...actions];
+}
+
+/**
+ * The original Dispenser labelled nothing and attached every container to its `dispenser`
+ * network. Any label of ours (another instance's container) or another network means the
+ * container is someone else's: that stays a conflict.
+ */
+function leftByOriginal(c: ObservedContainer): boolean {
+  return c.labels[LABELS.managed] === undefined && (c.networks ?? []).includes(DEFAULT_NETWORK.name);
 }
 
 /** a non-proxied container that ran and exited 0: it did its work */
