@@ -4,6 +4,7 @@ import { createLogger } from '@dispenser/shared/log';
 import type { Message, ProxySettingsSnapshot } from '@dispenser/shared/ipc/messages';
 import type { ChildHandle } from '../src/supervisor/child-process.js';
 import { Supervisor, type SupervisorOptions } from '../src/supervisor/supervisor.js';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 /** An in-memory child: records what it receives; `deaf` drops messages like a cluster worker whose handler is not installed yet. */
 class FakeChild implements ChildHandle {
@@ -39,10 +40,7 @@ class FakeChild implements ChildHandle {
 const settings = (workers: number): ProxySettingsSnapshot => ({
   type: 'proxy-settings',
   version: 1,
-  settings: {
-    enabled: true, strategy: 'http-only', trustForwardedHeaders: false, httpPort: 8080, httpsPort: 8443, bind: '127.0.0.1', workers,
-    accessLog: false, connectTimeoutMs: 100, upstreamTimeoutMs: 100, shutdownTimeoutMs: 50, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
-  },
+  settings: testProxySettings({ strategy: 'http-only', httpPort: 8080, httpsPort: 8443, bind: '127.0.0.1', workers, connectTimeoutMs: 100, upstreamTimeoutMs: 100, shutdownTimeoutMs: 50 }),
 });
 function quiet() {
   const log = createLogger('supervisor');
