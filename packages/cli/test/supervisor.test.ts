@@ -194,3 +194,37 @@ test('TLS ticket keys rotate: every worker gets the same new keys', async () => 
   assert.deepEqual(ticketKeys(w1).slice(0, common), ticketKeys(w2).slice(0, common));
   await h.supervisor.stop(0);
 });
+
+/** A logger that keeps what is logged, for the assertions on warnings. */
+function recordingLog() {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (obj: unknown, msg?: string) =>
+    void lines.push(typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg: msg ?? '' });
+  const log = { info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'), debug: () => undefined, trace: () => undefined, child: () => log };
+  return { log: log as unknown as SupervisorOptions['log'], lines };
+}
+
+test('a reload that changes the number of workers: one warning that it needs a restart; the running workers stay', async () => {
+  const { log, lines } = recordingLog();
+  const h = harness(() => {}, { log });
+  h.supervisor.start();
+  const o = h.orchestrators[0]!;
+  o.emit(settings(1));
+  o.emit({ type: 'ready', component: 'orchestrator' });
+  await until(() => h.workers.length === 1);
+  h.supervisor.reload();
+  o.emit({ ...settings(2), version: 2 });
+  o.emit({ type: 'reloaded', ok: true, errors: [] });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(h.workers.length, 1, 'no worker is started by a reload');
+  const restartNotes = lines.filter((l) => /restart/.test(l.msg));
+  assert.deepEqual(
+    restartNotes.map((l) => [l.level, l.obj.setting, l.msg]),
+    [['warn', 'proxy.workers', 'proxy.workers changed: it takes effect after a restart of dispenser']],
+  );
+  // the next reload still runs one worker, and says so again
+  o.emit({ ...settings(2), version: 3, settings: { ...settings(2).settings, httpPort: 8081 } });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(lines.filter((l) => /restart/.test(l.msg)).length, 2);
+  await h.supervisor.stop(0);
+});
