@@ -90,7 +90,11 @@ export const SERVICE_PROXY_DEFAULTS = Object.freeze({
 
 /** A child still running this long after its drain timeout is killed (docs/cli.md). */
 export const KILL_GRACE_MS = 2_000;
-/** How often the TLS session ticket keys are replaced (guides/reverse-proxy.md). */
+/**
+ * How often the TLS session ticket keys are replaced (guides/reverse-proxy.md): it bounds how long
+ * a leaked key (or a recorded ticket) can decrypt anything. Node holds one key set at a time, so a
+ * rotation costs each returning client one full handshake.
+ */
 export const TICKET_KEY_ROTATION_MS = 12 * 60 * 60 * 1000;
 /** `docker stop`'s grace before SIGKILL when Dispenser stops a container (as Docker's own default). */
 export const CONTAINER_STOP_TIMEOUT_S = 10;

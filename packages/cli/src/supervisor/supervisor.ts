@@ -79,8 +79,6 @@ export class Supervisor {
    * New TLS session ticket keys for every worker, made here rather than in each worker so that a
    * ticket issued by one worker resumes on any other, and kept only in memory.
    */
-  // Replacing the keys bounds how long a leaked key (or a recorded ticket) can decrypt anything.
-  // Node holds one key set at a time, so a rotation costs each returning client one full handshake.
   private rotateTicketKeys(): void {
     const stored = this.cache.own({ type: 'tls-ticket-keys', version: 0, keys: randomBytes(TICKET_KEYS_BYTES).toString('base64') });
     this.acks.publish(stored.type, stored.version);
