@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import { ambientCapsUnavailable, parseStatus, type Credentials } from '@dispenser/proxy/privileges';
-import { defaultSettings } from '@dispenser/proxy/state';
 import { childEntries } from '../src/supervisor/entries.js';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 // The supervisor's part in keeping proxy workers unprivileged (docs/operations.md,
 // Privileges), with real processes: a stand-in running the real supervisor code
@@ -78,7 +78,7 @@ function get(port: number, path: string, host: string): Promise<string> {
 }
 
 function settings(httpPort: number): ProxySettings {
-  return { ...defaultSettings, strategy: 'http-only', httpPort, httpsPort: 0, bind: '127.0.0.1', workers: 1, connectTimeoutMs: 2_000, upstreamTimeoutMs: 5_000, shutdownTimeoutMs: 2_000 };
+  return testProxySettings({ strategy: 'http-only', httpPort, httpsPort: 0, bind: '127.0.0.1', connectTimeoutMs: 2_000, upstreamTimeoutMs: 5_000, shutdownTimeoutMs: 2_000 });
 }
 
 function startStandIn(t: TestContext, mode: 'worker' | 'orchestrator', entry: string) {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoutesSnapshot } from '@dispenser/shared/ipc/messages';
 import { SnapshotCache } from '../src/supervisor/snapshot-cache.js';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 const routes = (version: number, host: string): RoutesSnapshot => ({
   type: 'routes',
@@ -53,10 +54,7 @@ test('a starting worker gets proxy settings last: it opens its listeners already
   cache.accept({
     type: 'proxy-settings',
     version: 1,
-    settings: {
-      enabled: true, strategy: 'both', trustForwardedHeaders: false, httpPort: 80, httpsPort: 443, bind: '0.0.0.0', workers: 2,
-      accessLog: false, connectTimeoutMs: 1, upstreamTimeoutMs: 1, shutdownTimeoutMs: 1, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
-    },
+    settings: testProxySettings({ workers: 2 }),
   });
   assert.deepEqual(cache.all().map((s) => s.type), ['challenges', 'routes', 'proxy-settings']);
 });

@@ -4,6 +4,7 @@ import { createLogger } from '@dispenser/shared/log';
 import type { Message, ProxySettingsSnapshot } from '@dispenser/shared/ipc/messages';
 import type { ChildHandle } from '../src/supervisor/child-process.js';
 import { Supervisor, type SupervisorOptions } from '../src/supervisor/supervisor.js';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 /** An in-memory child: records what it receives; `deaf` drops messages like a cluster worker whose handler is not installed yet. */
 class FakeChild implements ChildHandle {
@@ -39,10 +40,7 @@ class FakeChild implements ChildHandle {
 const settings = (workers: number): ProxySettingsSnapshot => ({
   type: 'proxy-settings',
   version: 1,
-  settings: {
-    enabled: true, strategy: 'http-only', trustForwardedHeaders: false, httpPort: 8080, httpsPort: 8443, bind: '127.0.0.1', workers,
-    accessLog: false, connectTimeoutMs: 100, upstreamTimeoutMs: 100, shutdownTimeoutMs: 50, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000,
-  },
+  settings: testProxySettings({ strategy: 'http-only', httpPort: 8080, httpsPort: 8443, bind: '127.0.0.1', workers, connectTimeoutMs: 100, upstreamTimeoutMs: 100, shutdownTimeoutMs: 50 }),
 });
 function quiet() {
   const log = createLogger('supervisor');
@@ -194,5 +192,39 @@ test('TLS ticket keys rotate: every worker gets the same new keys', async () => 
   const [w1, w2] = h.workers as [FakeChild, FakeChild];
   const common = Math.min(ticketKeys(w1).length, ticketKeys(w2).length);
   assert.deepEqual(ticketKeys(w1).slice(0, common), ticketKeys(w2).slice(0, common));
+  await h.supervisor.stop(0);
+});
+
+/** A logger that keeps what is logged, for the assertions on warnings. */
+function recordingLog() {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (obj: unknown, msg?: string) =>
+    void lines.push(typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg: msg ?? '' });
+  const log = { info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal'), debug: () => undefined, trace: () => undefined, child: () => log };
+  return { log: log as unknown as SupervisorOptions['log'], lines };
+}
+
+test('a reload that changes the number of workers: one warning that it needs a restart; the running workers stay', async () => {
+  const { log, lines } = recordingLog();
+  const h = harness(() => {}, { log });
+  h.supervisor.start();
+  const o = h.orchestrators[0]!;
+  o.emit(settings(1));
+  o.emit({ type: 'ready', component: 'orchestrator' });
+  await until(() => h.workers.length === 1);
+  h.supervisor.reload();
+  o.emit({ ...settings(2), version: 2 });
+  o.emit({ type: 'reloaded', ok: true, errors: [] });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(h.workers.length, 1, 'no worker is started by a reload');
+  const restartNotes = lines.filter((l) => /restart/.test(l.msg));
+  assert.deepEqual(
+    restartNotes.map((l) => [l.level, l.obj.setting, l.msg]),
+    [['warn', 'proxy.workers', 'proxy.workers changed: it takes effect after a restart of dispenser']],
+  );
+  // the next reload still runs one worker, and says so again
+  o.emit({ ...settings(2), version: 3, settings: { ...settings(2).settings, httpPort: 8081 } });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(lines.filter((l) => /restart/.test(l.msg)).length, 2);
   await h.supervisor.stop(0);
 });

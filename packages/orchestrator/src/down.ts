@@ -2,6 +2,7 @@ import { LABELS, ownershipFilter, type InstanceIdentity } from '@dispenser/share
 import type { Logger } from '@dispenser/shared/log';
 import type { ContainerEngine } from './docker/engine.js';
 import { wrapEngineError } from './docker/errors.js';
+import { CONTAINER_STOP_TIMEOUT_S } from '@dispenser/shared/defaults';
 
 export interface DownResult {
   /** container names removed */
@@ -24,7 +25,7 @@ export async function down(engine: ContainerEngine, instance: InstanceIdentity, 
   await Promise.all(
     containers.map(async (c) => {
       try {
-        await engine.stopContainer(c.id, opts.stopTimeoutS ?? 10);
+        await engine.stopContainer(c.id, opts.stopTimeoutS ?? CONTAINER_STOP_TIMEOUT_S);
         await engine.removeContainer(c.id);
         result.containers.push(c.name);
         log?.info({ service: c.labels[LABELS.service], container: c.name }, `removed container ${c.name}`);

@@ -3,7 +3,7 @@ import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
 import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import { envelope, parseMessage, type Envelope, type Message } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
-import { formatProblem, restartRequired } from './config-change.js';
+import { formatProblem } from './config-change.js';
 import type { Component } from './contracts.js';
 import type { ContainerEngine } from './docker/engine.js';
 import { ProcessPublisher } from './ipc/publisher.js';
@@ -106,13 +106,12 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     const before = config;
     config = next.config;
     orchestrator.setRedactor(next.redact);
-    const needsRestart = restartRequired(before, config);
-    for (const key of needsRestart) log.warn({ key }, `${key} changed: it takes effect after a full restart of Dispenser`);
+    // whether the supervisor can apply them in place is its decision (config/restart-required.ts)
     if (stableStringify(before.proxy) !== stableStringify(config.proxy)) void publisher.publishProxySettings(config.proxy);
     log.info({ reload: next.seq }, `applying reload ${next.seq}`);
     await orchestrator.reconcile(config, 'reload');
     await Promise.allSettled(components.map((c) => c.update(config)));
-    send({ type: 'reloaded', ok: true, errors: [], restartRequired: needsRestart });
+    send({ type: 'reloaded', ok: true, errors: [] });
   };
   const pending = new Coalescer<Accepted>(apply);
   let received = 0;
@@ -129,7 +128,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
         const texts = describe(next);
         next.problems.forEach((p, i) => log.error({ code: p.code, file: p.file, line: p.line, reload: seq }, texts[i] ?? p.message));
         log.warn({ reload: seq }, `reload ${seq}: the new configuration is invalid; the ${pending.busy ? 'configuration being applied' : 'running one'} stays`);
-        send({ type: 'reloaded', ok: false, errors: texts, restartRequired: [] });
+        send({ type: 'reloaded', ok: false, errors: texts });
         return undefined;
       }
       // asked before submitting: once submitted, this reload's own reconcile would be listed

@@ -25,6 +25,7 @@ import { engineSteps } from './rollout/steps.js';
 import { RolloutJournal, routesMayPointToCandidate, type RolloutRecord } from './rollout/journal.js';
 import { resumeFailure, resumeRollout } from './rollout/resume.js';
 import { drain, openConnections } from './rollout/drain.js';
+import { DEPENDENCY_TIMEOUT_MS, FAULT_RETRY, ROUTES_CONFIRM_TIMEOUT_MS } from '@dispenser/shared/defaults';
 
 export interface OrchestratorOptions {
   engine: ContainerEngine;
@@ -169,7 +170,7 @@ export class Orchestrator implements Deployer {
     }
     const failed = outcomes.filter((o) => !o.ok);
     if (this.config === config && !this.stopped && (error || failed.length > 0)) {
-      const delay = backoffDelay(this.retryAttempt++, this.opts.retryBaseMs ?? 2000, this.opts.retryMaxMs ?? 60_000);
+      const delay = backoffDelay(this.retryAttempt++, this.opts.retryBaseMs ?? FAULT_RETRY.baseMs, this.opts.retryMaxMs ?? FAULT_RETRY.maxMs);
       this.log.warn({ services: failed.map((o) => o.service), delayMs: delay }, `retrying ${error ? 'reconcile' : failed.map((o) => o.service).join(', ')} in ${Math.round(delay / 1000)} s`);
       this.retryTimer = setTimeout(() => void this.reconcile(config, mode), delay);
       this.retryTimer.unref?.();
@@ -253,7 +254,7 @@ export class Orchestrator implements Deployer {
 
   /** true once every proxy worker confirmed `confirmed` within the publish timeout */
   private confirmedInTime(confirmed: Promise<void>): Promise<boolean> {
-    const timeoutMs = this.opts.publishTimeoutMs ?? 15_000;
+    const timeoutMs = this.opts.publishTimeoutMs ?? ROUTES_CONFIRM_TIMEOUT_MS;
     const signal = this.abort.signal;
     // its own timer, cleared on confirmation: a pending sleep per publish would pile up listeners
     return new Promise((resolve) => {
@@ -287,7 +288,7 @@ export class Orchestrator implements Deployer {
     if (!sent) return [];
     // a supervisor that never confirms must not stall reconciling: warn and go on
     const confirmed = await this.confirmedInTime(sent.confirmed);
-    if (!confirmed && !this.stopped) this.log.warn({ timeoutMs: this.opts.publishTimeoutMs ?? 15_000 }, 'the proxy has not confirmed the new routes yet');
+    if (!confirmed && !this.stopped) this.log.warn({ timeoutMs: this.opts.publishTimeoutMs ?? ROUTES_CONFIRM_TIMEOUT_MS }, 'the proxy has not confirmed the new routes yet');
     return sent.routes;
   }
 
@@ -336,7 +337,7 @@ export class Orchestrator implements Deployer {
       }
       for (const [dep, condition] of Object.entries(svc.dependsOn)) {
         if (!this.config?.services.some((s) => s.name === dep)) continue;
-        await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000, log, signal: this.abort.signal });
+        await awaitCondition(this.engine, dep, this.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? DEPENDENCY_TIMEOUT_MS, log, signal: this.abort.signal });
       }
       await this.deploy(d, existing?.Id, log, opts.reason);
     }));

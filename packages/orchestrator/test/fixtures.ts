@@ -1,4 +1,5 @@
 import type { DispenserConfig, ServiceConfig } from '@dispenser/shared/config/types';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 /** A normalized service as the config loader would produce it, with overrides. */
 export function service(name: string, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
@@ -26,24 +27,7 @@ export function config(services: ServiceConfig[], overrides: Partial<DispenserCo
     stateDir: '/tmp/dispenser-test/.dispenser',
     delayMs: 60_000,
     networks: [],
-    proxy: {
-      enabled: true,
-      strategy: 'http-only',
-      trustForwardedHeaders: false,
-      httpPort: 80,
-      httpsPort: 443,
-      bind: '0.0.0.0',
-      workers: 1,
-      accessLog: false,
-      connectTimeoutMs: 5000,
-      upstreamTimeoutMs: 60_000,
-      shutdownTimeoutMs: 10_000,
-      headerTimeoutMs: 60_000,
-      keepaliveTimeoutMs: 75_000,
-      bodyTimeoutMs: 60_000,
-      sendTimeoutMs: 60_000,
-      http2IdleTimeoutMs: 75_000,
-    },
+    proxy: testProxySettings({ strategy: 'http-only' }),
     services,
     ...overrides,
   };

@@ -18,6 +18,7 @@ import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/mess
 import { proxyWorkerExecArgv } from '../src/exec-argv.js';
 import { freePort, waitPort } from '@dispenser/shared/testing/ports';
 import { which } from '@dispenser/shared/testing/tools';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -186,7 +187,7 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
     {
       type: 'proxy-settings',
       version: 1,
-      settings: { enabled: true, strategy: 'both', trustForwardedHeaders: false, httpPort, httpsPort, bind: '127.0.0.1', workers: workerCount, accessLog: false, connectTimeoutMs: 5000, upstreamTimeoutMs: 60000, shutdownTimeoutMs: 1000, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000 },
+      settings: testProxySettings({ strategy: 'both', httpPort, httpsPort, bind: '127.0.0.1', workers: workerCount, shutdownTimeoutMs: 1000 }),
     },
   ];
   await Promise.all(

@@ -1,4 +1,5 @@
 import type { ProxySettings } from '@dispenser/shared/config/types';
+import { defaultProxySettings } from '@dispenser/shared/defaults';
 import { emptyTable, type RouteTable } from './table.js';
 import { emptyCertStore, type CertStore } from './sni.js';
 
@@ -16,24 +17,8 @@ export interface ProxyState {
   boundHttpsPort: number;
 }
 
-export const defaultSettings: ProxySettings = Object.freeze({
-  enabled: true,
-  strategy: 'https-only',
-  trustForwardedHeaders: false,
-  httpPort: 80,
-  httpsPort: 443,
-  bind: '0.0.0.0',
-  workers: 1,
-  accessLog: false,
-  connectTimeoutMs: 5_000,
-  upstreamTimeoutMs: 60_000,
-  shutdownTimeoutMs: 30_000,
-  headerTimeoutMs: 60_000,
-  keepaliveTimeoutMs: 75_000,
-  bodyTimeoutMs: 60_000,
-  sendTimeoutMs: 60_000,
-  http2IdleTimeoutMs: 75_000,
-});
+/** What a worker serves with until its first settings arrive: one worker's share of the defaults. */
+export const defaultSettings: ProxySettings = Object.freeze(defaultProxySettings(1));
 
 export function initialState(settings: ProxySettings = defaultSettings): ProxyState {
   return { table: emptyTable, certs: emptyCertStore, challenges: new Map(), settings, boundHttpsPort: settings.httpsPort };

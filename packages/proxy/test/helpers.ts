@@ -10,6 +10,7 @@ import type { Logger } from '@dispenser/shared/log';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import { ProxyWorker } from '../src/proxy-worker.js';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 export interface Backend {
   port: number;
@@ -83,26 +84,9 @@ export function captureLogger(lines: LogLine[] = []): Logger {
   return logger as unknown as Logger;
 }
 
+/** Loopback, ports chosen by the system, short upstream timeouts. */
 export function testSettings(over: Partial<ProxySettings> = {}): ProxySettings {
-  return {
-    enabled: true,
-    strategy: 'both',
-    trustForwardedHeaders: false,
-    httpPort: 0,
-    httpsPort: 0,
-    bind: '127.0.0.1',
-    workers: 1,
-    accessLog: false,
-    connectTimeoutMs: 2_000,
-    upstreamTimeoutMs: 5_000,
-    shutdownTimeoutMs: 2_000,
-    headerTimeoutMs: 60_000,
-    keepaliveTimeoutMs: 75_000,
-    bodyTimeoutMs: 60_000,
-  sendTimeoutMs: 60_000,
-    http2IdleTimeoutMs: 75_000,
-    ...over,
-  };
+  return testProxySettings({ strategy: 'both', httpPort: 0, httpsPort: 0, bind: '127.0.0.1', connectTimeoutMs: 2_000, upstreamTimeoutMs: 5_000, shutdownTimeoutMs: 2_000, ...over });
 }
 
 export function route(host: string, path: string, port: number, service = host): Route {

@@ -1,4 +1,4 @@
-import { DEFAULT_NETWORK } from './config/types.js';
+import { DEFAULT_NETWORK } from './defaults.js';
 
 /**
  * Which Dispenser owns a container. One VM normally runs one instance ("default"); a second one

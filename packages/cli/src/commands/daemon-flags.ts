@@ -1,12 +1,13 @@
 import { Flags } from '@oclif/core';
 import { DispenserError } from '@dispenser/shared/errors';
+import { CONFIG_FILE } from '@dispenser/shared/defaults';
 
 /** Flags shared by `run` and `dev`. */
 export const daemonFlags = {
   config: Flags.string({
     char: 'c',
     description: 'path of dispenser.toml; its directory is the base directory of the services',
-    default: '/opt/dispenser/dispenser.toml',
+    default: CONFIG_FILE,
   }),
   'pid-file': Flags.string({
     char: 'p',

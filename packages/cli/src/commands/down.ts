@@ -3,6 +3,7 @@ import { DockerodeEngine } from '@dispenser/orchestrator/docker/dockerode-engine
 import { down } from '@dispenser/orchestrator/down';
 import { errorMessage } from '@dispenser/shared/errors';
 import { instanceFromEnv } from '@dispenser/shared/instance';
+import { CONFIG_FILE } from '@dispenser/shared/defaults';
 
 /** `dispenser down`: remove every container Dispenser manages and the networks it created. */
 export default class Down extends Command {
@@ -11,7 +12,7 @@ export default class Down extends Command {
   static override flags = {
     // Ownership is read from labels, so the config is not needed; -c is accepted so the same
     // command line as `dispenser -c …` works.
-    config: Flags.string({ char: 'c', description: 'path of dispenser.toml (not needed: ownership is read from container labels)', default: '/opt/dispenser/dispenser.toml' }),
+    config: Flags.string({ char: 'c', description: 'path of dispenser.toml (not needed: ownership is read from container labels)', default: CONFIG_FILE }),
   };
 
   async run(): Promise<void> {

@@ -10,6 +10,7 @@ import { clearChildCapabilities } from './privileges.js';
 import { Supervisor } from './supervisor.js';
 import { serviceManager } from './systemd.js';
 import { takeActivatedSockets } from './socket-activation.js';
+import { PID_FILE_NAME } from '@dispenser/shared/defaults';
 
 export interface DaemonOptions {
   configFile: string;
@@ -20,7 +21,7 @@ export interface DaemonOptions {
 
 /** The pid file lives next to the config unless -p says otherwise. */
 export function defaultPidFile(configFile: string): string {
-  return resolve(dirname(resolve(configFile)), 'dispenser.pid');
+  return resolve(dirname(resolve(configFile)), PID_FILE_NAME);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { settingsChange } from '@dispenser/shared/config/restart-required';
+import { KILL_GRACE_MS, PROXY_DEFAULTS, TICKET_KEY_ROTATION_MS } from '@dispenser/shared/defaults';
 import type { Logger } from '@dispenser/shared/log';
 import { isSnapshot, TICKET_KEYS_BYTES, type Message, type MessageOf, type ProxySettingsSnapshot, type Snapshot } from '@dispenser/shared/ipc/messages';
 import { AckTracker } from './ack-tracker.js';
@@ -16,8 +17,6 @@ export interface SupervisorOptions {
   serviceManager: ServiceManager;
   spawnOrchestrator(): ChildHandle;
   spawnProxyWorker(index: number): ChildHandle;
-  /** drain time used before the orchestrator sent proxy settings */
-  defaultShutdownTimeoutMs?: number;
   /** extra time after the drain timeout before a child is killed */
   killGraceMs?: number;
   backoff?: BackoffOptions;
@@ -29,12 +28,6 @@ export interface SupervisorOptions {
 
 const HANDOVER_FIRST_RETRY_MS = 50;
 const HANDOVER_MAX_RETRY_MS = 2_000;
-/**
- * Session tickets are encrypted with these keys: replacing them bounds how long a leaked key (or
- * a recorded ticket) can decrypt anything. Node holds one key set at a time, so a rotation costs
- * each returning client one full handshake.
- */
-const TICKET_KEY_ROTATION_MS = 12 * 60 * 60 * 1000;
 
 type Settings = ProxySettingsSnapshot['settings'];
 
@@ -112,8 +105,9 @@ export class Supervisor {
     if (this.stopping) return this.stopping;
     clearTimeout(this.ticketKeyTimer);
     this.options.serviceManager.stopping();
-    const timeoutMs = this.cachedSettings()?.shutdownTimeoutMs ?? this.options.defaultShutdownTimeoutMs ?? 10_000;
-    const killAfterMs = timeoutMs + (this.options.killGraceMs ?? 2_000);
+    // before the orchestrator sent settings, nothing is configured yet: the documented default
+    const timeoutMs = this.cachedSettings()?.shutdownTimeoutMs ?? PROXY_DEFAULTS.shutdownTimeoutMs;
+    const killAfterMs = timeoutMs + (this.options.killGraceMs ?? KILL_GRACE_MS);
     this.log.info({ drainTimeoutMs: timeoutMs }, 'stopping: draining proxy workers and the orchestrator');
     const drain: Message = { type: 'drain', timeoutMs };
     const all = [this.orchestrator, ...this.workers.values()].map((c) => c.stop(drain, killAfterMs));
@@ -177,11 +171,12 @@ export class Supervisor {
       return;
     }
     const before = this.runningSettings;
-    this.runningSettings = { ...settings, enabled: before.enabled, workers: before.workers };
-    if (before.enabled !== settings.enabled || workerCount(before) !== workerCount(settings)) {
+    const change = settingsChange(before, settings);
+    this.runningSettings = change.inEffect;
+    for (const setting of change.restartRequired) {
       this.log.warn(
-        { running: { enabled: before.enabled, workers: workerCount(before) }, configured: { enabled: settings.enabled, workers: workerCount(settings) } },
-        'proxy enabled/workers changed: takes effect after a restart of dispenser',
+        { setting, running: { enabled: before.enabled, workers: before.workers }, configured: { enabled: settings.enabled, workers: settings.workers } },
+        `${setting} changed: it takes effect after a restart of dispenser`,
       );
     }
   }
@@ -277,7 +272,6 @@ export class Supervisor {
 
   private reloaded(msg: MessageOf<'reloaded'>): void {
     for (const error of msg.errors) this.log.error({ error }, 'reload: configuration error');
-    for (const setting of msg.restartRequired) this.log.warn({ setting }, `reload: ${setting} changed; takes effect after a restart of dispenser`);
     if (msg.ok) this.log.info('reload: new configuration applied');
     else this.log.error({ errors: msg.errors.length }, 'reload failed: still running the previous configuration');
     this.endReload();
@@ -304,7 +298,7 @@ function portsChanged(a: Settings, b: Settings): boolean {
   return a.enabled !== b.enabled || a.strategy !== b.strategy || a.httpPort !== b.httpPort || a.httpsPort !== b.httpsPort;
 }
 
-export function workerCount(settings: Settings): number {
-  if (!settings.enabled) return 0;
-  return settings.workers > 0 ? settings.workers : availableParallelism();
+/** ProxySettings.workers is resolved by the config pipeline (defaults.ts proxyWorkers); this only honours `enabled`. */
+function workerCount(settings: Settings): number {
+  return settings.enabled ? settings.workers : 0;
 }

@@ -7,6 +7,7 @@ import type { KeyedLock } from '../keyed-lock.js';
 import { awaitCondition, servicesInCycles } from './dependencies.js';
 import type { DesiredService } from './desired.js';
 import type { Action } from './plan.js';
+import { CONTAINER_STOP_TIMEOUT_S, DEPENDENCY_TIMEOUT_MS } from '@dispenser/shared/defaults';
 
 export interface ApplierOptions {
   engine: ContainerEngine;
@@ -201,7 +202,7 @@ export class Applier {
           throw new DispenserError('DEPENDENCY_FAILED', `dependency ${dep} failed: ${errorMessage(err)}`, { cause: err, hint: `fix ${dep} first; Dispenser retries` });
         }
         await awaitCondition(this.engine, dep, depDesired.containerName, condition, {
-          timeoutMs: this.opts.dependencyTimeoutMs ?? 300_000,
+          timeoutMs: this.opts.dependencyTimeoutMs ?? DEPENDENCY_TIMEOUT_MS,
           log,
           ...(this.opts.signal ? { signal: this.opts.signal } : {}),
         });
@@ -268,7 +269,7 @@ export class Applier {
     const wasRunning = old?.State.Running ?? false;
     if (!old) return this.createAndStart(d, log);
     log.info({ container: d.containerName, old: oldId.slice(0, 12) }, 'replacing container');
-    await this.engine.stopContainer(oldId, this.opts.stopTimeoutS ?? 10);
+    await this.engine.stopContainer(oldId, this.opts.stopTimeoutS ?? CONTAINER_STOP_TIMEOUT_S);
     const aside = `${d.containerName}-old-${oldId.slice(0, 8)}`;
     await this.engine.renameContainer(oldId, aside);
     try {
@@ -296,7 +297,7 @@ export class Applier {
   }
 
   async removeContainer(id: string): Promise<void> {
-    await this.engine.stopContainer(id, this.opts.stopTimeoutS ?? 10);
+    await this.engine.stopContainer(id, this.opts.stopTimeoutS ?? CONTAINER_STOP_TIMEOUT_S);
     await this.engine.removeContainer(id);
   }
 }

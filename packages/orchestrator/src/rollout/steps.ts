@@ -11,6 +11,7 @@ import { waitHealthy } from './health-gate.js';
 import { chooseHealthMethod, hasDockerHealthcheck } from './health.js';
 import type { RolloutSteps } from './procedure.js';
 import { probeHttp, probeTcp } from './probes.js';
+import { EXIT_LOG_LINES } from '../exits.js';
 
 /** How the rollout steers the proxy: the orchestrator's route table with a per-service override. */
 export interface RouteSwitch {
@@ -133,7 +134,7 @@ export function engineSteps(ctx: RolloutContext): RolloutSteps {
       let lastLogs: string[] = [];
       try {
         // redacted before cutting at 500 characters, so the cut cannot leave an unmatched piece
-        lastLogs = (await engine.containerLogs(id, ctx.logLines ?? 20)).map((l) => redactThenTruncate(l, scrub, 500));
+        lastLogs = (await engine.containerLogs(id, ctx.logLines ?? EXIT_LOG_LINES)).map((l) => redactThenTruncate(l, scrub, 500));
       } catch (err) {
         lastLogs = [`(logs unavailable: ${scrub(errorMessage(err))})`];
       }

@@ -3,6 +3,7 @@ import type { DigestSource } from '../../src/registry/client.js';
 import type { ImageReference } from '../../src/registry/reference.js';
 import type { ScheduledJob, Scheduler } from '../../src/cd/scheduler.js';
 import { config as baseConfig, service as baseService } from '../fixtures.js';
+import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 /** A registry answer per repository: a digest, or an error to throw. */
 export class FakeRegistry implements DigestSource {
@@ -62,6 +63,6 @@ export function config(services: ServiceConfig[], delayMs = 60_000): DispenserCo
     baseDir: '/srv',
     stateDir: '/srv/.dispenser',
     delayMs,
-    proxy: { enabled: false, strategy: 'http-only', trustForwardedHeaders: false, httpPort: 80, httpsPort: 443, bind: '127.0.0.1', workers: 1, accessLog: false, connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000, headerTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000, bodyTimeoutMs: 60_000, sendTimeoutMs: 60_000, http2IdleTimeoutMs: 75_000 },
+    proxy: testProxySettings({ enabled: false, strategy: 'http-only', bind: '127.0.0.1', connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000 }),
   });
 }

@@ -4,6 +4,7 @@ import type { LoadedMain, LoadedService } from './loaded.js';
 import { classifyVolumeSource, normalizeCondition, normalizeProxyPath } from './normalize-values.js';
 import type { DependsOnCondition, DispenserConfig, HstsPolicy, ServiceConfig } from './types.js';
 import type { DispenserFile } from './schema.js';
+import { proxyWorkers, STATE_DIR_NAME } from '../defaults.js';
 
 export interface NormalizeOptions {
   /** dev mode keeps dependencies only on loaded services */
@@ -19,7 +20,7 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
   const config: DispenserConfig = {
     configFile: main.file,
     baseDir: main.baseDir,
-    stateDir: join(main.baseDir, '.dispenser'),
+    stateDir: join(main.baseDir, STATE_DIR_NAME),
     delayMs: v.delay * 1000,
     networks: v.network.map((n) => ({ name: n.name, driver: n.driver, external: n.external, internal: n.internal, attachable: n.attachable, labels: { ...n.labels } })),
     proxy: {
@@ -29,7 +30,7 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
       httpPort: p.http_port,
       httpsPort: p.https_port,
       bind: p.bind,
-      workers: p.workers ?? options.cpuCount ?? availableParallelism(),
+      workers: proxyWorkers(p.workers, options.cpuCount ?? availableParallelism()),
       accessLog: p.access_log,
       connectTimeoutMs: p.connect_timeout,
       upstreamTimeoutMs: p.upstream_timeout,

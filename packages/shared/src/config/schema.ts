@@ -3,6 +3,7 @@ import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, parseTimerDuration, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
+import { ACME_DIRECTORY_URL, HSTS_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS } from '../defaults.js';
 
 /**
  * zod schemas for every key of dispenser.toml and service.toml (SPEC §4–5 plus the documented
@@ -10,7 +11,6 @@ import { splitShellWords } from './shell-words.js';
  * messages with it. Unit-carrying strings are converted here (ms, bytes, nano-CPUs).
  */
 
-export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
@@ -105,35 +105,34 @@ export const networkSchema = z.strictObject({
 });
 
 export const proxySettingsSchema = z.strictObject({
-  enabled: bool().default(true),
-  strategy: z.enum(['https-only', 'http-only', 'both']).describe('one of "https-only", "http-only", "both"').default('https-only'),
-  trust_forwarded_headers: bool().default(false),
-  http_port: port().default(80),
-  https_port: port().default(443),
-  bind: z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IP address such as "0.0.0.0" or "::"' }).describe('an IP address such as "0.0.0.0" or "::"').default('0.0.0.0'),
+  enabled: bool().default(PROXY_DEFAULTS.enabled),
+  strategy: z.enum(['https-only', 'http-only', 'both']).describe('one of "https-only", "http-only", "both"').default(PROXY_DEFAULTS.strategy),
+  trust_forwarded_headers: bool().default(PROXY_DEFAULTS.trustForwardedHeaders),
+  http_port: port().default(PROXY_DEFAULTS.httpPort),
+  https_port: port().default(PROXY_DEFAULTS.httpsPort),
+  bind: z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IP address such as "0.0.0.0" or "::"' }).describe('an IP address such as "0.0.0.0" or "::"').default(PROXY_DEFAULTS.bind),
   workers: z.number().int().min(1).describe('an integer ≥ 1').optional(),
-  access_log: bool().default(false),
-  connect_timeout: duration().prefault('5s'),
-  upstream_timeout: duration().prefault('60s'),
-  shutdown_timeout: duration().prefault('10s'),
-  // client-side timeouts; the defaults are nginx's (client_header_timeout, keepalive_timeout, client_body_timeout)
-  header_timeout: duration().prefault('60s'),
-  keepalive_timeout: duration().prefault('75s'),
-  body_timeout: duration().prefault('60s'),
+  access_log: bool().default(PROXY_DEFAULTS.accessLog),
+  connect_timeout: duration().default(PROXY_DEFAULTS.connectTimeoutMs),
+  upstream_timeout: duration().default(PROXY_DEFAULTS.upstreamTimeoutMs),
+  shutdown_timeout: duration().default(PROXY_DEFAULTS.shutdownTimeoutMs),
+  header_timeout: duration().default(PROXY_DEFAULTS.headerTimeoutMs),
+  keepalive_timeout: duration().default(PROXY_DEFAULTS.keepaliveTimeoutMs),
+  body_timeout: duration().default(PROXY_DEFAULTS.bodyTimeoutMs),
   // nginx's send_timeout: a client that takes nothing of a response for this long is dropped
-  send_timeout: duration().prefault('60s'),
-  http2_idle_timeout: duration().prefault('75s'),
-  hsts: hsts().default(false),
-  hsts_include_subdomains: bool().default(false),
+  send_timeout: duration().default(PROXY_DEFAULTS.sendTimeoutMs),
+  http2_idle_timeout: duration().default(PROXY_DEFAULTS.http2IdleTimeoutMs),
+  hsts: hsts().default(HSTS_DEFAULTS.hsts),
+  hsts_include_subdomains: bool().default(HSTS_DEFAULTS.includeSubDomains),
 });
 
 export const certbotSchema = z.strictObject({
   email: z.string().regex(/^[^@\s]+@[^@\s]+$/).describe('an email address for the ACME account'),
-  directory_url: z.url({ protocol: /^https?$/ }).describe('the URL of an ACME directory (https://…)').default(LETS_ENCRYPT_DIRECTORY),
+  directory_url: z.url({ protocol: /^https?$/ }).describe('the URL of an ACME directory (https://…)').default(ACME_DIRECTORY_URL),
 });
 
 export const dispenserFileSchema = z.strictObject({
-  delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(60),
+  delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(POLL_DELAY_S),
   service: z.array(z.strictObject({ path: nonEmpty('a service directory path (relative to the base dir)') })).describe('an array of [[service]] tables').default([]),
   network: z.array(networkSchema).describe('an array of [[network]] tables').default([]),
   proxy: proxySettingsSchema.prefault({}),
@@ -180,15 +179,15 @@ export const serviceSectionSchema = z.strictObject({
 
 export const serviceProxySchema = z.strictObject({
   host: z.string().regex(HOSTNAME).describe('a host name like "app.example.com"'),
-  path: z.string().refine((s) => s.startsWith('/'), { message: 'expected a path prefix starting with "/"' }).describe('a path prefix starting with "/"').default('/'),
+  path: z.string().refine((s) => s.startsWith('/'), { message: 'expected a path prefix starting with "/"' }).describe('a path prefix starting with "/"').default(SERVICE_PROXY_DEFAULTS.path),
   service_port: port(),
   cert_file: nonEmpty('a PEM certificate file path').optional(),
   key_file: nonEmpty('a PEM private key file path').optional(),
   health_path: z.string().refine((s) => s.startsWith('/'), { message: 'expected an HTTP path starting with "/"' }).describe('an HTTP path starting with "/"').optional(),
-  health_interval: duration().prefault('1s'),
-  health_timeout: duration().prefault('2s'),
-  deploy_timeout: duration().prefault('120s'),
-  drain_timeout: duration().prefault('30s'),
+  health_interval: duration().default(SERVICE_PROXY_DEFAULTS.healthIntervalMs),
+  health_timeout: duration().default(SERVICE_PROXY_DEFAULTS.healthTimeoutMs),
+  deploy_timeout: duration().default(SERVICE_PROXY_DEFAULTS.deployTimeoutMs),
+  drain_timeout: duration().default(SERVICE_PROXY_DEFAULTS.drainTimeoutMs),
   // unset: the [proxy] value of dispenser.toml applies
   hsts: hsts().optional(),
   hsts_include_subdomains: bool().optional(),

@@ -3,8 +3,12 @@
  * Produced only by the config pipeline (load.ts); durations are milliseconds, memory is bytes,
  * CPUs are nano-CPUs, and every path is absolute.
  */
+import type { ProxySettings } from '../ipc/messages.js';
 
-export type ProxyStrategy = 'https-only' | 'http-only' | 'both';
+/** Declared once, by its IPC schema (the proxy workers receive it as is). */
+export type { ProxySettings };
+export type ProxyStrategy = ProxySettings['strategy'];
+
 export type RestartPolicy = 'no' | 'always' | 'on-failure' | 'unless-stopped';
 export type Initialize = 'immediately' | 'on-trigger';
 export type PullPolicy = 'on-startup' | 'always';
@@ -12,34 +16,6 @@ export type PullPolicy = 'on-startup' | 'always';
 export type DeployStrategy = 'rollout' | 'recreate';
 export type DependsOnCondition = 'started' | 'completed' | 'healthy';
 export type NetworkDriver = 'bridge' | 'host' | 'overlay' | 'macvlan' | 'none';
-
-export interface ProxySettings {
-  enabled: boolean;
-  strategy: ProxyStrategy;
-  trustForwardedHeaders: boolean;
-  httpPort: number;
-  httpsPort: number;
-  bind: string;
-  /** number of proxy worker processes */
-  workers: number;
-  accessLog: boolean;
-  /** time to open a TCP connection to an upstream before answering 502 */
-  connectTimeoutMs: number;
-  /** time an upstream may take to answer before 504 */
-  upstreamTimeoutMs: number;
-  /** on stop: how long in-flight requests may take to finish */
-  shutdownTimeoutMs: number;
-  /** a client must send a request's headers (and finish a TLS handshake) within this, else 408 and close; 0 = off */
-  headerTimeoutMs: number;
-  /** an HTTP/1.1 connection idle between requests is closed after this; 0 = off */
-  keepaliveTimeoutMs: number;
-  /** time without a byte of request body (while the proxy is reading) before 408 and close; 0 = off */
-  bodyTimeoutMs: number;
-  /** time a client may take nothing of a response the proxy has ready before it is dropped */
-  sendTimeoutMs: number;
-  /** an HTTP/2 session with no open stream for this long gets GOAWAY; 0 = off */
-  http2IdleTimeoutMs: number;
-}
 
 /** Strict-Transport-Security for a service's HTTPS responses. */
 export interface HstsPolicy {
@@ -150,10 +126,3 @@ export interface DispenserConfig {
   certbot?: CertbotSettings;
   services: readonly ServiceConfig[];
 }
-
-/** The default network every managed container joins (SPEC §4). */
-export const DEFAULT_NETWORK = Object.freeze({
-  name: 'dispenser',
-  subnet: '172.28.0.0/16',
-  gateway: '172.28.0.1',
-});

@@ -3,7 +3,7 @@ import type { LoadedMain, LoadedService } from './loaded.js';
 import { normalizeProxyPath } from './normalize-values.js';
 import { CONTAINER_NAME } from './schema.js';
 import { closest } from './suggest.js';
-import { DEFAULT_NETWORK } from './types.js';
+import { DEFAULT_NETWORK } from '../defaults.js';
 
 /**
  * Rules that span files: unique names, host ports, declared networks, dependencies, proxy routes.

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { TICKET_KEYS_BYTES, openEnvelope, snapshotKinds } from './envelope.js';
-import type { ProxySettings } from '../config/types.js';
 
 export { PROTOCOL_VERSION, TICKET_KEYS_BYTES, envelope, isSnapshot, messageTypes, openEnvelope, snapshotKinds, type Envelope, type SnapshotKind } from './envelope.js';
 
@@ -66,29 +65,44 @@ const challengesSnapshot = z.strictObject({
 });
 export type ChallengesSnapshot = z.infer<typeof challengesSnapshot>;
 
+/**
+ * The proxy settings, as the config pipeline produces them (DispenserConfig.proxy) and the proxy
+ * workers receive them. Durations in ms. This schema is their only declaration: the type is
+ * inferred from it, so a field cannot be known to the type checker and missing from validation.
+ */
+const proxySettings = z.strictObject({
+  enabled: z.boolean(),
+  strategy: z.enum(['https-only', 'http-only', 'both']),
+  trustForwardedHeaders: z.boolean(),
+  httpPort: z.number().int(),
+  httpsPort: z.number().int(),
+  bind: z.string(),
+  /** number of proxy worker processes, resolved by the config pipeline (defaults.ts proxyWorkers) */
+  workers: z.number().int(),
+  accessLog: z.boolean(),
+  /** time to open a TCP connection to an upstream before answering 502 */
+  connectTimeoutMs: z.number().int(),
+  /** time an upstream may take to answer before 504 */
+  upstreamTimeoutMs: z.number().int(),
+  /** on stop: how long in-flight requests may take to finish */
+  shutdownTimeoutMs: z.number().int(),
+  /** a client must send a request's headers (and finish a TLS handshake) within this, else 408 and close; 0 = off */
+  headerTimeoutMs: z.number().int().nonnegative(),
+  /** an HTTP/1.1 connection idle between requests is closed after this; 0 = off */
+  keepaliveTimeoutMs: z.number().int().nonnegative(),
+  /** time without a byte of request body (while the proxy is reading) before 408 and close; 0 = off */
+  bodyTimeoutMs: z.number().int().nonnegative(),
+  /** time a client may take nothing of a response the proxy has ready before it is dropped */
+  sendTimeoutMs: z.number().int().nonnegative(),
+  /** an HTTP/2 session with no open stream for this long gets GOAWAY; 0 = off */
+  http2IdleTimeoutMs: z.number().int().nonnegative(),
+});
+export type ProxySettings = z.infer<typeof proxySettings>;
+
 const proxySettingsSnapshot = z.strictObject({
   type: z.literal('proxy-settings'),
   version: z.number().int().nonnegative(),
-  settings: z.strictObject({
-    enabled: z.boolean(),
-    strategy: z.enum(['https-only', 'http-only', 'both']),
-    trustForwardedHeaders: z.boolean(),
-    httpPort: z.number().int(),
-    httpsPort: z.number().int(),
-    bind: z.string(),
-    workers: z.number().int(),
-    accessLog: z.boolean(),
-    connectTimeoutMs: z.number().int(),
-    upstreamTimeoutMs: z.number().int(),
-    shutdownTimeoutMs: z.number().int(),
-    headerTimeoutMs: z.number().int().nonnegative(),
-    keepaliveTimeoutMs: z.number().int().nonnegative(),
-    bodyTimeoutMs: z.number().int().nonnegative(),
-    sendTimeoutMs: z.number().int().nonnegative(),
-    http2IdleTimeoutMs: z.number().int().nonnegative(),
-    // a field the config type has and this schema lacks is a type error here, not a message the
-    // supervisor drops at run time
-  }) satisfies z.ZodType<ProxySettings>,
+  settings: proxySettings,
 });
 export type ProxySettingsSnapshot = z.infer<typeof proxySettingsSnapshot>;
 
@@ -136,8 +150,6 @@ const reloaded = z.strictObject({
   type: z.literal('reloaded'),
   ok: z.boolean(),
   errors: z.array(z.string()),
-  /** settings that only take effect after a full restart */
-  restartRequired: z.array(z.string()),
 });
 /** supervisor → any child: stop accepting, finish in-flight work within timeoutMs, then exit */
 const drain = z.strictObject({ type: z.literal('drain'), timeoutMs: z.number().int().nonnegative() });

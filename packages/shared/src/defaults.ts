@@ -1,0 +1,106 @@
+import type { ProxySettings } from './ipc/messages.js';
+
+/**
+ * Every default Dispenser falls back to, in one place: the config schema fills unset keys from
+ * here, and the supervisor, the proxy workers and the orchestrator read the same values for what
+ * they need before (or without) a configuration. The user manual lists them
+ * (docs/configuration/*.md); a test checks its tables against this module.
+ *
+ * Zod-free and import-free at run time (ProxySettings is a type): a proxy worker reads it before
+ * anything else, and must not load the schemas.
+ */
+
+// ---- paths -------------------------------------------------------------------------------------
+
+/** `-c/--config` when not given. */
+export const CONFIG_FILE = '/opt/dispenser/dispenser.toml';
+/** The pid file's name, next to dispenser.toml unless `-p` says otherwise. */
+export const PID_FILE_NAME = 'dispenser.pid';
+/** The state directory's name (certificates, ACME account, rollout journal), in the base dir. */
+export const STATE_DIR_NAME = '.dispenser';
+
+// ---- dispenser.toml ----------------------------------------------------------------------------
+
+/** `delay`: seconds between registry polls. */
+export const POLL_DELAY_S = 60;
+
+/**
+ * `[proxy]`, as the proxy workers receive it. `workers` is not here: its default depends on the
+ * machine (proxyWorkers).
+ */
+export const PROXY_DEFAULTS: Readonly<Omit<ProxySettings, 'workers'>> = Object.freeze({
+  enabled: true,
+  strategy: 'https-only',
+  trustForwardedHeaders: false,
+  httpPort: 80,
+  httpsPort: 443,
+  bind: '0.0.0.0',
+  accessLog: false,
+  connectTimeoutMs: 5_000,
+  upstreamTimeoutMs: 60_000,
+  shutdownTimeoutMs: 10_000,
+  // the client-side timeouts are nginx's (client_header_timeout, keepalive_timeout,
+  // client_body_timeout, send_timeout); HTTP/2 idle as HTTP/1.1 keep-alive
+  headerTimeoutMs: 60_000,
+  keepaliveTimeoutMs: 75_000,
+  bodyTimeoutMs: 60_000,
+  sendTimeoutMs: 60_000,
+  http2IdleTimeoutMs: 75_000,
+});
+
+/** `[proxy] hsts` and `hsts_include_subdomains`: no Strict-Transport-Security header. */
+export const HSTS_DEFAULTS = Object.freeze({ hsts: false as const, includeSubDomains: false });
+
+/**
+ * `[proxy] workers`: the configured count, else one worker per CPU the process may use
+ * (os.availableParallelism(), which the caller passes in so this stays pure). The only place the
+ * count is resolved; everything after the config pipeline reads ProxySettings.workers as is.
+ */
+export function proxyWorkers(configured: number | undefined, cpuCount: number): number {
+  return configured ?? cpuCount;
+}
+
+/** Whole proxy settings from the defaults, e.g. for a proxy worker before its first settings arrive. */
+export function defaultProxySettings(workers: number): ProxySettings {
+  return { ...PROXY_DEFAULTS, workers };
+}
+
+/** `[certbot] directory_url` */
+export const ACME_DIRECTORY_URL = 'https://acme-v02.api.letsencrypt.org/directory';
+
+/** The bridge network every managed container joins (SPEC §4). */
+export const DEFAULT_NETWORK = Object.freeze({
+  name: 'dispenser',
+  subnet: '172.28.0.0/16',
+  gateway: '172.28.0.1',
+});
+
+// ---- service.toml ------------------------------------------------------------------------------
+
+/** A service's `[proxy]` keys (durations in ms). */
+export const SERVICE_PROXY_DEFAULTS = Object.freeze({
+  path: '/',
+  healthIntervalMs: 1_000,
+  healthTimeoutMs: 2_000,
+  deployTimeoutMs: 120_000,
+  drainTimeoutMs: 30_000,
+});
+
+// ---- not configurable, documented --------------------------------------------------------------
+
+/** A child still running this long after its drain timeout is killed (docs/cli.md). */
+export const KILL_GRACE_MS = 2_000;
+/**
+ * How often the TLS session ticket keys are replaced (guides/reverse-proxy.md): it bounds how long
+ * a leaked key (or a recorded ticket) can decrypt anything. Node holds one key set at a time, so a
+ * rotation costs each returning client one full handshake.
+ */
+export const TICKET_KEY_ROTATION_MS = 12 * 60 * 60 * 1000;
+/** `docker stop`'s grace before SIGKILL when Dispenser stops a container (as Docker's own default). */
+export const CONTAINER_STOP_TIMEOUT_S = 10;
+/** How long a service waits for its `depends_on` conditions before DEPENDENCY_TIMEOUT. */
+export const DEPENDENCY_TIMEOUT_MS = 5 * 60_000;
+/** How long the orchestrator waits for every proxy worker to confirm a route table. */
+export const ROUTES_CONFIRM_TIMEOUT_MS = 15_000;
+/** Retry of per-service faults and of a lost Docker engine: doubling from base up to max. */
+export const FAULT_RETRY = Object.freeze({ baseMs: 2_000, maxMs: 60_000 });
