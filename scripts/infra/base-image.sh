@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the image the Docker tests and benchmarks run their containers from, if it is missing:
-# dispenser-test/busybox:base, FROM scratch + Debian's static busybox (package busybox-static).
+# dispenser-test/busybox:base (or $DISPENSER_TEST_BASE_IMAGE), FROM scratch + Debian's static
+# busybox (package busybox-static).
 # Needs only a running Docker engine; start.sh and `npm run bench` call it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,4 +17,5 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp "$busybox" "$ctx/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\nCMD ["/bin/sh"]\n' >"$ctx/Dockerfile"
-DOCKER_BUILDKIT=0 docker build -q -t "$BASE_IMAGE" "$ctx" >/dev/null
+# The legacy builder: BuildKit may be missing; its deprecation notice is only shown on failure.
+DOCKER_BUILDKIT=0 docker build -q -t "$BASE_IMAGE" "$ctx" >/dev/null 2>"$ctx/err" || { cat "$ctx/err" >&2; exit 1; }

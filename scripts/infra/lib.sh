@@ -1,5 +1,5 @@
 # Functions shared by the scripts in scripts/infra (sourced; $INFRA is the infra directory).
-BASE_IMAGE=dispenser-test/busybox:base
+BASE_IMAGE=${DISPENSER_TEST_BASE_IMAGE:-dispenser-test/busybox:base}
 
 log() { echo "[infra] $*" >&2; }
 wait_for() { # description, command...
