@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Checks that start.sh never hands the tests a registry it did not start. Runs a "foreign"
-# docker-registry (as a developer's own registry on 5000 would be) on the port start.sh prefers,
-# then start.sh in a fresh infra directory, and expects: the env file names another address, that
-# registry writes the access log the env file names, and a second start.sh reuses it. Everything
-# it starts is stopped again. Needs docker-registry, pebble, curl and a running Docker engine;
-# leaves the infra directory in use (default /tmp/dispenser-infra) alone.
+# docker-registry (as a developer's own registry on 5000 would be) on the port start.sh prefers
+# (5000 when free), then start.sh in a fresh infra directory, and expects: the env file names
+# another address, that registry writes the access log the env file names, and a second start.sh
+# reuses it. Everything
+# it starts is stopped again (dockerd too, if it had to start it). Needs docker-registry, pebble,
+# curl and Docker; leaves the infra directory in use (default /tmp/dispenser-infra) alone.
 #   bash scripts/infra/check-foreign-registry.sh
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +19,12 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+# 5000 when free, as on a machine with no test infra yet: exactly the case of a developer's own
+# registry. Otherwise a free port, made the one start.sh prefers.
+port=5000
+if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+fi
 mkdir -p "$tmp/foreign"
 printf 'version: 0.1\nstorage:\n  filesystem: { rootdirectory: %s/foreign/data }\nhttp: { addr: 127.0.0.1:%s }\n' "$tmp" "$port" >"$tmp/foreign/config.yml"
 docker-registry serve "$tmp/foreign/config.yml" >"$tmp/foreign/log" 2>&1 &

@@ -35,7 +35,8 @@ stop_ours() {
   local pid; pid=$(cat "$INFRA/$1.pid")
   log "stopping $1 (pid $pid)"
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  # dockerd takes seconds to let go of its socket and pid file; a new one started before fails
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   rm -f "$INFRA/$1.pid"
 }
 

@@ -97,7 +97,7 @@ function available(part: Part): boolean {
 export function infra(t: SkippableContext, ...parts: Part[]): Infra | undefined {
   const missing = parts.filter((p) => !available(p));
   if (missing.length > 0) {
-    const why = `needs ${missing.join(', ')}: run scripts/infra/start.sh and source its env file`;
+    const why = `needs ${missing.join(', ')}: run scripts/infra/start.sh`;
     if (process.env.DISPENSER_REQUIRE_INFRA === '1') throw new Error(why);
     t.skip(why);
     return undefined;
