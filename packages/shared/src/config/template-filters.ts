@@ -231,7 +231,8 @@ export const FILTERS: ReadonlyMap<string, Filter> = new Map<string, Filter>([
   }],
   ['wordcount', (c, v) => (str(v, 'wordcount').match(/[\p{L}\p{N}_]+/gu) ?? []).length],
 ]);
-for (const [alias, name] of [['d', 'default'], ['count', 'length'], ['e', 'escape']] as const) (FILTERS as Map<string, Filter>).set(alias, FILTERS.get(name)!);
+// dump: the name this port documented before it followed MiniJinja, kept so those configs still load
+for (const [alias, name] of [['d', 'default'], ['count', 'length'], ['e', 'escape'], ['dump', 'tojson']] as const) (FILTERS as Map<string, Filter>).set(alias, FILTERS.get(name)!);
 
 const isNum = (v: JValue) => typeof v === 'number' || v instanceof JFloat;
 const cmp = (op: (c: number) => boolean): Test => (v, a) => op(compare(v, a[0] ?? null));

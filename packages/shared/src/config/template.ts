@@ -76,7 +76,7 @@ function isNode(x: unknown): x is TemplateNode {
 
 function children(node: TemplateNode, skip: ReadonlySet<string> = new Set()): TemplateNode[] {
   const out: TemplateNode[] = [];
-  for (const f of [...node.fields, 'children']) {
+  for (const f of new Set([...node.fields, 'children'])) {
     if (skip.has(f)) continue;
     const c = node[f];
     if (Array.isArray(c)) for (const x of c) if (isNode(x)) out.push(x);

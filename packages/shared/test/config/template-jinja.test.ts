@@ -147,12 +147,12 @@ test('a missing key used without a fallback is an error naming it, with its posi
   assert.match(r.errors[0]!.message, /o\.zzz/);
 });
 
-test('an unknown filter is an error at its position', () => {
-  const r = renderTemplate('a = 1\nb = "${ name | shout }"', vars);
+test('an unknown filter is one error at its position, even in a branch not taken', () => {
+  const r = renderTemplate('a = 1\n{% if false %}b = "${ name | uper }"{% endif %}', vars);
   assert.equal(r.ok, false);
   if (r.ok) return;
-  assert.deepEqual([r.errors[0]!.code, r.errors[0]!.line], ['CONFIG_TEMPLATE_SYNTAX', 2]);
-  assert.match(r.errors[0]!.message, /unknown filter "shout"/);
+  assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.column]), [['CONFIG_TEMPLATE_SYNTAX', 2, 30]]);
+  assert.match(r.errors[0]!.message, /unknown filter "uper" \(did you mean "upper"\?\)/);
 });
 
 test('include, import, extends and macros are refused with the tag named', () => {
