@@ -1,6 +1,6 @@
 import { FILTERS, GLOBALS, TESTS, contains, type Caller } from './template-filters.js';
 import {
-  JFloat, JFunc, JMap, TemplateFailure, Undefined, compare, equal, fromHost, getItem, isUndefined, iterate, makeMap, num, repr, toText, truthy, typeName, undefinedError,
+  JFloat, JFunc, JMap, TEMPLATE_LIMITS, TemplateFailure, Undefined, bounded, compare, limit, equal, fromHost, getItem, isUndefined, iterate, makeMap, num, repr, toText, truthy, typeName, undefinedError,
   type JValue, type Kwargs,
 } from './template-values.js';
 
@@ -10,16 +10,8 @@ import {
  * `${ x.constructor.constructor("…")() }` run code. Here every value is a template value
  * (template-values.ts) and every operation is one of ours, bounded by the limits below.
  */
-export const TEMPLATE_LIMITS = {
-  /** bytes of output, and of any one string built while rendering */
-  maxOutput: 4 * 1024 * 1024,
-  /** loop iterations (all loops together) and range() lengths */
-  maxIterations: 100_000,
-  /** expression and statement evaluations */
-  maxSteps: 2_000_000,
-  /** nesting of expressions and blocks */
-  maxDepth: 200,
-};
+
+export { TEMPLATE_LIMITS };
 
 export interface TemplateNode {
   typename: string;
@@ -64,8 +56,8 @@ class Evaluator implements Caller {
 
   // ---- limits ----
 
-  sized(s: string): string {
-    if (s.length > TEMPLATE_LIMITS.maxOutput) throw limit(`a string longer than ${TEMPLATE_LIMITS.maxOutput} characters`);
+  private sized(s: string): string {
+    bounded(s.length);
     return s;
   }
 
@@ -343,14 +335,17 @@ class Evaluator implements Caller {
     for (const v of [a, b]) if (isUndefined(v)) throw undefinedError(v, 'used in arithmetic');
     if (op === 'Add') {
       if (typeof a === 'string' && typeof b === 'string') return this.sized(a + b);
-      if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+      if (Array.isArray(a) && Array.isArray(b)) {
+        bounded(a.length + b.length);
+        return [...a, ...b];
+      }
     }
     if (op === 'Mul') {
       const [s, n] = typeof a === 'string' || Array.isArray(a) ? [a, b] : [b, a];
       if ((typeof s === 'string' || Array.isArray(s)) && typeof n === 'number') {
-        const size = s.length * Math.max(0, n);
-        if (size > TEMPLATE_LIMITS.maxOutput) throw limit(`a repetition of more than ${TEMPLATE_LIMITS.maxOutput} items`);
-        return typeof s === 'string' ? s.repeat(Math.max(0, n)) : Array.from({ length: Math.max(0, n) }, () => s).flat();
+        const count = bounded(Math.max(0, n));
+        bounded(s.length * count);
+        return typeof s === 'string' ? s.repeat(count) : Array.from({ length: count }, () => s).flat();
       }
     }
     const x = typeof a === 'boolean' ? undefined : num(a);
@@ -362,10 +357,6 @@ class Evaluator implements Caller {
       : op === 'FloorDiv' ? Math.floor(x / y) : op === 'Mod' ? x - y * Math.floor(x / y) : x ** y;
     return ints && op !== 'Div' && !(op === 'Pow' && y < 0) ? r : new JFloat(r);
   }
-}
-
-function limit(what: string): TemplateFailure {
-  return new TemplateFailure('CONFIG_TEMPLATE_LIMIT', `this template produces ${what}; config templates are bounded so a mistake cannot hang or exhaust the daemon`);
 }
 
 /** Why a node cannot be rendered here, for tags nunjucks parses that config templates do not run. */

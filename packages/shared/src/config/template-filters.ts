@@ -1,5 +1,5 @@
 import {
-  JFloat, JFunc, JMap, Undefined, TemplateFailure, compare, equal, getItem, isUndefined, iterate, makeMap, num, toJson, toText, truthy, typeName,
+  JFloat, JFunc, JMap, Undefined, TemplateFailure, bounded, compare, equal, getItem, isUndefined, iterate, makeMap, num, toJson, toText, truthy, typeName,
   type JValue, type Kwargs,
 } from './template-values.js';
 
@@ -10,8 +10,6 @@ import {
 export interface Caller {
   filter(name: string, value: JValue, args: JValue[], kwargs: Kwargs): JValue;
   test(name: string, value: JValue, args: JValue[]): boolean;
-  /** every string a filter builds goes through here so output size stays bounded */
-  sized(s: string): string;
 }
 
 type Filter = (c: Caller, v: JValue, args: JValue[], kw: Kwargs) => JValue;
@@ -42,6 +40,12 @@ function attribute(v: JValue, path: string): JValue {
 
 function sortKey(v: JValue, caseSensitive: boolean): JValue {
   return !caseSensitive && typeof v === 'string' ? v.toLowerCase() : v;
+}
+
+/** Joins once the result is known to fit the output bound. */
+function joinBounded(parts: string[], sep: string): string {
+  bounded(parts.reduce((n, p) => n + p.length, 0) + sep.length * Math.max(0, parts.length - 1));
+  return parts.join(sep);
 }
 
 function escapeHtml(s: string): string {
@@ -97,15 +101,15 @@ function selectFilter(keep: boolean, byAttr: boolean): Filter {
 }
 
 export const FILTERS: ReadonlyMap<string, Filter> = new Map<string, Filter>([
-  ['default', (c, v, args) => {
-    const fallback = args[0] ?? '';
-    return isUndefined(v) || (truthy(args[1] ?? false) && !truthy(v)) ? fallback : v;
+  ['default', (c, v, args, kw) => {
+    const fallback = arg(args, kw, 0, 'default_value') ?? '';
+    return isUndefined(v) || (truthy(arg(args, kw, 1, 'boolean') ?? false) && !truthy(v)) ? fallback : v;
   }],
   ['upper', (c, v) => str(v, 'upper').toUpperCase()],
   ['lower', (c, v) => str(v, 'lower').toLowerCase()],
   ['title', (c, v) => str(v, 'title').toLowerCase().replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase())],
   ['capitalize', (c, v) => { const s = str(v, 'capitalize'); return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase(); }],
-  ['replace', (c, v, args) => c.sized(str(v, 'replace').split(str(args[0] ?? '', 'replace')).join(str(args[1] ?? '', 'replace')))],
+  ['replace', (c, v, args) => joinBounded(str(v, 'replace').split(str(args[0] ?? '', 'replace')), str(args[1] ?? '', 'replace'))],
   ['trim', (c, v, args) => {
     const s = str(v, 'trim');
     if (args[0] === undefined || args[0] === null) return s.trim();
@@ -120,12 +124,12 @@ export const FILTERS: ReadonlyMap<string, Filter> = new Map<string, Filter>([
   ['join', (c, v, args, kw) => {
     const sep = arg(args, kw, 0, 'd') ?? '';
     const attr = arg(args, kw, 1, 'attribute');
-    return c.sized(list(v, 'join').map((x) => toText(typeof attr === 'string' ? attribute(x, attr) : x)).join(toText(sep)));
+    return joinBounded(list(v, 'join').map((x) => toText(typeof attr === 'string' ? attribute(x, attr) : x)), toText(sep));
   }],
   ['length', (c, v) => (typeof v === 'string' ? [...v].length : v instanceof JMap ? v.size : list(v, 'length').length)],
   ['tojson', (c, v, args, kw) => {
     const indent = arg(args, kw, 0, 'indent');
-    return c.sized(toJson(v, indent === undefined || indent === null ? undefined : int(indent, 'tojson indent')));
+    return toJson(v, indent === undefined || indent === null ? undefined : bounded(int(indent, 'tojson indent')));
   }],
   ['items', (c, v) => {
     if (!(v instanceof JMap)) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `filter items expects a map, got ${typeName(v)}`);
@@ -169,9 +173,9 @@ export const FILTERS: ReadonlyMap<string, Filter> = new Map<string, Filter>([
   }],
   ['reverse', (c, v) => (typeof v === 'string' ? [...v].reverse().join('') : [...list(v, 'reverse')].reverse())],
   ['round', (c, v, args, kw) => {
-    const n = num(v);
-    if (n === undefined) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `filter round expects a number, got ${typeName(v)}`);
-    return round(n, int(arg(args, kw, 0, 'precision') ?? 0, 'round precision'));
+    if (typeof v === 'number') return v;
+    if (!(v instanceof JFloat)) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `filter round expects a number, got ${typeName(v)}`);
+    return round(v.v, int(arg(args, kw, 0, 'precision') ?? 0, 'round precision'));
   }],
   ['abs', (c, v) => {
     if (typeof v === 'number') return Math.abs(v);
@@ -187,11 +191,13 @@ export const FILTERS: ReadonlyMap<string, Filter> = new Map<string, Filter>([
   }, 0)],
   ['indent', (c, v, args, kw) => {
     const width = arg(args, kw, 0, 'width');
-    const pad = typeof width === 'string' ? width : ' '.repeat(int(width ?? 4, 'indent width'));
+    const pad = typeof width === 'string' ? width : ' '.repeat(bounded(Math.max(0, int(width ?? 4, 'indent width'))));
     const first = truthy(arg(args, kw, 1, 'first') ?? false);
     const blank = truthy(arg(args, kw, 2, 'blank') ?? false);
     const lines = str(v, 'indent').split('\n');
-    return c.sized(lines.map((l, i) => ((i > 0 || first) && (blank || l.trim() !== '') ? pad + l : l)).join('\n'));
+    const indented = lines.filter((l, i) => (i > 0 || first) && (blank || l.trim() !== '')).length;
+    bounded(indented * pad.length);
+    return joinBounded(lines.map((l, i) => ((i > 0 || first) && (blank || l.trim() !== '') ? pad + l : l)), '\n');
   }],
   ['safe', (c, v) => toText(v)],
   ['escape', (c, v) => escapeHtml(toText(v))],

@@ -18,6 +18,27 @@ export class TemplateFailure extends Error {
   }
 }
 
+export const TEMPLATE_LIMITS = {
+  /** bytes of output, and of any one string built while rendering */
+  maxOutput: 4 * 1024 * 1024,
+  /** loop iterations (all loops together) and range() lengths */
+  maxIterations: 100_000,
+  /** expression and statement evaluations */
+  maxSteps: 2_000_000,
+  /** nesting of expressions and blocks */
+  maxDepth: 200,
+};
+
+export function limit(what: string): TemplateFailure {
+  return new TemplateFailure('CONFIG_TEMPLATE_LIMIT', `this template produces ${what}; config templates are bounded so a mistake cannot hang or exhaust the daemon`);
+}
+
+/** Checked before a string or list of `length` is built. */
+export function bounded(length: number): number {
+  if (length > TEMPLATE_LIMITS.maxOutput) throw limit(`a string or list longer than ${TEMPLATE_LIMITS.maxOutput}`);
+  return length;
+}
+
 /** A missing variable, key or attribute; `what` names it for the error. */
 export class Undefined {
   /** silent: the value of `x if cond` without else, which renders as nothing (as in MiniJinja) */
@@ -164,18 +185,18 @@ export function compare(a: JValue, b: JValue): number {
   throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot compare ${typeName(a)} with ${typeName(b)}`);
 }
 
-/** JSON as MiniJinja's tojson writes it: keys sorted, `<`, `>`, `&` and `'` escaped. */
+/** JSON as MiniJinja's tojson writes it: map keys in their (sorted) order, `<`, `>`, `&` and `'` escaped. */
 export function toJson(v: JValue, indent?: number): string {
-  const plain = (x: JValue): unknown => {
+  const pad = (level: number) => (indent === undefined ? '' : `\n${' '.repeat(indent * level)}`);
+  const write = (x: JValue, level: number): string => {
     if (x instanceof Undefined) throw undefinedError(x, 'passed to tojson');
-    if (x instanceof JFloat) return x.v;
-    if (Array.isArray(x)) return x.map(plain);
-    if (x instanceof JMap) return Object.fromEntries([...x].map(([k, y]) => [k, plain(y)]));
     if (x instanceof JFunc) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', 'a function cannot be converted to JSON');
-    return x;
+    const items = Array.isArray(x) ? x.map((y) => write(y, level + 1)) : x instanceof JMap ? [...x].map(([k, y]) => `${JSON.stringify(k)}:${indent === undefined ? '' : ' '}${write(y, level + 1)}`) : undefined;
+    if (items === undefined) return JSON.stringify(x instanceof JFloat ? x.v : x) ?? 'null';
+    const [open, close] = Array.isArray(x) ? ['[', ']'] : ['{', '}'];
+    return items.length === 0 ? open + close : `${open}${items.map((i) => pad(level + 1) + i).join(',')}${pad(level)}${close}`;
   };
-  const text = JSON.stringify(plain(v), null, indent) ?? 'null';
-  return text.replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return write(v, 0).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Items a `for` loop or a list filter walks: list items, map keys, string characters. */

@@ -42,7 +42,7 @@ function parse(source: string): TemplateNode {
 }
 
 export interface TemplateError {
-  code: 'CONFIG_UNDEFINED_VARIABLE' | 'CONFIG_TEMPLATE_SYNTAX' | 'CONFIG_TEMPLATE_LIMIT';
+  code: TemplateFailure['code'];
   line: number;
   column: number;
   endColumn?: number;
@@ -55,16 +55,18 @@ export function renderTemplate(source: string, vars: Readonly<Record<string, unk
   // Fast path: most files use no template syntax at all.
   if (!source.includes('${') && !source.includes('{%') && !source.includes('{#')) return { ok: true, text: source };
   let ast: TemplateNode;
+  let errors: TemplateError[];
   try {
     ast = parse(source);
+    errors = staticProblems(ast, new Set(Object.keys(vars)));
   } catch (err) {
     return { ok: false, errors: [syntaxError(source, err)] };
   }
-  const errors = staticProblems(ast, new Set(Object.keys(vars)));
   if (errors.length > 0) return { ok: false, errors };
   try {
     return { ok: true, text: evaluate(ast, vars, source) };
   } catch (err) {
+    if (err instanceof RangeError) return { ok: false, errors: [syntaxError(source, err)] };
     if (!(err instanceof TemplateFailure)) throw err;
     return { ok: false, errors: [{ code: err.code, line: err.line ?? 1, column: err.column ?? 1, message: err.message }] };
   }

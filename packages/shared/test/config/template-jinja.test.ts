@@ -18,6 +18,7 @@ const cases: [string, string][] = [
   ['${ name | default("x") }', 'web'],
   ['${ empty | default("x") }', ''],
   ['${ empty | default("x", true) }', 'x'],
+  ['${ empty | default("x", boolean=true) }', 'x'],
   [`${MAP}\${ o.zzz | default("none here") }`, 'none here'],
   ['{% set v = none %}${ v | default("x") }', 'none'],
   // case
@@ -61,6 +62,8 @@ const cases: [string, string][] = [
   [`${MAP}\${ o | tojson }`, '{"a":1,"b":2}'],
   [`${MAP}\${ o | tojson(indent=2) }`, '{\n  "a": 1,\n  "b": 2\n}'],
   ['{% set v = [true, none, 1.5] %}${ v | tojson }', '[true,null,1.5]'],
+  ['{% set v = {"10": [], "9": {}, "a": [1, {"b": "c"}]} %}${ v | tojson }', '{"10":[],"9":{},"a":[1,{"b":"c"}]}'],
+  ['{% set v = {"a": [1, 2]} %}${ v | tojson(2) }', '{\n  "a": [\n    1,\n    2\n  ]\n}'],
   // lists
   ['${ ["b", "A", "c"] | sort | join }', 'Abc'],
   ['${ ["b", "A", "c"] | sort(reverse=true) | join }', 'cbA'],
@@ -80,6 +83,7 @@ const cases: [string, string][] = [
   ['${ [1, 2, 3, 4, 5] | batch(2) | tojson }', '[[1,2],[3,4],[5]]'],
   // numbers
   ['${ 3.7 | round }', '4.0'],
+  ['${ 2.5 | round }${ -2.5 | round }', '3.0-3.0'],
   ['${ 3.14159 | round(2) }', '3.14'],
   ['${ neg | abs }', '3'],
   ['${ 7 / 2 }', '3.5'],
