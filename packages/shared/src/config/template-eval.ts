@@ -37,7 +37,7 @@ export function evaluate(root: TemplateNode, vars: Readonly<Record<string, unkno
 class Evaluator implements Caller {
   private readonly globals: Scope;
   private readonly lines: string[];
-  private steps = 0;
+  private work = 0;
   private iterations = 0;
   private depth = 0;
   private out: string[] = [];
@@ -67,6 +67,12 @@ class Evaluator implements Caller {
     this.out.push(s);
   }
 
+  /** Filters and operators cost what they copy or scan, so a loop over a big string stays bounded. */
+  private spend(units: number): void {
+    this.work += units;
+    if (this.work > TEMPLATE_LIMITS.maxWork) throw limit(`more than ${TEMPLATE_LIMITS.maxWork} units of work (expressions, and characters or items built or filtered)`);
+  }
+
   private iterate(): void {
     if (++this.iterations > TEMPLATE_LIMITS.maxIterations) throw limit(`more than ${TEMPLATE_LIMITS.maxIterations} loop iterations`);
   }
@@ -86,7 +92,7 @@ class Evaluator implements Caller {
 
   /** Runs `f` for `node`, giving any error without a position the node's position. */
   private at<T>(node: TemplateNode, f: () => T): T {
-    if (++this.steps > TEMPLATE_LIMITS.maxSteps) throw limit(`more than ${TEMPLATE_LIMITS.maxSteps} evaluation steps`);
+    this.spend(1);
     if (++this.depth > TEMPLATE_LIMITS.maxDepth) throw limit(`nesting deeper than ${TEMPLATE_LIMITS.maxDepth}`);
     try {
       return f();
@@ -198,7 +204,11 @@ class Evaluator implements Caller {
   }
 
   private expr(node: TemplateNode, scopes: Scope[]): JValue {
-    return this.at(node, () => this.exprInner(node, scopes));
+    return this.at(node, () => {
+      const v = this.exprInner(node, scopes);
+      this.spend(size(v));
+      return v;
+    });
   }
 
   private exprInner(node: TemplateNode, scopes: Scope[]): JValue {
@@ -295,6 +305,7 @@ class Evaluator implements Caller {
     const f = FILTERS.get(name);
     if (!f) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `unknown filter "${name}"; see the filter list in docs/configuration/variables-and-secrets.md`);
     if (isUndefined(value) && name !== 'default' && name !== 'd') throw undefinedError(value, `passed to filter ${name}`);
+    this.spend(args.reduce<number>((n, a) => n + size(a), size(value)));
     return f(this, value, args, kwargs);
   }
 
@@ -371,6 +382,11 @@ function unsupported(node: TemplateNode): TemplateFailure {
 
 function operandError(doing: string, v: JValue): TemplateFailure {
   return new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot ${doing} ${typeName(v)}`);
+}
+
+/** What building or scanning a value costs: its length (lists: shallow). */
+function size(v: JValue): number {
+  return typeof v === 'string' || Array.isArray(v) ? v.length : v instanceof JMap ? v.size : 0;
 }
 
 /** `a.b[0]` as written, for messages. */

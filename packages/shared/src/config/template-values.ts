@@ -23,8 +23,8 @@ export const TEMPLATE_LIMITS = {
   maxOutput: 4 * 1024 * 1024,
   /** loop iterations (all loops together) and range() lengths */
   maxIterations: 100_000,
-  /** expression and statement evaluations */
-  maxSteps: 2_000_000,
+  /** work: one per expression or statement, plus the length of every string or list built or filtered */
+  maxWork: 10_000_000,
   /** nesting of expressions and blocks */
   maxDepth: 200,
 };

@@ -99,6 +99,8 @@ test('runaway templates stop with CONFIG_TEMPLATE_LIMIT and a position, quickly'
     '{% set s = "xxxxxxxxxxxxxxxx" %}{% set s = s ~ s ~ s ~ s %}{% for i in range(100000) %}${ s ~ s ~ s ~ s }{% endfor %}',
     '{% set s = "x" %}{% for i in range(50000) %}${ s | indent(1000, true) }{% endfor %}',
     '${ "x" | indent(1000000000) }',
+    '{% set big = "x" * 4000000 %}{% for i in range(100000) %}{% set t = big | upper %}{% endfor %}',
+    '{% set big = "x" * 4000000 %}{% for i in range(100000) %}{% if "y" in big %}{% endif %}{% endfor %}',
     '${ [] * 100000000 }',
     '{% set big = "x" * 4000000 %}${ big | replace("x", big) }',
     '{% set big = "x" * 4000000 %}${ [1, 2, 3] | join(big) }',
