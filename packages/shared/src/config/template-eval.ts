@@ -11,8 +11,6 @@ import {
  * (template-values.ts) and every operation is one of ours, bounded by the limits below.
  */
 
-export { TEMPLATE_LIMITS };
-
 export interface TemplateNode {
   typename: string;
   fields: string[];
@@ -179,7 +177,6 @@ class Evaluator implements Caller {
       });
     }
     if (items.length === 0) return this.block(node.else_ as TemplateNode | null, scopes);
-    let cycleIndex = 0;
     items.forEach((item, i) => {
       this.iterate();
       const scope: Scope = new Map();
@@ -188,8 +185,7 @@ class Evaluator implements Caller {
         ['first', i === 0], ['last', i === items.length - 1], ['length', items.length], ['depth', 1], ['depth0', 0],
         ['previtem', i > 0 ? items[i - 1]! : new Undefined('loop.previtem')], ['nextitem', i + 1 < items.length ? items[i + 1]! : new Undefined('loop.nextitem')],
       ]);
-      cycleIndex = i;
-      loop.set('cycle', new JFunc('loop.cycle', (args) => (args.length ? args[cycleIndex % args.length]! : null)));
+      loop.set('cycle', new JFunc('loop.cycle', (args) => (args.length ? args[i % args.length]! : null)));
       scope.set('loop', loop);
       bind(scope, item);
       this.block(node.body as TemplateNode, [...scopes, scope]);

@@ -151,10 +151,9 @@ function staticProblems(root: TemplateNode, defined: ReadonlySet<string>): Templ
         return;
       }
       case 'FunCall':
-      case 'FilterAsync':
-        // the callee is a filter or function name, not a variable
+        // `range(3)`: the callee is a function name, not a variable; `loop.cycle(…)` is an expression
         for (const c of children(node, new Set(['name']))) visit(c, scope);
-        if (node.typename === 'FunCall' && isNode(node.name) && node.name.typename !== 'Symbol') visit(node.name, scope);
+        if (isNode(node.name) && node.name.typename !== 'Symbol') visit(node.name, scope);
         return;
       case 'KeywordArgs':
         // in `sort(reverse=true)` the name is the argument's, not a variable

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderTemplate } from '../../src/config/template.js';
-import { TEMPLATE_LIMITS } from '../../src/config/template-eval.js';
+import { TEMPLATE_LIMITS } from '../../src/config/template-values.js';
 
 /**
  * Config templates are read by a daemon running as root (and by `dispenser --test`): no template
