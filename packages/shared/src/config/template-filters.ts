@@ -17,10 +17,10 @@ type Test = (v: JValue, args: JValue[]) => boolean;
 
 const arg = (args: JValue[], kw: Kwargs, i: number, name: string): JValue | undefined => (kw.has(name) ? kw.get(name) : args[i]);
 
+/** String filters take numbers and booleans as their text (`${ version | replace(".", "-") }` with version = 1.2). */
 function str(v: JValue, filter: string): string {
-  if (isUndefined(v)) return toText(v);
-  if (typeof v !== 'string') throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `filter ${filter} expects a string, got ${typeName(v)}`);
-  return v;
+  if (Array.isArray(v) || v instanceof JMap || v instanceof JFunc) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `filter ${filter} expects a string, got ${typeName(v)}`);
+  return toText(v);
 }
 
 function int(v: JValue | undefined, what: string): number {

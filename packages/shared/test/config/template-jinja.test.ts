@@ -28,6 +28,7 @@ const cases: [string, string][] = [
   ['${ mixed | capitalize }', 'Hello world'],
   // strings
   ['${ "a-b-c" | replace("-", "_") }', 'a_b_c'],
+  ['${ 1.25 | replace(".", "-") }${ n | upper }', '1-251'],
   ['${ "  a b  " | trim }', 'a b'],
   ['${ "xxaxx" | trim("x") }', 'a'],
   ['${ xs | join(", ") }', 'p, q'],
