@@ -1,6 +1,6 @@
 import { FILTERS, GLOBALS, TESTS, contains, type Caller } from './template-filters.js';
 import {
-  JFloat, JFunc, JMap, TEMPLATE_LIMITS, TemplateFailure, Undefined, bounded, compare, limit, equal, fromHost, getItem, isUndefined, iterate, makeMap, num, repr, toText, truthy, typeName, undefinedError,
+  JFloat, JFunc, JMap, TEMPLATE_LIMITS, TemplateFailure, Undefined, bounded, compare, limit, equal, fromHost, getItem, isUndefined, iterate, makeMap, num, toText, truthy, typeName, undefinedError,
   type JValue, type Kwargs,
 } from './template-values.js';
 
@@ -164,7 +164,7 @@ class Evaluator implements Caller {
     const names = target.typename === 'Symbol' ? undefined : (target.children as TemplateNode[]).map((c) => String(c.value));
     const bind = (scope: Scope, item: JValue) => {
       if (!names) return void scope.set(String(target.value), item);
-      if (!Array.isArray(item) || item.length !== names.length) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot unpack ${repr(item)} into ${names.length} loop variables`);
+      if (!Array.isArray(item) || item.length !== names.length) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot unpack a ${typeName(item)}${Array.isArray(item) ? ` of ${item.length}` : ''} into ${names.length} loop variables`);
       names.forEach((n, i) => scope.set(n, item[i]!));
     };
     let items = iterate(this.expr(arrNode, scopes), 'in a for loop');

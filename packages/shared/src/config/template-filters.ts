@@ -68,12 +68,12 @@ function toInt(v: JValue): number {
     const f = Number(t);
     if (t !== '' && Number.isFinite(f)) return Math.trunc(f);
   }
-  throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot convert ${typeName(v)} ${typeof v === 'string' ? JSON.stringify(v) + ' ' : ''}to an integer`);
+  throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot convert this ${typeName(v)} to an integer`);
 }
 
 function toFloat(v: JValue): JFloat {
   const n = typeof v === 'string' ? (v.trim() === '' ? NaN : Number(v.trim())) : num(v);
-  if (n === undefined || Number.isNaN(n)) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot convert ${typeName(v)} ${typeof v === 'string' ? JSON.stringify(v) + ' ' : ''}to a float`);
+  if (n === undefined || Number.isNaN(n)) throw new TemplateFailure('CONFIG_TEMPLATE_SYNTAX', `cannot convert this ${typeName(v)} to a float`);
   return new JFloat(n);
 }
 
