@@ -63,6 +63,8 @@ const cases: [string, string][] = [
   [`${MAP}\${ o | tojson }`, '{"a":1,"b":2}'],
   [`${MAP}\${ o | tojson(indent=2) }`, '{\n  "a": 1,\n  "b": 2\n}'],
   ['{% set v = [true, none, 1.5] %}${ v | tojson }', '[true,null,1.5]'],
+  ['${ {"a": 1} | tojson }', '{"a":1}'],
+  ['${ [1, 2, 3] | select("==", 2) | list }${ 1 is in([1]) }', '[2]true'],
   ['{% set v = {"10": [], "9": {}, "a": [1, {"b": "c"}]} %}${ v | tojson }', '{"10":[],"9":{},"a":[1,{"b":"c"}]}'],
   ['{% set v = {"a": [1, 2]} %}${ v | tojson(2) }', '{\n  "a": [\n    1,\n    2\n  ]\n}'],
   // lists

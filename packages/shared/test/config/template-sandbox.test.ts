@@ -125,3 +125,12 @@ test('templates well inside the limits render', () => {
   const r = renderTemplate(`{% for i in range(${TEMPLATE_LIMITS.maxIterations / 10}) %}x{% endfor %}`, vars);
   assert.equal(r.ok && r.text.length, TEMPLATE_LIMITS.maxIterations / 10);
 });
+
+test('template errors name types, not values: a value may be a secret', () => {
+  const secret = { token: 's3cret-t0ken', pairs: ['s3cret-t0ken'] };
+  for (const src of ['${ token | int }', '${ token | float }', '{% for a, b in pairs %}{% endfor %}', '${ token + 1 }', '${ token < 1 }']) {
+    const r = renderTemplate(src, secret);
+    assert.equal(r.ok, false, src);
+    assert.doesNotMatch(JSON.stringify(r), /s3cret/, src);
+  }
+});
