@@ -1,8 +1,9 @@
 import { Command, Flags } from '@oclif/core';
 import { DockerodeEngine } from '@dispenser/orchestrator/docker/dockerode-engine';
 import { down } from '@dispenser/orchestrator/down';
-import { errorMessage } from '@dispenser/shared/errors';
+import { wrapEngineError } from '@dispenser/orchestrator/docker/errors';
 import { instanceFromEnv } from '@dispenser/shared/instance';
+import { reportError, toStderr } from '../report-error.js';
 
 /** `dispenser down`: remove every container Dispenser manages and the networks it created. */
 export default class Down extends Command {
@@ -22,10 +23,10 @@ export default class Down extends Command {
       for (const c of result.containers) this.log(`removed container ${c}`);
       for (const n of result.networks) this.log(`removed network ${n}`);
       if (result.containers.length === 0 && result.networks.length === 0) this.log('nothing to remove');
-      for (const f of result.failures) process.stderr.write(`error: ${f}\n`);
+      for (const f of result.failures) reportError(f, toStderr);
       if (result.failures.length > 0) this.exit(1);
     } catch (err) {
-      this.error(errorMessage(err), { exit: 1 });
+      this.exit(reportError(wrapEngineError('DOCKER_ERROR', 'cannot list what Dispenser manages', err), toStderr));
     }
   }
 }
