@@ -34,12 +34,12 @@ export const errorCatalogue = {
   },
   PID_FILE_UNREADABLE: {
     area: 'cli',
-    where: 'CLI (`pid-file.ts`)',
-    action: "make the pid file's directory writable by the user running Dispenser, or choose another `-p`",
+    where: 'CLI (`pid-file.ts`): the pid file exists but cannot be read (before start, or by `dispenser -s`)',
+    action: 'let the user running Dispenser read it, or choose another `-p`',
   },
   PID_FILE_UNWRITABLE: {
     area: 'cli',
-    where: 'CLI (`pid-file.ts`)',
+    where: 'CLI, before start (`pid-file.ts`): the pid file cannot be created (no such directory, or not writable)',
     action: "make the pid file's directory writable by the user running Dispenser, or choose another `-p`",
   },
   DAEMON_STILL_RUNNING: {
@@ -191,13 +191,13 @@ export const errorCatalogue = {
   },
   CONFIG_UNKNOWN_NETWORK: {
     area: 'config',
-    where: '`validate.ts`',
-    action: 'declare each network once in `dispenser.toml`',
+    where: '`validate.ts`: a service joins a network that `dispenser.toml` does not declare',
+    action: 'declare it as a `[[network]]` in `dispenser.toml`',
   },
   CONFIG_DUPLICATE_NETWORK: {
     area: 'config',
-    where: '`validate.ts`',
-    action: 'declare each network once in `dispenser.toml`',
+    where: '`validate.ts`: a `[[network]]` declared twice, or named like the default network every service joins',
+    action: 'declare each network once, under a name of its own',
   },
   CONFIG_UNKNOWN_DEPENDENCY: {
     area: 'config',
@@ -477,12 +477,12 @@ export const errorCatalogue = {
   },
   REGISTRY_ERROR: {
     area: 'cd',
-    where: '`cd/watcher.ts`: fallback codes',
+    where: '`cd/watcher.ts`: a registry check failed with an error that carries no code of its own',
     action: 'read the message',
   },
   WATCH_FAILED: {
     area: 'cd',
-    where: '`cd/watcher.ts`: fallback codes',
+    where: '`cd/watcher.ts`: a watch check failed unexpectedly (outside the registry request)',
     action: 'read the message',
   },
   RUNNING_DIGEST_FAILED: {
