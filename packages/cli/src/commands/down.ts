@@ -3,7 +3,10 @@ import { DockerodeEngine } from '@dispenser/orchestrator/docker/dockerode-engine
 import { down } from '@dispenser/orchestrator/down';
 import { wrapEngineError } from '@dispenser/orchestrator/docker/errors';
 import { instanceFromEnv } from '@dispenser/shared/instance';
+import { DispenserError } from '@dispenser/shared/errors';
 import { reportError, toStderr } from '../report-error.js';
+
+const DOCKER_DOWN_HINT = 'is dockerd running, and may this user use its socket (docker group)? Then run `dispenser down` again';
 
 /** `dispenser down`: remove every container Dispenser manages and the networks it created. */
 export default class Down extends Command {
@@ -26,7 +29,10 @@ export default class Down extends Command {
       for (const f of result.failures) reportError(f, toStderr);
       if (result.failures.length > 0) this.exit(1);
     } catch (err) {
-      this.exit(reportError(wrapEngineError('DOCKER_ERROR', 'cannot list what Dispenser manages', err), toStderr));
+      const e = wrapEngineError('DOCKER_ERROR', 'cannot list what Dispenser manages', err);
+      // the engine's hint is written for the daemon, which retries on its own; this command does not
+      const told = e.code === 'DOCKER_UNAVAILABLE' ? new DispenserError(e.code, e.message, { cause: e.cause, hint: DOCKER_DOWN_HINT }) : e;
+      this.exit(reportError(told, toStderr));
     }
   }
 }
