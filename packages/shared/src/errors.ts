@@ -25,6 +25,14 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The code to report for any error: a DispenserError's own, else `fallback`. Node's and libraries'
+ * codes (`ECONNREFUSED`) stay in the message; a reported code is always one of the catalogue.
+ */
+export function codeOr(err: unknown, fallback: ErrorCode): ErrorCode {
+  return err instanceof DispenserError ? err.code : fallback;
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
