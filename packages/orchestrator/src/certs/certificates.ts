@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { CertbotSettings, DispenserConfig } from '@dispenser/shared/config/types';
 import type { CertEntry } from '@dispenser/shared/ipc/messages';
 import { createLogger, type Logger } from '@dispenser/shared/log';
-import { DispenserError, errorCode, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
+import { codeOr, errorCode, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 import type { Component, ProxyPublisher } from '../contracts.js';
 import { AcmeIssuer } from './acme-issuer.js';
 import { FileWatcher, loadCertFiles } from './cert-files.js';
@@ -80,7 +80,7 @@ function sameSource(a: CertSource, b: CertSource): boolean {
 
 function problemOf(err: unknown): HostProblem {
   const hint = err instanceof CertError ? err.hint : undefined;
-  return { code: err instanceof DispenserError ? err.code : CertErrorCode.acmeFailed, message: errorMessage(err), ...(hint !== undefined ? { hint } : {}) };
+  return { code: codeOr(err, CertErrorCode.acmeFailed), message: errorMessage(err), ...(hint !== undefined ? { hint } : {}) };
 }
 
 class CertificateManager implements Certificates {

@@ -1,4 +1,4 @@
-import { DispenserError, errorCode, errorMessage } from '@dispenser/shared/errors';
+import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import type { Dispatcher } from 'undici';
 import { parseRetryAfter } from './backoff.js';
 import { discard, readCapped } from './body.js';
