@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { DockerodeEngine } from '@dispenser/orchestrator/docker/dockerode-engine';
-import { down } from '@dispenser/orchestrator/down';
+import { down, type DownResult } from '@dispenser/orchestrator/down';
 import { wrapEngineError } from '@dispenser/orchestrator/docker/errors';
 import { instanceFromEnv } from '@dispenser/shared/instance';
 import { DispenserError } from '@dispenser/shared/errors';
@@ -21,18 +21,19 @@ export default class Down extends Command {
   async run(): Promise<void> {
     await this.parse(Down);
     const instance = instanceFromEnv();
+    let result: DownResult;
     try {
-      const result = await down(new DockerodeEngine(), instance);
-      for (const c of result.containers) this.log(`removed container ${c}`);
-      for (const n of result.networks) this.log(`removed network ${n}`);
-      if (result.containers.length === 0 && result.networks.length === 0) this.log('nothing to remove');
-      for (const f of result.failures) reportError(f, toStderr);
-      if (result.failures.length > 0) this.exit(1);
+      result = await down(new DockerodeEngine(), instance);
     } catch (err) {
       const e = wrapEngineError('DOCKER_ERROR', 'cannot list what Dispenser manages', err);
       // the engine's hint is written for the daemon, which retries on its own; this command does not
       const told = e.code === 'DOCKER_UNAVAILABLE' ? new DispenserError(e.code, e.message, { cause: e.cause, hint: DOCKER_DOWN_HINT }) : e;
       this.exit(reportError(told, toStderr));
     }
+    for (const c of result.containers) this.log(`removed container ${c}`);
+    for (const n of result.networks) this.log(`removed network ${n}`);
+    if (result.containers.length === 0 && result.networks.length === 0 && result.failures.length === 0) this.log('nothing to remove');
+    for (const f of result.failures) reportError(f, toStderr);
+    if (result.failures.length > 0) this.exit(1);
   }
 }

@@ -7,6 +7,7 @@ import { reportError, toStderr } from '../report-error.js';
 import { daemonFlags } from './daemon-flags.js';
 
 const STOP_WAIT_MS = 60_000;
+
 /** `dispenser [-c FILE] [-p PIDFILE]`, `dispenser -t`, `dispenser -s reload|stop`. */
 export default class Run extends Command {
   static override summary = 'Run the Dispenser daemon in the foreground (what systemd runs).';
@@ -48,14 +49,10 @@ export default class Run extends Command {
         if (flags.signal === 'stop') {
           // so that `dispenser -s stop && dispenser …` does not race the old daemon's pid file
           if (!(await waitForExit(pid, STOP_WAIT_MS))) {
-            this.exit(
-              reportError(
-                new DispenserError('DAEMON_STOP_TIMEOUT', `the daemon (pid ${pid}) is still draining after ${STOP_WAIT_MS / 1000} s; it keeps stopping in the background`, {
-                  hint: 'wait for it to exit; its log says what it is still finishing',
-                }),
-                toStderr,
-              ),
-            );
+            const stuck = new DispenserError('DAEMON_STOP_TIMEOUT', `the daemon (pid ${pid}) is still draining after ${STOP_WAIT_MS / 1000} s; it keeps stopping in the background`, {
+              hint: 'wait for it to exit; its log says what it is still finishing',
+            });
+            this.exit(reportError(stuck, toStderr));
           }
           this.log('dispenser: stopped');
         }
