@@ -59,22 +59,22 @@ export const errorCatalogue = {
   },
   SOCKET_ACTIVATION_INVALID: {
     area: 'cli',
-    where: 'supervisor at start, warn: `LISTEN_FDS` is malformed, or a descriptor is not a listening TCP socket; it is skipped',
+    where: 'supervisor at start, warn: `LISTEN_FDS` is not a count of descriptors; every proxy port is bound directly',
     action: 'check the `.socket` units (`ListenStream=`, `FileDescriptorName=`)',
   },
   SOCKET_ACTIVATION_UNUSABLE: {
     area: 'cli',
-    where: 'supervisor at start, warn: `LISTEN_FDS` is malformed, or a descriptor is not a listening TCP socket; it is skipped',
+    where: 'supervisor at start, warn: a passed descriptor is not a listening TCP socket; it is skipped',
     action: 'check the `.socket` units (`ListenStream=`, `FileDescriptorName=`)',
   },
   SOCKET_ACTIVATION_PORT_MISMATCH: {
     area: 'cli',
-    where: 'supervisor, warn after each settings change: a configured port has no activated socket (it is bound normally), or a socket serves no configured port',
+    where: 'supervisor, warn after each settings change: a configured port has no activated socket (it is bound normally)',
     action: 'change the `.socket` units and `[proxy] http_port`/`https_port` together',
   },
   SOCKET_ACTIVATION_UNUSED: {
     area: 'cli',
-    where: 'supervisor, warn after each settings change: a configured port has no activated socket (it is bound normally), or a socket serves no configured port',
+    where: 'supervisor, warn after each settings change: an activated socket serves no configured port',
     action: 'change the `.socket` units and `[proxy] http_port`/`https_port` together',
   },
   DAEMON_NOT_RUNNING: {
@@ -109,25 +109,25 @@ export const errorCatalogue = {
   },
   ORCHESTRATOR_NO_CONFIG: {
     area: 'cli',
-    where: 'orchestrator at start, fatal (`orchestrator/src/main.ts`): `DISPENSER_CONFIG` missing or `DISPENSER_DEV_SERVICES` not a JSON array',
+    where: 'orchestrator at start, fatal (`orchestrator/src/main.ts`): `DISPENSER_CONFIG` is not set',
     action: 'only when the orchestrator is started by something other than the supervisor; start Dispenser with `dispenser`',
   },
   ORCHESTRATOR_BAD_ENV: {
     area: 'cli',
-    where: 'orchestrator at start, fatal (`orchestrator/src/main.ts`): `DISPENSER_CONFIG` missing or `DISPENSER_DEV_SERVICES` not a JSON array',
+    where: 'orchestrator at start, fatal (`orchestrator/src/main.ts`): `DISPENSER_DEV_SERVICES` is not a JSON array of strings',
     action: 'only when the orchestrator is started by something other than the supervisor; start Dispenser with `dispenser`',
   },
 
   // Configuration
   CONFIG_FILE_MISSING: {
     area: 'config',
-    where: '`files.ts`: a config or vars file is missing or cannot be read',
-    action: "check the path and the file's permissions for the user running Dispenser",
+    where: '`files.ts`: a config or vars file does not exist',
+    action: 'check the path',
   },
   CONFIG_FILE_UNREADABLE: {
     area: 'config',
-    where: '`files.ts`: a config or vars file is missing or cannot be read',
-    action: "check the path and the file's permissions for the user running Dispenser",
+    where: '`files.ts`: a config or vars file cannot be read',
+    action: "check the file's permissions for the user running Dispenser",
   },
   CONFIG_TOML_SYNTAX: {
     area: 'config',
@@ -201,13 +201,13 @@ export const errorCatalogue = {
   },
   CONFIG_UNKNOWN_DEPENDENCY: {
     area: 'config',
-    where: '`validate.ts`: `depends_on` names an unknown service or forms a cycle',
-    action: 'fix the `[depends_on]` tables',
+    where: '`validate.ts`: `depends_on` names a service that is not declared',
+    action: 'fix the `[depends_on]` table',
   },
   CONFIG_DEPENDENCY_CYCLE: {
     area: 'config',
-    where: '`validate.ts`: `depends_on` names an unknown service or forms a cycle',
-    action: 'fix the `[depends_on]` tables',
+    where: '`validate.ts`: `depends_on` entries form a cycle',
+    action: 'remove one `depends_on` entry of the cycle',
   },
   CONFIG_ROUTE_CLASH: {
     area: 'config',
@@ -226,12 +226,12 @@ export const errorCatalogue = {
   },
   CONFIG_LOAD_FAILED: {
     area: 'config',
-    where: 'orchestrator (`orchestrator-process.ts`): fallback codes when a load failed without a code of its own',
+    where: 'orchestrator (`orchestrator-process.ts`): loading the configuration failed with an error that has no code of its own (fallback code)',
     action: 'as the message says',
   },
   CONFIG_INVALID: {
     area: 'config',
-    where: 'orchestrator (`orchestrator-process.ts`): fallback codes when a load failed without a code of its own',
+    where: 'orchestrator at start, fatal (`orchestrator-process.ts`): the configuration is invalid but names no problem (fallback code of the `fatal` message)',
     action: 'as the message says',
   },
 
@@ -273,13 +273,13 @@ export const errorCatalogue = {
   },
   CONTAINER_RENAME_FAILED: {
     area: 'containers',
-    where: '`apply.ts`, `down.ts`',
+    where: '`reconcile/apply.ts`: a container could not be renamed; retried',
     action: 'usually Docker trouble; retried; `docker ps -a` shows the state',
   },
   CONTAINER_REMOVE_FAILED: {
     area: 'containers',
-    where: '`apply.ts`, `down.ts`',
-    action: 'usually Docker trouble; retried; `docker ps -a` shows the state',
+    where: '`reconcile/apply.ts`: a container could not be removed; retried. `dispenser down` (`down.ts`): the container stays and the command exits 1',
+    action: 'usually Docker trouble; `docker ps -a` shows the state (then run `dispenser down` again)',
   },
   CONTAINER_EXITED: {
     area: 'containers',
@@ -323,12 +323,12 @@ export const errorCatalogue = {
   },
   SERVICE_FAILED: {
     area: 'containers',
-    where: '`apply.ts`, `orchestrator.ts`: fallback codes for an unexpected error',
+    where: '`reconcile/apply.ts`: one service failed with an unexpected error (fallback code)',
     action: 'read the message; retried',
   },
   RECONCILE_FAILED: {
     area: 'containers',
-    where: '`apply.ts`, `orchestrator.ts`: fallback codes for an unexpected error',
+    where: '`orchestrator.ts`: the whole reconcile pass failed with an unexpected error (fallback code)',
     action: 'read the message; retried',
   },
   SERVICE_UNKNOWN: {
@@ -370,12 +370,12 @@ export const errorCatalogue = {
   },
   ROLLOUT_RESUME_FAILED: {
     area: 'rollouts',
-    where: '`rollout/resume.ts`: settling a recorded rollout failed, or the proxy did not confirm the route change; nothing was stopped and the record stays',
+    where: '`rollout/resume.ts`: settling a recorded rollout failed; nothing was stopped and the record stays',
     action: 'retried at the next reconcile; look for proxy worker or Docker errors',
   },
   ROLLOUT_RESUME_ROUTES_UNCONFIRMED: {
     area: 'rollouts',
-    where: '`rollout/resume.ts`: settling a recorded rollout failed, or the proxy did not confirm the route change; nothing was stopped and the record stays',
+    where: '`rollout/resume.ts`: the proxy workers did not confirm the route change that settles a recorded rollout; nothing was stopped and the record stays',
     action: 'retried at the next reconcile; look for proxy worker or Docker errors',
   },
   ROLLOUT_RESUME_PENDING: {
@@ -412,12 +412,12 @@ export const errorCatalogue = {
   // Continuous deployment and registries
   REGISTRY_UNREACHABLE: {
     area: 'cd',
-    where: '`registry/transport.ts`: connection or DNS failure',
+    where: '`registry/transport.ts`, `body.ts`: the connection failed, or the answer broke off',
     action: 'check the network; backoff up to 15 min',
   },
   REGISTRY_DNS: {
     area: 'cd',
-    where: '`registry/transport.ts`: connection or DNS failure',
+    where: '`registry/transport.ts`: the registry host name does not resolve',
     action: 'check the network; backoff up to 15 min',
   },
   REGISTRY_TIMEOUT: {
@@ -437,12 +437,12 @@ export const errorCatalogue = {
   },
   REGISTRY_UNAUTHORIZED: {
     area: 'cd',
-    where: '`auth.ts`, `client.ts`: 401 / 403',
+    where: '`auth.ts`: the registry (401) or its token service (401/403) wants credentials that are missing or wrong',
     action: '`docker login` as the user running Dispenser',
   },
   REGISTRY_DENIED: {
     area: 'cd',
-    where: '`auth.ts`, `client.ts`: 401 / 403',
+    where: '`client.ts`: 403, the credentials do not give access to the repository',
     action: '`docker login` as the user running Dispenser',
   },
   REGISTRY_CREDENTIALS_INVALID: {
@@ -628,7 +628,8 @@ export const errorCatalogue = {
     area: 'proxy',
     where: "worker, after a reload moved a listener off an activated socket and back: the worker's copy of the socket was closed",
     action: 'restart Dispenser (`systemctl restart dispenser`)',
-  },} satisfies Record<string, ErrorEntry>;
+  },
+} satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
