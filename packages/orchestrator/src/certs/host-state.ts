@@ -1,4 +1,4 @@
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { codeOr, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 import type { Logger } from '@dispenser/shared/log';
 import type { FileWatcher } from './cert-files.js';
 import { CertError, CertErrorCode } from './errors.js';
@@ -8,7 +8,7 @@ import type { RenewalState } from './renewal.js';
 import type { StoredCert } from './store.js';
 
 export interface HostProblem {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
 }
@@ -38,7 +38,7 @@ export function sameSource(a: CertSource, b: CertSource): boolean {
 
 export function problemOf(err: unknown): HostProblem {
   const hint = err instanceof CertError ? err.hint : undefined;
-  return { code: errorCode(err) ?? CertErrorCode.acmeFailed, message: errorMessage(err), ...(hint !== undefined ? { hint } : {}) };
+  return { code: codeOr(err, CertErrorCode.acmeFailed), message: errorMessage(err), ...(hint !== undefined ? { hint } : {}) };
 }
 
 /** what renewal.ts decides on */
