@@ -7,10 +7,11 @@ export interface Output {
   error(line: string): void;
 }
 
-export async function runConfigTest(configFile: string, out: Output): Promise<number> {
+/** `only`: `dispenser -t dev -s NAME…` validates those services (and dispenser.toml) alone */
+export async function runConfigTest(configFile: string, out: Output, only?: readonly string[]): Promise<number> {
   let result;
   try {
-    result = await loadConfig(configFile);
+    result = await loadConfig(configFile, only && only.length > 0 ? { only } : {});
   } catch (err) {
     // loadConfig reports bad input as problems; reaching this is a bug, still no stack trace
     out.error(`dispenser --test: internal error while loading ${configFile}: ${err instanceof Error ? err.message : String(err)}`);

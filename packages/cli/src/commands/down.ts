@@ -11,7 +11,7 @@ export default class Down extends Command {
   static override flags = {
     // Ownership is read from labels, so the config is not needed; -c is accepted so the same
     // command line as `dispenser -c …` works.
-    config: Flags.string({ char: 'c', description: 'path of dispenser.toml (not needed: ownership is read from container labels)', default: '/opt/dispenser/dispenser.toml' }),
+    config: Flags.string({ char: 'c', description: 'path of dispenser.toml (not needed: ownership is read from container labels)' }),
   };
 
   async run(): Promise<void> {

@@ -14,7 +14,7 @@ import { takeActivatedSockets } from './socket-activation.js';
 export interface DaemonOptions {
   configFile: string;
   pidFile: string | undefined;
-  /** `dispenser dev -s NAME…`: only these services */
+  /** `dispenser dev [-s NAME…]`: dev mode with only these services; empty: with every service */
   devServices?: string[];
 }
 
