@@ -1,5 +1,8 @@
+import { dirname, resolve } from 'node:path';
 import { loadConfig } from '@dispenser/shared/config/load';
 import { formatProblems } from '@dispenser/shared/config/format';
+import { reportError } from './commands/daemon-flags.js';
+import { loadEnvFile } from './env-file.js';
 
 /** `dispenser --test`: validate and print every problem with a code frame. Returns the exit code. */
 export interface Output {
@@ -9,6 +12,12 @@ export interface Output {
 
 /** `only`: `dispenser -t dev -s NAME…` validates those services (and dispenser.toml) alone */
 export async function runConfigTest(configFile: string, out: Output, only?: readonly string[]): Promise<number> {
+  try {
+    // the daemon's environment: secret backends may need what .env holds
+    loadEnvFile(dirname(resolve(configFile)));
+  } catch (err) {
+    return reportError(err, (line) => out.error(line));
+  }
   let result;
   try {
     result = await loadConfig(configFile, only && only.length > 0 ? { only } : {});
