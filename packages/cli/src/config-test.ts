@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '@dispenser/shared/config/load';
-import { formatProblems } from '@dispenser/shared/config/format';
+import { formatOverride, formatProblems } from '@dispenser/shared/config/format';
 import { reportError } from './commands/daemon-flags.js';
 import { loadEnvFile } from './env-file.js';
 
@@ -26,6 +26,8 @@ export async function runConfigTest(configFile: string, out: Output, only?: read
     out.error(`dispenser --test: internal error while loading ${configFile}: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+  // later vars files win; say so, since a value may not be the one the reader expects
+  for (const o of result.overrides ?? []) out.log(formatOverride(o));
   if (result.ok) {
     out.log('Dispenser config is ok.');
     return 0;
