@@ -50,7 +50,7 @@ test('every service field lands in the container spec', () => {
     { Type: 'bind', Source: '/srv/api/data', Target: '/data', ReadOnly: true },
     { Type: 'volume', Source: 'api-cache', Target: '/cache', ReadOnly: false },
   ]);
-  assert.deepEqual(h.ExtraHosts, ['db.local:10.0.0.5']);
+  assert.deepEqual(h.ExtraHosts, ['host.docker.internal:host-gateway', 'db.local:10.0.0.5']);
   assert.equal(h.NetworkMode, 'dispenser');
   assert.deepEqual(s.NetworkingConfig, { EndpointsConfig: { dispenser: { Aliases: ['api'] } } });
   assert.deepEqual(d.networks, [
@@ -86,4 +86,11 @@ test('a non-default instance uses its own network and prefixed container names',
   assert.equal(d.containerName, 'ci-1-web');
   assert.equal(d.spec.HostConfig?.NetworkMode, 'dispenser-ci-1');
   assert.equal(d.spec.Labels?.[LABELS.instance], 'ci-1');
+});
+
+test('host.docker.internal: on by default, off with host_docker_internal = false, replaced by an [[extra_host]] of that name', () => {
+  assert.deepEqual(desiredService(service('web'), instance).spec.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway']);
+  assert.equal(desiredService(service('web', { hostDockerInternal: false }), instance).spec.HostConfig?.ExtraHosts, undefined);
+  assert.deepEqual(desiredService(service('web', { hostDockerInternal: false, extraHosts: [{ hostname: 'db', ipv4: '10.0.0.5' }] }), instance).spec.HostConfig?.ExtraHosts, ['db:10.0.0.5']);
+  assert.deepEqual(desiredService(service('web', { extraHosts: [{ hostname: 'host.docker.internal', ipv4: '10.0.0.1' }] }), instance).spec.HostConfig?.ExtraHosts, ['host.docker.internal:10.0.0.1']);
 });

@@ -79,13 +79,26 @@ function baseSpec(svc: ServiceConfig, instance: InstanceIdentity, networks: read
       NanoCpus: svc.nanoCpus,
       RestartPolicy: { Name: svc.restart === 'no' ? 'no' : svc.restart },
       PortBindings: svc.ports.length ? bindings : undefined,
-      // Mounts, not Binds: a missing bind source is an error instead of an empty root-owned dir
+      // Mounts, not Binds: Docker would create a missing bind source owned by root; the applier
+      // creates it beforehand (reconcile/bind-sources.ts), owned by Dispenser's user
       Mounts: svc.volumes.map((v) => ({ Type: v.kind, Source: v.source, Target: v.target, ReadOnly: v.readonly })),
-      ExtraHosts: svc.extraHosts.length ? svc.extraHosts.map((h) => `${h.hostname}:${h.ipv4}`) : undefined,
+      ExtraHosts: extraHosts(svc),
       NetworkMode: primary?.name,
     },
     NetworkingConfig: primary ? { EndpointsConfig: { [primary.name]: { Aliases: [...primary.aliases] } } } : undefined,
   };
+}
+
+const HOST_DOCKER_INTERNAL = 'host.docker.internal';
+
+/**
+ * [[extra_host]] entries, after host.docker.internal → the host (Docker's host-gateway), which the
+ * original Dispenser gave every container; an [[extra_host]] of that name replaces it.
+ */
+function extraHosts(svc: ServiceConfig): string[] | undefined {
+  const own = svc.extraHosts.map((h) => `${h.hostname}:${h.ipv4}`);
+  const all = svc.hostDockerInternal && !svc.extraHosts.some((h) => h.hostname === HOST_DOCKER_INTERNAL) ? [`${HOST_DOCKER_INTERNAL}:host-gateway`, ...own] : own;
+  return all.length ? all : undefined;
 }
 
 export function desiredService(svc: ServiceConfig, instance: InstanceIdentity, options: DesiredOptions = {}): DesiredService {

@@ -134,6 +134,7 @@ export const certbotSchema = z.strictObject({
 
 export const dispenserFileSchema = z.strictObject({
   delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(60),
+  host_docker_internal: bool().default(true),
   service: z.array(z.strictObject({ path: nonEmpty('a service directory path (relative to the base dir)') })).describe('an array of [[service]] tables').default([]),
   network: z.array(networkSchema).describe('an array of [[network]] tables').default([]),
   proxy: proxySettingsSchema.prefault({}),
