@@ -62,9 +62,17 @@ test('dev -s NAME… runs the daemon with only those services', async (t) => {
   assert.equal(started.configFile, ws.configFile);
   process.kill(cli.pid, 'SIGTERM');
   assert.equal(await cli.exited, 0);
-  const noService = await runCli(['dev', '-c', ws.configFile]);
-  assert.notEqual(noService.code, 0);
-  assert.match(noService.stderr, /Missing required flag service/);
+});
+
+test('dev without -s runs the daemon in dev mode with every service; flags may come before dev', async (t) => {
+  const ws = new Workspace(t);
+  ws.writeConfig({ port: 1, workers: 0, enabled: false, tag: 'x' });
+  const cli = startCli(t, ['-c', ws.configFile, 'dev']);
+  const started = await cli.waitFor((l) => l.component === 'fake-orchestrator' && l.msg === 'started');
+  assert.equal(started.devServices, '[]');
+  assert.equal(started.configFile, ws.configFile);
+  process.kill(cli.pid, 'SIGTERM');
+  assert.equal(await cli.exited, 0);
 });
 
 test('--help describes every flag; --version prints the version', async () => {

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // dist/test/ → the package dir; fixtures are not copied into dist
@@ -52,4 +54,15 @@ test('a secret value never reaches the output of --test', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /got "\[secret\]"/);
   assert.ok(!r.stderr.includes('hunter2') && !r.stdout.includes('hunter2'));
+});
+
+test('--test lists every variable a later vars file overrides, with the line of both', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dispenser-override-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'dispenser.toml'), '');
+  writeFileSync(join(dir, 'dispenser.vars'), 'registry = "r.example.com"\ndb_host = "localhost"\n');
+  writeFileSync(join(dir, 'prod.dispenser.vars'), '# production\ndb_host = "db.internal"\n');
+  const r = dispenser(['-t'], { cwd: dir });
+  assert.equal(r.stdout, 'note: variable "db_host" of dispenser.vars:2 is overridden by prod.dispenser.vars:2\nDispenser config is ok.\n');
+  assert.equal(r.status, 0);
 });

@@ -28,7 +28,7 @@ export interface ComponentContext {
 
 export interface OrchestratorProcessDeps {
   configFile: string;
-  /** dev mode: only these services (names or dirs) */
+  /** dev mode: only these services (names or dirs); empty: dev mode with every service */
   only?: readonly string[];
   load: (configFile: string, options: LoadOptions) => Promise<LoadResult>;
   engine: ContainerEngine;
@@ -55,7 +55,8 @@ export interface OrchestratorProcess {
 export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Promise<OrchestratorProcess | undefined> {
   const { log, channel } = deps;
   const send = (msg: Message): void => channel?.send(envelope(msg));
-  const loadOptions: LoadOptions = deps.only ? { only: deps.only } : {};
+  const selection = deps.only && deps.only.length > 0 ? deps.only : undefined;
+  const loadOptions: LoadOptions = selection ? { only: selection } : {};
   const load = async (): Promise<LoadResult> => {
     try {
       return await deps.load(deps.configFile, loadOptions);
@@ -79,7 +80,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   let config = first.config;
 
   const publisher = new ProcessPublisher(channel ? (raw) => channel.send(raw as Envelope) : undefined);
-  const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: deps.only !== undefined, ...deps.orchestratorOptions });
+  const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: selection !== undefined, ...deps.orchestratorOptions });
   orchestrator.setRedactor(first.redact);
   let components: Component[] = [];
   let draining = false;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { instanceFromEnv, LABELS } from '@dispenser/shared/instance';
 import { containerNameFor, desiredService } from '../src/reconcile/desired.js';
+import { configHash } from '../src/reconcile/hash.js';
 import { service } from './fixtures.js';
 
 const instance = instanceFromEnv({});
@@ -50,7 +51,7 @@ test('every service field lands in the container spec', () => {
     { Type: 'bind', Source: '/srv/api/data', Target: '/data', ReadOnly: true },
     { Type: 'volume', Source: 'api-cache', Target: '/cache', ReadOnly: false },
   ]);
-  assert.deepEqual(h.ExtraHosts, ['db.local:10.0.0.5']);
+  assert.deepEqual(h.ExtraHosts, ['host.docker.internal:host-gateway', 'db.local:10.0.0.5']);
   assert.equal(h.NetworkMode, 'dispenser');
   assert.deepEqual(s.NetworkingConfig, { EndpointsConfig: { dispenser: { Aliases: ['api'] } } });
   assert.deepEqual(d.networks, [
@@ -86,4 +87,25 @@ test('a non-default instance uses its own network and prefixed container names',
   assert.equal(d.containerName, 'ci-1-web');
   assert.equal(d.spec.HostConfig?.NetworkMode, 'dispenser-ci-1');
   assert.equal(d.spec.Labels?.[LABELS.instance], 'ci-1');
+});
+
+test('host.docker.internal: on by default, off with host_docker_internal = false, replaced by an [[extra_host]] of that name', () => {
+  assert.deepEqual(desiredService(service('web'), instance).spec.HostConfig?.ExtraHosts, ['host.docker.internal:host-gateway']);
+  assert.equal(desiredService(service('web', { hostDockerInternal: false }), instance).spec.HostConfig?.ExtraHosts, undefined);
+  assert.deepEqual(desiredService(service('web', { hostDockerInternal: false, extraHosts: [{ hostname: 'db', ipv4: '10.0.0.5' }] }), instance).spec.HostConfig?.ExtraHosts, ['db:10.0.0.5']);
+  assert.deepEqual(desiredService(service('web', { extraHosts: [{ hostname: 'host.docker.internal', ipv4: '10.0.0.1' }] }), instance).spec.HostConfig?.ExtraHosts, ['host.docker.internal:10.0.0.1']);
+});
+
+test('host.docker.internal added by default does not change the config hash: an upgrade adopts existing containers', () => {
+  const on = desiredService(service('web'), instance);
+  const off = desiredService(service('web', { hostDockerInternal: false }), instance);
+  // what the hash of a container made before the entry existed was: the same spec without it
+  // (the spec as hashed: before the ownership labels are added, without the entry)
+  const ownership = new Set<string>([LABELS.managed, LABELS.instance, LABELS.service, LABELS.configHash]);
+  const labels = Object.fromEntries(Object.entries(on.spec.Labels ?? {}).filter(([k]) => !ownership.has(k)));
+  const before = configHash({ spec: { ...on.spec, Labels: labels, HostConfig: { ...on.spec.HostConfig, ExtraHosts: undefined } }, networks: on.networks });
+  assert.equal(on.hash, before, 'same hash as before the entry existed: adopted, not recreated');
+  assert.notEqual(off.hash, on.hash, 'turning it off recreates');
+  const own = desiredService(service('web', { extraHosts: [{ hostname: 'db', ipv4: '10.0.0.5' }] }), instance);
+  assert.notEqual(own.hash, on.hash, 'declared extra hosts stay in the hash');
 });

@@ -14,6 +14,7 @@ export function service(name: string, overrides: Partial<ServiceConfig> = {}): S
     env: {},
     networks: [],
     extraHosts: [],
+    hostDockerInternal: true,
     dispenser: { watch: false, initialize: 'immediately', pull: 'on-startup', strategy: 'recreate' },
     dependsOn: {},
     ...overrides,

@@ -68,7 +68,7 @@ test('lifecycle against the real engine', { timeout: 240_000 }, async (t) => {
     });
 
     let server: Server | undefined;
-    await t.test('image missing, registry unreachable, port taken, volume path missing: per-service errors, nothing half-created', async () => {
+    await t.test('image missing, registry unreachable, port taken, volume path impossible: per-service errors, nothing half-created', async () => {
       server = createServer();
       await new Promise<void>((resolve) => server!.listen(0, '0.0.0.0', resolve));
       const port = (server.address() as { port: number }).port;
@@ -76,7 +76,8 @@ test('lifecycle against the real engine', { timeout: 240_000 }, async (t) => {
         service('missing', { image: `${env.registry}/orch-test-missing-${rand()}:1` }),
         service('unreachable', { image: `127.0.0.1:1/orch-test-${rand()}:1` }),
         service('porttaken', { image, ports: [{ host: port, container: 8080 }] }),
-        service('novolume', { image, volumes: [{ kind: 'bind', source: `/nonexistent-${rand()}`, target: '/data', readonly: false }] }),
+        // a missing source is created; one under a file cannot be
+        service('novolume', { image, volumes: [{ kind: 'bind', source: `/dev/null/nonexistent-${rand()}`, target: '/data', readonly: false }] }),
         service('fine', { image }),
       ]);
       const r = await h.make().reconcile(cfg);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ test('orchestrator against the real engine', { timeout: 240_000 }, async (t) => 
       volumes: [
         { kind: 'bind', source: volDir, target: '/data', readonly: true },
         { kind: 'volume', source: namedVolume, target: '/cache', readonly: false },
+        // missing: created before the container, as `docker run -v` would
+        { kind: 'bind', source: join(volDir, 'made', 'here'), target: '/made', readonly: false },
       ],
       env: { GREETING: 'hi', MODE: 'test' },
       networks: [declaredNet],
@@ -68,9 +70,11 @@ test('orchestrator against the real engine', { timeout: 240_000 }, async (t) => 
       assert.equal(i.HostConfig.Memory, 64 * 1024 * 1024);
       assert.equal(i.HostConfig.NanoCpus, 500_000_000);
       assert.equal(i.HostConfig.RestartPolicy?.Name, 'unless-stopped');
-      assert.deepEqual(i.HostConfig.ExtraHosts, ['db.internal:10.1.2.3']);
+      assert.deepEqual(i.HostConfig.ExtraHosts, ['host.docker.internal:host-gateway', 'db.internal:10.1.2.3']);
+      assert.match(docker('exec', name('web'), 'cat', '/etc/hosts'), /^\d+\.\d+\.\d+\.\d+\s+host\.docker\.internal$/m);
       const mounts = i.Mounts.map((m) => [m.Type, m.Type === 'volume' ? m.Name : m.Source, m.Destination, m.RW]);
-      assert.deepEqual(mounts.sort(), [['bind', volDir, '/data', false], ['volume', namedVolume, '/cache', true]].sort());
+      assert.deepEqual(mounts.sort(), [['bind', volDir, '/data', false], ['volume', namedVolume, '/cache', true], ['bind', join(volDir, 'made', 'here'), '/made', true]].sort());
+      assert.ok(statSync(join(volDir, 'made', 'here')).isDirectory(), 'the missing bind source was created as a directory');
       const hc = (i.Config as unknown as { Healthcheck: { Test: string[]; Interval: number; Retries: number } }).Healthcheck;
       assert.deepEqual(hc.Test, ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/']);
       assert.equal(hc.Interval, 1e9);

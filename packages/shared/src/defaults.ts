@@ -12,8 +12,10 @@ import type { ProxySettings } from './ipc/messages.js';
 
 // ---- paths -------------------------------------------------------------------------------------
 
-/** `-c/--config` when not given. */
-export const CONFIG_FILE = '/opt/dispenser/dispenser.toml';
+/** `-c/--config` when not given: this name in the working directory (as the original Dispenser)… */
+export const CONFIG_FILE_NAME = 'dispenser.toml';
+/** …or, when the working directory has none, the packages' configuration. */
+export const PACKAGED_CONFIG_FILE = '/opt/dispenser/dispenser.toml';
 /** The pid file's name, next to dispenser.toml unless `-p` says otherwise. */
 export const PID_FILE_NAME = 'dispenser.pid';
 /** The state directory's name (certificates, ACME account, rollout journal), in the base dir. */
@@ -23,6 +25,9 @@ export const STATE_DIR_NAME = '.dispenser';
 
 /** `delay`: seconds between registry polls. */
 export const POLL_DELAY_S = 60;
+
+/** `host_docker_internal`: every container resolves host.docker.internal to the host. */
+export const HOST_DOCKER_INTERNAL = true;
 
 /**
  * `[proxy]`, as the proxy workers receive it. `workers` is not here: its default depends on the

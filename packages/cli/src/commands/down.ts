@@ -3,7 +3,6 @@ import { DockerodeEngine } from '@dispenser/orchestrator/docker/dockerode-engine
 import { down, type DownResult } from '@dispenser/orchestrator/down';
 import { wrapEngineError } from '@dispenser/orchestrator/docker/errors';
 import { instanceFromEnv } from '@dispenser/shared/instance';
-import { CONFIG_FILE } from '@dispenser/shared/defaults';
 import { DispenserError } from '@dispenser/shared/errors';
 import { reportError, toStderr } from '../report-error.js';
 
@@ -16,7 +15,7 @@ export default class Down extends Command {
   static override flags = {
     // Ownership is read from labels, so the config is not needed; -c is accepted so the same
     // command line as `dispenser -c …` works.
-    config: Flags.string({ char: 'c', description: 'path of dispenser.toml (not needed: ownership is read from container labels)', default: CONFIG_FILE }),
+    config: Flags.string({ char: 'c', description: 'path of dispenser.toml (not needed: ownership is read from container labels)' }),
   };
 
   async run(): Promise<void> {

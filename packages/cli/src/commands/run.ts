@@ -12,12 +12,12 @@ const STOP_WAIT_MS = 60_000;
 export default class Run extends Command {
   static override summary = 'Run the Dispenser daemon in the foreground (what systemd runs).';
   static override description = [
-    'The supervisor forks the orchestrator (containers, image watching, cron, certificates) and the proxy workers. SIGHUP reloads the configuration; SIGTERM or SIGINT stops gracefully. `run` is implied when the first argument is a flag.',
-    'Other commands: `dispenser dev -s NAME…` (only some services; see `dispenser dev --help`), `dispenser help` (all commands).',
+    'The supervisor forks the orchestrator (containers, image watching, cron, certificates) and the proxy workers. SIGHUP reloads the configuration; SIGTERM or SIGINT stops gracefully. `run` is implied when the first argument is a flag; flags may also come before another command (`dispenser -c FILE dev`).',
+    'Other commands: `dispenser dev [-s NAME…]` (development mode; see `dispenser dev --help`), `dispenser help` (all commands).',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> -c /opt/dispenser/dispenser.toml',
-    '<%= config.bin %> --test -c ./dispenser.toml',
+    '<%= config.bin %> --test',
     '<%= config.bin %> -s reload',
     '<%= config.bin %> -s stop -p /run/dispenser.pid',
   ];

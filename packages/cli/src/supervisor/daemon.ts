@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DispenserError } from '@dispenser/shared/errors';
 import { createLogger, type Logger } from '@dispenser/shared/log';
+import { loadEnvFile } from '../env-file.js';
 import { childEntries } from './entries.js';
 import { forkOrchestrator, forkProxyWorker } from './child-process.js';
 import { acquireDaemonLock, lockSupported, type DaemonLock } from './daemon-lock.js';
@@ -15,7 +16,7 @@ import { PID_FILE_NAME } from '@dispenser/shared/defaults';
 export interface DaemonOptions {
   configFile: string;
   pidFile: string | undefined;
-  /** `dispenser dev -s NAME…`: only these services */
+  /** `dispenser dev [-s NAME…]`: dev mode with only these services; empty: with every service */
   devServices?: string[];
 }
 
@@ -44,6 +45,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { sockets } = takeActivatedSockets(log);
 
   const childEnv: NodeJS.ProcessEnv = { ...process.env, DISPENSER_CONFIG: configFile };
+  // the orchestrator's alone: proxy workers face the internet and get no credentials
+  const envFile = loadEnvFile(dirname(configFile), childEnv);
+  if (envFile) log.info({ envFile: envFile.file, variables: envFile.set, alreadySet: envFile.kept }, `loaded ${envFile.set.length} variables from ${envFile.file}`);
   if (options.devServices) childEnv.DISPENSER_DEV_SERVICES = JSON.stringify(options.devServices);
   else delete childEnv.DISPENSER_DEV_SERVICES;
 

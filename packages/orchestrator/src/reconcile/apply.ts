@@ -5,6 +5,7 @@ import type { ContainerEngine, PullEvent, RegistryAuth } from '../docker/engine.
 import { wrapEngineError } from '../docker/errors.js';
 import type { KeyedLock } from '../keyed-lock.js';
 import { awaitCondition, servicesInCycles } from './dependencies.js';
+import { createMissingBindSources } from './bind-sources.js';
 import type { DesiredService } from './desired.js';
 import type { Action } from './plan.js';
 import { CONTAINER_STOP_TIMEOUT_S, DEPENDENCY_TIMEOUT_MS } from '@dispenser/shared/defaults';
@@ -249,6 +250,7 @@ export class Applier {
   async createAndStart(d: DesiredService, log: Logger): Promise<string> {
     let id: string | undefined;
     try {
+      for (const dir of await createMissingBindSources(d.spec)) log.info({ container: d.containerName, dir }, `created the missing bind-mount source ${dir}`);
       id = await this.engine.createContainer(d.spec);
       for (const n of d.networks.slice(1)) await this.engine.connectNetwork(n.name, id, n.aliases);
       await this.engine.startContainer(id);
@@ -305,6 +307,7 @@ export class Applier {
 function startHint(err: unknown): string | undefined {
   const m = errorMessage(err);
   if (/port is already allocated|address already in use/i.test(m)) return 'another process or container uses that host port: free it or change [[port]] host; Dispenser retries';
+  if (/\[\[volume\]\] source directory/.test(m)) return 'make the parent directory writable by the user Dispenser runs as, or create the directory yourself; Dispenser retries';
   if (/bind source path does not exist|no such file or directory/i.test(m)) return 'a [[volume]] source path does not exist on the host: create it; Dispenser retries';
   return undefined;
 }

@@ -79,13 +79,35 @@ function baseSpec(svc: ServiceConfig, instance: InstanceIdentity, networks: read
       NanoCpus: svc.nanoCpus,
       RestartPolicy: { Name: svc.restart === 'no' ? 'no' : svc.restart },
       PortBindings: svc.ports.length ? bindings : undefined,
-      // Mounts, not Binds: a missing bind source is an error instead of an empty root-owned dir
+      // Mounts, not Binds: Docker would create a missing bind source owned by root; the applier
+      // creates it beforehand (reconcile/bind-sources.ts), owned by Dispenser's user
       Mounts: svc.volumes.map((v) => ({ Type: v.kind, Source: v.source, Target: v.target, ReadOnly: v.readonly })),
-      ExtraHosts: svc.extraHosts.length ? svc.extraHosts.map((h) => `${h.hostname}:${h.ipv4}`) : undefined,
+      ExtraHosts: extraHosts(svc),
       NetworkMode: primary?.name,
     },
     NetworkingConfig: primary ? { EndpointsConfig: { [primary.name]: { Aliases: [...primary.aliases] } } } : undefined,
   };
+}
+
+const HOST_DOCKER_INTERNAL = 'host.docker.internal';
+
+/**
+ * [[extra_host]] entries, after host.docker.internal → the host (Docker's host-gateway), which the
+ * original Dispenser gave every container; an [[extra_host]] of that name replaces it.
+ */
+function extraHosts(svc: ServiceConfig): string[] | undefined {
+  const own = svc.extraHosts.map((h) => `${h.hostname}:${h.ipv4}`);
+  const all = svc.hostDockerInternal && !svc.extraHosts.some((h) => h.hostname === HOST_DOCKER_INTERNAL) ? [DEFAULT_HOST_GATEWAY, ...own] : own;
+  return all.length ? all : undefined;
+}
+
+const DEFAULT_HOST_GATEWAY = `${HOST_DOCKER_INTERNAL}:host-gateway`;
+
+function withoutDefaultHostGateway(spec: ContainerSpec): ContainerSpec {
+  const hosts = spec.HostConfig?.ExtraHosts;
+  if (!hosts?.includes(DEFAULT_HOST_GATEWAY)) return spec;
+  const rest = hosts.filter((h: string) => h !== DEFAULT_HOST_GATEWAY);
+  return { ...spec, HostConfig: { ...spec.HostConfig, ExtraHosts: rest.length ? rest : undefined } };
 }
 
 export function desiredService(svc: ServiceConfig, instance: InstanceIdentity, options: DesiredOptions = {}): DesiredService {
@@ -94,8 +116,11 @@ export function desiredService(svc: ServiceConfig, instance: InstanceIdentity, o
     ...svc.networks.filter((n) => n !== instance.network.name).map((name) => ({ name, aliases: [svc.name] })),
   ];
   const spec = baseSpec(svc, instance, networks, options);
-  // the hash covers what the container is made of, including its networks and extra labels
-  const hash = configHash({ spec, networks });
+  // The hash covers what the container is made of, including its networks and extra labels,
+  // except the host.docker.internal entry added by default: containers made before Dispenser
+  // added it are adopted as they are (an upgrade must not restart every service) and get it at
+  // their next recreate. Turning it off is in the hash, so that recreates them without it.
+  const hash = configHash({ spec: withoutDefaultHostGateway(spec), networks, ...(svc.hostDockerInternal ? {} : { hostDockerInternal: false }) });
   spec.Labels = { ...spec.Labels, ...ownershipLabels(instance, svc.name, hash) };
   return {
     service: svc.name,

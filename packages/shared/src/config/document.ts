@@ -25,11 +25,15 @@ export class ConfigDocument {
 
   /** A problem at a key path; `value` points at the written value rather than the key. */
   problem(code: ErrorCode, path: KeyPath, message: string, point: 'key' | 'value' = 'key'): ConfigProblem {
+    return { code, file: this.file, ...this.position(path, point), ...(path.length ? { path: dotted(path) } : {}), message };
+  }
+
+  /** Where a key path (or its value) is written in the source; line 1 when it cannot be found. */
+  position(path: KeyPath, point: 'key' | 'value' = 'key'): { line: number; column: number; endColumn?: number } {
     this.index ??= new KeyIndex(this.rendered);
     const found = this.index.find(path);
     const span = found ? (point === 'value' && found.exact && found.at.value ? found.at.value : found.at.key) : { line: 1, column: 1, endColumn: 2 };
-    const pos = this.toSource(span.line, span.column, span.endColumn);
-    return { code, file: this.file, ...pos, ...(path.length ? { path: dotted(path) } : {}), message };
+    return this.toSource(span.line, span.column, span.endColumn);
   }
 }
 

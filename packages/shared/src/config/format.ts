@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { codeFrameColumns } from '@babel/code-frame';
 import type { ConfigProblem } from './problem.js';
+import type { VarOverride } from './vars.js';
 
 export interface FormatOptions {
   /** show paths relative to this directory when they are inside it (default: process.cwd()) */
@@ -52,6 +53,12 @@ function readSourceFile(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `--test`'s line about a variable a later vars file defines again. */
+export function formatOverride(o: VarOverride, options: Pick<FormatOptions, 'relativeTo'> = {}): string {
+  const base = options.relativeTo ?? process.cwd();
+  return `note: variable "${o.name}" of ${displayPath(o.replaces.file, base)}:${o.replaces.line} is overridden by ${displayPath(o.at.file, base)}:${o.at.line}`;
 }
 
 function displayPath(file: string, base: string): string {

@@ -15,7 +15,7 @@ import { parseToml, type TomlTable } from './toml.js';
 import type { DispenserConfig } from './types.js';
 import type { ConfigProblem } from './problem.js';
 import { validateAcrossFiles } from './validate.js';
-import { loadVars, withPlaceholders, type VarValue } from './vars.js';
+import { loadVars, withPlaceholders, type VarOverride, type VarValue } from './vars.js';
 
 
 export interface LoadOptions {
@@ -25,7 +25,7 @@ export interface LoadOptions {
   only?: readonly string[];
 }
 
-export type LoadResult =
+export type LoadResult = (
   | {
       ok: true;
       config: DispenserConfig;
@@ -37,7 +37,11 @@ export type LoadResult =
       problems: ConfigProblem[];
       /** scrubs the secret values fetched during this load from any text (e.g. code frames); messages are already scrubbed */
       redact?: (text: string) => string;
-    };
+    }
+) & {
+  /** variables a later vars file defines again (`--test` lists them) */
+  overrides?: readonly VarOverride[];
+};
 
 /** Reads, renders, parses and validates a whole config directory. Never throws for bad input. */
 export async function loadConfig(configFile: string, options: LoadOptions = {}): Promise<LoadResult> {
@@ -61,7 +65,7 @@ async function load(file: string, options: LoadOptions): Promise<LoadResult> {
   // problems are listed file by file in the order the files are read
   const fileRank: string[] = [...vars.files, file];
   const finish = (result: LoadResult): LoadResult =>
-    result.ok ? result : { ok: false, problems: redactProblems(inReadingOrder(result.problems, fileRank), vars.secretValues), redact: redactor(vars.secretValues) };
+    result.ok ? result : { ok: false, problems: redactProblems(inReadingOrder(result.problems, fileRank), vars.secretValues), redact: redactor(vars.secretValues), overrides: vars.overrides };
 
   const main = await loadFile(file, 'dispenser.toml', templateVars, (doc, table) => validateWith(doc, dispenserFileSchema, table));
   if (!main.ok) {
@@ -86,7 +90,7 @@ async function load(file: string, options: LoadOptions): Promise<LoadResult> {
   problems.push(...validateAcrossFiles(loadedMain, selection.services, selection.allNames));
   if (problems.length > 0) return finish({ ok: false, problems });
   const config = normalizeConfig(loadedMain, selection.services, { exists: existsSync, ...(options.only ? { loadedNames: new Set(selection.services.map((s) => s.value.service.name)) } : {}) });
-  return { ok: true, config, redact: redactor(vars.secretValues) };
+  return { ok: true, config, redact: redactor(vars.secretValues), overrides: vars.overrides };
 }
 
 /** Files in the order they were first mentioned, each file's problems top to bottom. */

@@ -42,7 +42,7 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
       http2IdleTimeoutMs: p.http2_idle_timeout,
     },
     ...(v.certbot ? { certbot: { email: v.certbot.email, directoryUrl: v.certbot.directory_url } } : {}),
-    services: services.map((s) => normalizeService(s, options, p.enabled, p)),
+    services: services.map((s) => normalizeService(s, options, p.enabled, p, v.host_docker_internal)),
   };
   return deepFreeze(config);
 }
@@ -54,7 +54,7 @@ function hstsPolicy(own: { hsts?: number | false; hsts_include_subdomains?: bool
   return { maxAgeSeconds: maxAge, includeSubDomains: own.hsts_include_subdomains ?? global.hsts_include_subdomains };
 }
 
-function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnabled: boolean, globalProxy: DispenserFile['proxy']): ServiceConfig {
+function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnabled: boolean, globalProxy: DispenserFile['proxy'], hostDockerInternal: boolean): ServiceConfig {
   const v = s.value;
   const svc = v.service;
   const dependsOn: Record<string, DependsOnCondition> = {};
@@ -82,6 +82,7 @@ function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnab
     env: { ...v.env },
     networks: v.network.map((n) => n.name),
     extraHosts: v.extra_host.map((h) => ({ hostname: h.hostname, ipv4: h.ipv4 })),
+    hostDockerInternal,
     dispenser: {
       watch: v.dispenser.watch,
       initialize: v.dispenser.initialize,

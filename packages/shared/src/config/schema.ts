@@ -3,7 +3,7 @@ import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, parseTimerDuration, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
-import { ACME_DIRECTORY_URL, HSTS_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS } from '../defaults.js';
+import { ACME_DIRECTORY_URL, HOST_DOCKER_INTERNAL, HSTS_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS } from '../defaults.js';
 
 /**
  * zod schemas for every key of dispenser.toml and service.toml (SPEC §4–5 plus the documented
@@ -133,6 +133,7 @@ export const certbotSchema = z.strictObject({
 
 export const dispenserFileSchema = z.strictObject({
   delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(POLL_DELAY_S),
+  host_docker_internal: bool().default(HOST_DOCKER_INTERNAL),
   service: z.array(z.strictObject({ path: nonEmpty('a service directory path (relative to the base dir)') })).describe('an array of [[service]] tables').default([]),
   network: z.array(networkSchema).describe('an array of [[network]] tables').default([]),
   proxy: proxySettingsSchema.prefault({}),

@@ -107,6 +107,8 @@ export interface ServiceConfig {
   env: Readonly<Record<string, string>>;
   networks: readonly string[];
   extraHosts: readonly ExtraHost[];
+  /** the container resolves host.docker.internal to the host (dispenser.toml host_docker_internal) */
+  hostDockerInternal: boolean;
   dispenser: ServiceDispenserConfig;
   dependsOn: Readonly<Record<string, DependsOnCondition>>;
   proxy?: ServiceProxyConfig;

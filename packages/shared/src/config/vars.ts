@@ -20,6 +20,22 @@ export interface Vars {
   problems: ConfigProblem[];
   /** the vars files read, in order */
   files: string[];
+  /** variables a later vars file defines again (its value wins), in reading order */
+  overrides: VarOverride[];
+}
+
+/** Where a variable is written: file and 1-based line. */
+export interface VarSite {
+  file: string;
+  line: number;
+}
+
+export interface VarOverride {
+  name: string;
+  /** the definition that wins */
+  at: VarSite;
+  /** the one it replaces */
+  replaces: VarSite;
 }
 
 const SECRET_SOURCES = ['google', 'env', 'file'];
@@ -28,11 +44,13 @@ const EXTRA_VARS = /^.+\.dispenser\.vars$/;
 
 /**
  * dispenser.vars first (secrets resolved), then every *.dispenser.vars in name order, each
- * rendered as a template with the values of dispenser.vars. A name defined twice is an error.
+ * rendered as a template with the values of dispenser.vars. A name defined again in a later file
+ * takes the later value (as in the original Dispenser, but in a fixed order) and is recorded as
+ * an override so that `--test` can show it.
  */
 export async function loadVars(baseDir: string, secrets: SecretResolver): Promise<Vars> {
-  const vars: Vars = { values: {}, secretValues: [], failed: new Set(), problems: [], files: [] };
-  const definedIn = new Map<string, string>();
+  const vars: Vars = { values: {}, secretValues: [], failed: new Set(), problems: [], files: [], overrides: [] };
+  const definedIn = new Map<string, VarSite>();
   await loadVarsFile(join(baseDir, VARS_FILE), undefined, vars, definedIn, secrets);
   const base = { ...vars.values };
   const extra = (await listDir(baseDir)).filter((n) => EXTRA_VARS.test(n)).sort();
@@ -40,7 +58,7 @@ export async function loadVars(baseDir: string, secrets: SecretResolver): Promis
   return vars;
 }
 
-async function loadVarsFile(file: string, templateVars: Record<string, VarValue> | undefined, vars: Vars, definedIn: Map<string, string>, secrets: SecretResolver): Promise<void> {
+async function loadVarsFile(file: string, templateVars: Record<string, VarValue> | undefined, vars: Vars, definedIn: Map<string, VarSite>, secrets: SecretResolver): Promise<void> {
   vars.files.push(file);
   const read = await readConfigFile(file, 'vars file');
   if (!read.ok) {
@@ -64,12 +82,15 @@ async function loadVarsFile(file: string, templateVars: Record<string, VarValue>
   }
   const pending: Promise<void>[] = [];
   for (const [name, value] of Object.entries(parsed.value)) {
+    const site: VarSite = { file, line: doc.position([name]).line };
     const earlier = definedIn.get(name);
     if (earlier !== undefined) {
-      vars.problems.push(doc.problem('CONFIG_DUPLICATE_VAR', [name], `variable "${name}" is defined both in ${earlier} and in ${file}; keep one of them`));
-      continue;
+      vars.overrides.push({ name, at: site, replaces: earlier });
+      // the earlier value is gone; whether the new one fails is decided below
+      delete vars.values[name];
+      vars.failed.delete(name);
     }
-    definedIn.set(name, file);
+    definedIn.set(name, site);
     if (isScalar(value) || (Array.isArray(value) && value.every(isScalar))) {
       vars.values[name] = value as VarValue;
       continue;

@@ -22,6 +22,11 @@ export interface ErrorEntry {
 
 export const errorCatalogue = {
   // CLI and supervisor
+  ENV_FILE_UNREADABLE: {
+    area: 'cli',
+    where: 'CLI, before start and `--test` (`env-file.ts`): `.env` in the configuration directory exists but cannot be read',
+    action: 'make it readable by the user Dispenser runs as, or remove it',
+  },
   CONFIG_NOT_FOUND: {
     area: 'cli',
     where: 'CLI, before start (`supervisor/daemon.ts`): the `-c` file does not exist',
@@ -169,11 +174,6 @@ export const errorCatalogue = {
     where: '`vars.ts`: a variable is neither a plain value nor a secret reference',
     action: 'see [variables](../configuration/variables-and-secrets.md#variables)',
   },
-  CONFIG_DUPLICATE_VAR: {
-    area: 'config',
-    where: '`vars.ts`: the same variable in two vars files',
-    action: 'keep one',
-  },
   CONFIG_SECRET_UNAVAILABLE: {
     area: 'config',
     where: '`vars.ts`: a secret reference could not be resolved (Google API, env var, file)',
@@ -263,8 +263,8 @@ export const errorCatalogue = {
   },
   CONTAINER_CREATE_FAILED: {
     area: 'containers',
-    where: '`apply.ts`: e.g. a bind-mount source missing',
-    action: 'fix the `service.toml` value the message names',
+    where: '`apply.ts`: e.g. a missing bind-mount source that cannot be created',
+    action: 'fix the `service.toml` value the message names, or make its parent directory writable by Dispenser\'s user',
   },
   CONTAINER_START_FAILED: {
     area: 'containers',
