@@ -1,5 +1,5 @@
 import { loadConfig } from '@dispenser/shared/config/load';
-import { formatProblems } from '@dispenser/shared/config/format';
+import { formatProblem, formatProblems } from '@dispenser/shared/config/format';
 
 /** `dispenser --test`: validate and print every problem with a code frame. Returns the exit code. */
 export interface Output {
@@ -17,6 +17,8 @@ export async function runConfigTest(configFile: string, out: Output): Promise<nu
     return 1;
   }
   if (result.ok) {
+    const notices = result.notices ?? [];
+    if (notices.length > 0) out.error(notices.map((n) => formatProblem(n, result.redact ? { redact: result.redact } : {})).join('\n\n') + '\n');
     out.log('Dispenser config is ok.');
     return 0;
   }
