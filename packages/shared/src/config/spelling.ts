@@ -10,13 +10,14 @@ export function spellingKey(value: string): string {
 }
 
 /**
- * An enum that accepts any spelling of its values (and of the given aliases) and outputs the
- * canonical value. Anything else reaches z.enum unchanged, so a real typo is still reported
- * with "did you mean" against the canonical values.
+ * An enum that accepts any spelling of its values and of the given aliases, and outputs the
+ * canonical value. Anything else reaches z.enum unchanged, so a real typo is still reported,
+ * with "did you mean" against the values and aliases as documented.
  */
 export function spelledEnum<const T extends readonly [string, ...string[]]>(values: T, aliases: Readonly<Record<string, T[number]>> = {}) {
-  const byKey = new Map<string, T[number]>();
-  for (const v of values) byKey.set(spellingKey(v), v);
-  for (const [alias, v] of Object.entries(aliases)) byKey.set(spellingKey(alias), v);
-  return z.preprocess((input) => (typeof input === 'string' ? (byKey.get(spellingKey(input)) ?? input) : input), z.enum(values));
+  const documented = [...values, ...Object.keys(aliases)] as [string, ...string[]];
+  const byKey = new Map(documented.map((v) => [spellingKey(v), v]));
+  return z
+    .preprocess((input) => (typeof input === 'string' ? (byKey.get(spellingKey(input)) ?? input) : input), z.enum(documented))
+    .transform((v): T[number] => aliases[v] ?? v);
 }
