@@ -1,5 +1,5 @@
 import schedule from 'node-schedule';
-import { parseCron, CRON_EXPECTED, type CronSchedule } from '@dispenser/shared/config/cron';
+import { parseCron, type CronSchedule } from '@dispenser/shared/config/cron';
 import { DispenserError } from '@dispenser/shared/errors';
 
 export interface ScheduledJob {
@@ -23,7 +23,7 @@ export const nodeScheduler: Scheduler = {
   schedule(expression, onTick) {
     const parsed = parseCron(expression);
     if (!parsed.ok) {
-      throw new DispenserError('CRON_INVALID', `"${expression}" is not a valid cron expression: expected ${parsed.expected}`, { hint: `use ${CRON_EXPECTED}` });
+      throw new DispenserError('CRON_INVALID', `"${expression}" is not a valid cron expression: expected ${parsed.expected}`, { hint: 'fix [dispenser] cron in service.toml; dispenser --test points at it' });
     }
     return new ChainedJob(parsed.schedule, onTick);
   },
