@@ -27,10 +27,6 @@ const MIN_YEAR = 1970;
 const MAX_YEAR = 2099;
 
 export interface CronSchedule {
-  /** six fields, seconds first: what cron-parser reads */
-  readonly sixFields: string;
-  /** the year field as written (7-field form only) */
-  readonly yearField?: string;
   /** the weekday field as written, when it is given with numbers (not names, "*" or "?") */
   readonly numericWeekdays?: string;
   /** the days the weekday field selects, 0 = Sunday … 6 = Saturday */
@@ -68,8 +64,6 @@ export function parseCron(expression: string): CronParse {
   return {
     ok: true,
     schedule: {
-      sixFields,
-      ...(yearField === undefined ? {} : { yearField }),
       ...(numeric && fields.length > 5 ? { numericWeekdays: weekdayField } : {}),
       weekdays,
       next: (after) => nextFiring(sixFields, after, inYear, lastYear),

@@ -25,7 +25,14 @@ export function classifyVolumeSource(source: string, serviceDir: string, exists:
  * set to the config directory; here it resolves from the config directory itself.
  */
 export function telemetryBaseUri(written: string, baseDir: string): string {
-  const uri = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/i.exec(written.trim());
-  if (uri) return uri[1]! + uri[2]!.replace(/\/+$/, '');
+  const uri = URI.exec(written.trim());
+  if (uri) return `${uri[1]!}://${uri[2]!.replace(/\/+$/, '')}`;
   return pathToFileURL(resolve(baseDir, written.trim())).href.replace(/\/+$/, '');
+}
+
+const URI = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i;
+
+/** "s3://bucket/x" → "s3"; undefined for a plain path. */
+export function uriScheme(written: string): string | undefined {
+  return URI.exec(written.trim())?.[1]?.toLowerCase();
 }

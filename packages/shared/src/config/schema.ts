@@ -4,7 +4,7 @@ import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, par
 import { splitShellWords } from './shell-words.js';
 import { spelledEnum } from './spelling.js';
 import { CRON_EXPECTED, parseCron } from './cron.js';
-import { normalizeProxyPath } from './normalize-values.js';
+import { normalizeProxyPath, uriScheme } from './normalize-values.js';
 
 /**
  * zod schemas for every key of dispenser.toml and service.toml (SPEC §4–5 plus the documented
@@ -126,7 +126,7 @@ export const certbotSchema = z.strictObject({
   directory_url: z.url({ protocol: /^https?$/ }).describe('the URL of an ACME directory (https://…)').default(LETS_ENCRYPT_DIRECTORY),
 });
 
-export const TELEMETRY_SCHEMES = ['file', 's3', 'gs', 'az', 'adls'] as const;
+const TELEMETRY_SCHEMES: readonly string[] = ['file', 's3', 'gs', 'az', 'adls'];
 const TELEMETRY_URI_EXPECTED = `a URI starting with ${TELEMETRY_SCHEMES.map((s) => `${s}://`).join(', ')}, or a directory path`;
 const seconds = () => z.number().int().min(1).describe('an integer number of seconds ≥ 1');
 
@@ -140,8 +140,8 @@ export const telemetrySchema = z.looseObject({
   base_uri: z
     .string()
     .superRefine((uri, ctx) => {
-      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
-      if (uri.trim() === '' || (scheme !== undefined && !(TELEMETRY_SCHEMES as readonly string[]).includes(scheme))) ctx.addIssue({ code: 'custom', message: `expected ${TELEMETRY_URI_EXPECTED}` });
+      const scheme = uriScheme(uri);
+      if (uri.trim() === '' || (scheme !== undefined && !TELEMETRY_SCHEMES.includes(scheme))) ctx.addIssue({ code: 'custom', message: `expected ${TELEMETRY_URI_EXPECTED}` });
     })
     .describe(TELEMETRY_URI_EXPECTED),
   status_interval: seconds().default(60),
