@@ -62,9 +62,10 @@ test('a config laid out like the original Dispenser\'s example passes --test, wa
   assert.equal(r.status, 0);
 });
 
-test('--test notes what numeric weekdays of a 6-field cron mean here, and still passes', () => {
+test('--test warns of an ignored [telemetry] key and notes what numeric weekdays of a 6-field cron mean here, and still passes', () => {
   const r = dispenser(['--test', '-c', 'dispenser.toml'], { cwd: join(FIXTURES, 'valid-original-spellings') });
   assert.equal(r.stdout, 'Dispenser config is ok.\n');
-  assert.match(r.stderr, /^note: jobs\/service\.toml:10:8 \[CONFIG_CRON_WEEKDAYS\]\nthe weekday field "1-5" means Monday–Friday here.*"1-5" meant Sunday–Thursday/);
+  assert.match(r.stderr, /^warning: dispenser\.toml:9:1 \[CONFIG_IGNORED_KEY\]\nunknown key "status_intervals" in \[telemetry\] is ignored; did you mean "status_interval"\?/);
+  assert.match(r.stderr, /\n\nnote: jobs\/service\.toml:10:8 \[CONFIG_CRON_WEEKDAYS\]\nthe weekday field "1-5" means Monday–Friday here.*"1-5" meant Sunday–Thursday/);
   assert.equal(r.status, 0);
 });
