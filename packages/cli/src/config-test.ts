@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '@dispenser/shared/config/load';
-import { formatOverride, formatProblems } from '@dispenser/shared/config/format';
+import { formatOverride, formatProblem, formatProblems } from '@dispenser/shared/config/format';
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { reportError } from './report-error.js';
 import { loadEnvFile } from './env-file.js';
@@ -27,9 +27,11 @@ export async function runConfigTest(configFile: string, out: Output, only?: read
     const bug = new DispenserError('CONFIG_INTERNAL_ERROR', `internal error while loading ${configFile}: ${errorMessage(err)}`, { hint: 'a bug in dispenser: report it with this message' });
     return reportError(bug, out.error);
   }
-  // later vars files win; say so, since a value may not be the one the reader expects
-  for (const o of result.overrides ?? []) out.log(formatOverride(o));
+  // later vars files win; say so (on stderr, with the other notes), since a value may not be the one the reader expects
+  for (const o of result.overrides ?? []) out.error(formatOverride(o));
   if (result.ok) {
+    const notices = result.notices ?? [];
+    if (notices.length > 0) out.error(notices.map((n) => formatProblem(n, result.redact ? { redact: result.redact } : {})).join('\n\n') + '\n');
     out.log('Dispenser config is ok.');
     return 0;
   }

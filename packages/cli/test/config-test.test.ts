@@ -38,7 +38,7 @@ test('dispenser -t on an invalid config reports every problem with a frame and e
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^error: dispenser\.toml:1:9 \[CONFIG_INVALID_VALUE\]\ninvalid "delay": expected an integer number of seconds ≥ 1; got "60"\n> 1 \| delay = "60"\n {4}\| {9}\^{4}/);
   assert.match(r.stderr, /error: app\/service\.toml:9:10 \[CONFIG_INVALID_VALUE\]/);
-  assert.match(r.stderr, /\n49 problems found in the configuration\.\n$/);
+  assert.match(r.stderr, /\n48 problems found in the configuration\.\n$/);
   assert.doesNotMatch(r.stderr, STACK_TRACE);
 });
 
@@ -63,6 +63,23 @@ test('--test lists every variable a later vars file overrides, with the line of 
   writeFileSync(join(dir, 'dispenser.vars'), 'registry = "r.example.com"\ndb_host = "localhost"\n');
   writeFileSync(join(dir, 'prod.dispenser.vars'), '# production\ndb_host = "db.internal"\n');
   const r = dispenser(['-t'], { cwd: dir });
-  assert.equal(r.stdout, 'note: variable "db_host" of dispenser.vars:2 is overridden by prod.dispenser.vars:2\nDispenser config is ok.\n');
+  assert.equal(r.stdout, 'Dispenser config is ok.\n');
+  assert.equal(r.stderr, 'note: variable "db_host" of dispenser.vars:2 is overridden by prod.dispenser.vars:2\n');
+  assert.equal(r.status, 0);
+});
+
+test('a config laid out like the original Dispenser\'s example passes --test, warning that telemetry is not written yet', () => {
+  const r = dispenser(['--test', '-c', 'dispenser.toml'], { cwd: join(FIXTURES, 'valid-original-example') });
+  assert.equal(r.stdout, 'Dispenser config is ok.\n');
+  assert.match(r.stderr, /^warning: dispenser\.toml:9:11 \[CONFIG_TELEMETRY_NOT_WRITTEN\]\ntelemetry is enabled, but this version of Dispenser does not write telemetry tables yet/);
+  assert.match(r.stderr, /> {2}9 \| enabled = true/);
+  assert.equal(r.status, 0);
+});
+
+test('--test warns of an ignored [telemetry] key and notes what numeric weekdays of a 6-field cron mean here, and still passes', () => {
+  const r = dispenser(['--test', '-c', 'dispenser.toml'], { cwd: join(FIXTURES, 'valid-original-spellings') });
+  assert.equal(r.stdout, 'Dispenser config is ok.\n');
+  assert.match(r.stderr, /^warning: dispenser\.toml:9:1 \[CONFIG_IGNORED_KEY\]\nunknown key "status_intervals" in \[telemetry\] is ignored; did you mean "status_interval"\?/);
+  assert.match(r.stderr, /\n\nnote: jobs\/service\.toml:10:8 \[CONFIG_CRON_WEEKDAYS\]\nthe weekday field "1-5" means Monday–Friday here.*"1-5" meant Sunday–Thursday/);
   assert.equal(r.status, 0);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { infra } from '@dispenser/shared/testing/infra';
 import { runCli } from './helpers/daemon.js';
 
 const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -14,13 +15,15 @@ function removeByLabel(label: string): void {
 }
 
 test('dispenser down names the network it cannot remove with its code and what to do, exit 1', async (t) => {
+  const env = infra(t, 'docker');
+  if (!env) return;
   const instance = `clierr${randomBytes(4).toString('hex')}`;
   const testLabel = `dispenser.test=cli-${instance}`;
   t.after(() => removeByLabel(testLabel));
   const network = `dispenser-${instance}`;
   // a network of this instance, still used by a container Dispenser does not manage
   docker('network', 'create', '--label', 'dispenser.managed=true', '--label', `dispenser.instance=${instance}`, '--label', testLabel, network);
-  docker('run', '-d', '--label', testLabel, '--network', network, process.env.DISPENSER_TEST_BASE_IMAGE ?? 'busybox', 'sleep', '300');
+  docker('run', '-d', '--label', testLabel, '--network', network, env.baseImage, 'sleep', '300');
 
   const r = await runCli(['down'], { DISPENSER_INSTANCE: instance });
   assert.equal(r.code, 1, r.stderr);

@@ -78,6 +78,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     return undefined;
   }
   let config = first.config;
+  logNotices(log, first);
 
   const publisher = new ProcessPublisher(channel ? (raw) => channel.send(raw as Envelope) : undefined);
   const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: selection !== undefined, ...deps.orchestratorOptions });
@@ -132,6 +133,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
         send({ type: 'reloaded', ok: false, errors: texts });
         return undefined;
       }
+      logNotices(log, next, seq);
       // asked before submitting: once submitted, this reload's own reconcile would be listed
       const busy = [...(pending.busy ? [`the reload being applied`] : []), ...orchestrator.busyWith()];
       const { done, replaced } = pending.submit({ seq, config: next.config, redact: next.redact });
@@ -165,4 +167,12 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   send({ type: 'ready', component: 'orchestrator' });
   log.info({ instance: orchestrator.instance.name, services: config.services.length }, 'orchestrator ready');
   return { orchestrator, reload, drain };
+}
+
+/** Warnings and notes about a valid config (e.g. CONFIG_TELEMETRY_NOT_WRITTEN), one log line each. */
+function logNotices(log: Logger, result: Extract<LoadResult, { ok: true }>, reload?: number): void {
+  for (const n of result.notices ?? []) {
+    const text = formatProblem(n);
+    log.warn({ code: n.code, file: n.file, line: n.line, ...(reload === undefined ? {} : { reload }) }, result.redact ? result.redact(text) : text);
+  }
 }

@@ -181,3 +181,24 @@ test('orchestrator process: reloads behind a redeploy are validated at once, rep
     h.cleanup();
   }
 });
+
+test('orchestrator process: warnings about a valid config are logged with their code at start', async () => {
+  const captured = captureLog();
+  const notice = { code: 'CONFIG_TELEMETRY_NOT_WRITTEN' as const, severity: 'warning' as const, file: '/x/dispenser.toml', line: 9, column: 11, path: 'telemetry.enabled', message: 'telemetry is enabled, but this version of Dispenser does not write telemetry tables yet' };
+  // an engine that never answers: the warning must come before any Docker work
+  const silentEngine = new Proxy({}, { get: () => () => new Promise(() => undefined) }) as ContainerEngine;
+  void runOrchestratorProcess({
+    configFile: '/x/dispenser.toml',
+    load: async () => ({ ok: true, config: config([]), notices: [notice] }),
+    engine: silentEngine,
+    channel: fakeSupervisor(),
+    log: captured.log,
+    exit: () => undefined,
+    createComponents: () => [],
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const warned = captured.lines.filter((l) => l.code === 'CONFIG_TELEMETRY_NOT_WRITTEN');
+  assert.equal(warned.length, 1);
+  assert.equal(warned[0]!.level, 40, 'logged as a warning');
+  assert.equal(warned[0]!.msg, '/x/dispenser.toml:9:11: telemetry.enabled: telemetry is enabled, but this version of Dispenser does not write telemetry tables yet [CONFIG_TELEMETRY_NOT_WRITTEN]');
+});

@@ -1,4 +1,5 @@
 import schedule from 'node-schedule';
+import { parseCron, type CronSchedule } from '@dispenser/shared/config/cron';
 import { DispenserError } from '@dispenser/shared/errors';
 
 export interface ScheduledJob {
@@ -13,25 +14,55 @@ export interface Scheduler {
   schedule(expression: string, onTick: () => void): ScheduledJob;
 }
 
-/** 5-field (minute precision) or 6-field (with seconds) cron expressions, in the host's time zone. */
+/**
+ * Every form the config accepts (config/cron.ts: 5, 6 or 7 fields, macros), in the host's time
+ * zone. The next firing is computed by the same code that validated the expression, and
+ * node-schedule only waits for that one date: it cannot read a year field itself.
+ */
 export const nodeScheduler: Scheduler = {
   schedule(expression, onTick) {
-    // node-schedule returns null for an expression it cannot parse instead of throwing.
-    const job = schedule.scheduleJob(expression, onTick);
-    if (!job) {
-      throw new DispenserError('CRON_INVALID', `"${expression}" is not a valid cron expression`, {
-        hint: 'use 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first',
-      });
+    const parsed = parseCron(expression);
+    if (!parsed.ok) {
+      throw new DispenserError('CRON_INVALID', `"${expression}" is not a valid cron expression: expected ${parsed.expected}`, { hint: 'fix [dispenser] cron in service.toml; dispenser --test points at it' });
     }
-    return {
-      nextRun() {
-        const next = job.nextInvocation() as unknown as { toDate?: () => Date } | Date | null;
-        if (!next) return undefined;
-        return next instanceof Date ? next : next.toDate?.();
-      },
-      cancel() {
-        job.cancel();
-      },
-    };
+    return new ChainedJob(parsed.schedule, onTick);
   },
 };
+
+class ChainedJob implements ScheduledJob {
+  private job: schedule.Job | null = null;
+  private next: Date | undefined;
+  private cancelled = false;
+
+  constructor(
+    private readonly cron: CronSchedule,
+    private readonly onTick: () => void,
+  ) {
+    this.arm(new Date());
+  }
+
+  private arm(after: Date): void {
+    this.next = this.cron.next(after);
+    if (this.next === undefined || this.cancelled) return;
+    const at = this.next;
+    const fire = (): void => {
+      if (this.cancelled) return;
+      // from the planned time, or from now when the timer ran late: never fire twice for one slot
+      this.arm(new Date(Math.max(at.getTime(), Date.now())));
+      this.onTick();
+    };
+    this.job = schedule.scheduleJob(at, fire);
+    // node-schedule drops a date already past (the slot can be a millisecond away): it is due now
+    if (!this.job) setImmediate(fire);
+  }
+
+  nextRun(): Date | undefined {
+    return this.next;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.job?.cancel();
+    this.job = null;
+  }
+}

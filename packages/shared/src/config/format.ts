@@ -24,7 +24,7 @@ export interface FormatOptions {
  */
 export function formatProblem(problem: ConfigProblem, options: FormatOptions = {}): string {
   const where = displayPath(problem.file, options.relativeTo ?? process.cwd()) + (problem.line ? `:${problem.line}:${problem.column ?? 1}` : '');
-  const lines = [`error: ${where} [${problem.code}]`, problem.message];
+  const lines = [`${problem.severity ?? 'error'}: ${where} [${problem.code}]`, problem.message];
   if (problem.line) {
     const source = (options.readSource ?? readSourceFile)(problem.file);
     if (source !== undefined) {

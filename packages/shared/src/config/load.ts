@@ -5,6 +5,7 @@ import { ConfigDocument } from './document.js';
 import { exists, isDirectory, readConfigFile } from './files.js';
 import type { LoadedMain, LoadedService } from './loaded.js';
 import { normalizeConfig } from './normalize.js';
+import { configNotices } from './notices.js';
 import { dispenserFileSchema, serviceFileSchema } from './schema.js';
 import { validateWith } from './schema-problems.js';
 import { SecretResolver } from './secrets.js';
@@ -29,6 +30,8 @@ export type LoadResult = (
   | {
       ok: true;
       config: DispenserConfig;
+      /** warnings and notes about a valid config (severity set), in reading order, secrets scrubbed */
+      notices?: ConfigProblem[];
       /** scrubs the secret values of this config from any text (e.g. a failed container's log lines); kept out of `config` so that plain data never carries a secret list */
       redact?: (text: string) => string;
     }
@@ -90,7 +93,8 @@ async function load(file: string, options: LoadOptions): Promise<LoadResult> {
   problems.push(...validateAcrossFiles(loadedMain, selection.services, selection.allNames));
   if (problems.length > 0) return finish({ ok: false, problems });
   const config = normalizeConfig(loadedMain, selection.services, { exists: existsSync, ...(options.only ? { loadedNames: new Set(selection.services.map((s) => s.value.service.name)) } : {}) });
-  return { ok: true, config, redact: redactor(vars.secretValues), overrides: vars.overrides };
+  const notices = redactProblems(inReadingOrder(configNotices(loadedMain, selection.services), fileRank), vars.secretValues);
+  return { ok: true, config, notices, redact: redactor(vars.secretValues), overrides: vars.overrides };
 }
 
 /** Files in the order they were first mentioned, each file's problems top to bottom. */

@@ -1,16 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { DependsOnCondition } from './types.js';
+import { pathToFileURL } from 'node:url';
 
 /** Pure conversions shared by validation and normalization. */
 
-/** "/api/" → "/api"; "/" stays "/". */
+/** A route prefix as the original read it: "api", "/api/" → "/api"; "" and "/" → "/". */
 export function normalizeProxyPath(path: string): string {
-  const trimmed = path.replace(/\/+$/, '');
-  return trimmed === '' ? '/' : trimmed;
-}
-
-export function normalizeCondition(c: string): DependsOnCondition {
-  return c.replace(/^service-/, '') as DependsOnCondition;
+  return '/' + path.replace(/^\/+|\/+$/g, '');
 }
 
 /**
@@ -22,4 +17,22 @@ export function classifyVolumeSource(source: string, serviceDir: string, exists:
   const local = resolve(serviceDir, source);
   if (source.startsWith('./') || source.startsWith('../') || source === '.' || source === '..' || source.includes('/') || exists(local)) return { kind: 'bind', source: local };
   return { kind: 'volume', source };
+}
+
+/**
+ * A telemetry base_uri: a URI is kept (less its trailing "/"), a path becomes a file:// URI.
+ * The original resolved a relative path from its working directory, which its service unit
+ * set to the config directory; here it resolves from the config directory itself.
+ */
+export function telemetryBaseUri(written: string, baseDir: string): string {
+  const uri = URI.exec(written.trim());
+  if (uri) return `${uri[1]!}://${uri[2]!.replace(/\/+$/, '')}`;
+  return pathToFileURL(resolve(baseDir, written.trim())).href.replace(/\/+$/, '');
+}
+
+const URI = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i;
+
+/** "s3://bucket/x" → "s3"; undefined for a plain path. */
+export function uriScheme(written: string): string | undefined {
+  return URI.exec(written.trim())?.[1]?.toLowerCase();
 }

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoadedMain, LoadedService } from './loaded.js';
-import { classifyVolumeSource, normalizeCondition, normalizeProxyPath } from './normalize-values.js';
-import type { DependsOnCondition, DispenserConfig, HstsPolicy, ServiceConfig } from './types.js';
+import { classifyVolumeSource, telemetryBaseUri } from './normalize-values.js';
+import type { DependsOnCondition, DispenserConfig, HstsPolicy, ServiceConfig, TelemetrySettings } from './types.js';
 import type { DispenserFile } from './schema.js';
 import { proxyWorkers, STATE_DIR_NAME } from '../defaults.js';
 
@@ -42,9 +42,20 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
       http2IdleTimeoutMs: p.http2_idle_timeout,
     },
     ...(v.certbot ? { certbot: { email: v.certbot.email, directoryUrl: v.certbot.directory_url } } : {}),
+    ...(v.telemetry ? { telemetry: telemetrySettings(v.telemetry, main.baseDir) } : {}),
     services: services.map((s) => normalizeService(s, options, p.enabled, p, v.host_docker_internal)),
   };
   return deepFreeze(config);
+}
+
+function telemetrySettings(t: NonNullable<DispenserFile['telemetry']>, baseDir: string): TelemetrySettings {
+  const m = t.maintenance;
+  return {
+    enabled: t.enabled,
+    baseUri: telemetryBaseUri(t.base_uri, baseDir),
+    statusIntervalMs: t.status_interval * 1000,
+    ...(m ? { maintenance: { enabled: m.enabled, intervalMs: m.interval_seconds * 1000, retentionHours: m.retention_hours } } : {}),
+  };
 }
 
 /** A service's `hsts` keys override dispenser.toml's, each on its own. */
@@ -60,7 +71,7 @@ function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnab
   const dependsOn: Record<string, DependsOnCondition> = {};
   for (const [name, condition] of Object.entries(v.depends_on)) {
     if (options.loadedNames && !options.loadedNames.has(name)) continue;
-    dependsOn[name] = normalizeCondition(condition);
+    dependsOn[name] = condition;
   }
   const proxy = v.proxy;
   const hc = v.healthcheck;
@@ -96,7 +107,7 @@ function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnab
       ? {
           proxy: {
             host: proxy.host.toLowerCase(),
-            path: normalizeProxyPath(proxy.path),
+            path: proxy.path,
             servicePort: proxy.service_port,
             ...(proxy.cert_file ? { certFile: resolve(s.dir, proxy.cert_file) } : {}),
             ...(proxy.key_file ? { keyFile: resolve(s.dir, proxy.key_file) } : {}),

@@ -15,4 +15,6 @@ export interface ConfigProblem {
   path?: string;
   /** what is wrong and what was expected; never contains a secret value */
   message: string;
+  /** absent: an error, the config is refused. A warning or a note comes with a valid config. */
+  severity?: 'warning' | 'note';
 }

@@ -1,9 +1,11 @@
 import { isIP, isIPv4 } from 'node:net';
-import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, parseTimerDuration, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
 import { ACME_DIRECTORY_URL, HOST_DOCKER_INTERNAL, HSTS_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS } from '../defaults.js';
+import { spelledEnum } from './spelling.js';
+import { CRON_EXPECTED, parseCron } from './cron.js';
+import { normalizeProxyPath, uriScheme } from './normalize-values.js';
 
 /**
  * zod schemas for every key of dispenser.toml and service.toml (SPEC §4–5 plus the documented
@@ -82,22 +84,14 @@ const cron = () =>
   z
     .string()
     .superRefine((expr, ctx) => {
-      const fields = expr.trim().split(/\s+/).length;
-      if (fields !== 5 && fields !== 6) {
-        ctx.addIssue({ code: 'custom', message: `expected a cron expression with 5 fields (minute hour day month weekday) or 6 (seconds first); got ${fields} fields` });
-        return;
-      }
-      try {
-        cronParser.parseExpression(expr);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `expected a valid cron expression: ${err instanceof Error ? err.message : String(err)}` });
-      }
+      const r = parseCron(expr);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
     })
-    .describe('a cron expression with 5 fields, or 6 with seconds first');
+    .describe(CRON_EXPECTED);
 
 export const networkSchema = z.strictObject({
   name: z.string().regex(CONTAINER_NAME).describe('a network name (letters, digits, "_", "." and "-", starting with a letter or digit)'),
-  driver: z.enum(['bridge', 'host', 'overlay', 'macvlan', 'none']).describe('one of "bridge", "host", "overlay", "macvlan", "none"').default('bridge'),
+  driver: spelledEnum(['bridge', 'host', 'overlay', 'macvlan', 'none']).describe('one of "bridge", "host", "overlay", "macvlan", "none"').default('bridge'),
   external: bool().default(false),
   internal: bool().default(false),
   attachable: bool().default(true),
@@ -106,7 +100,7 @@ export const networkSchema = z.strictObject({
 
 export const proxySettingsSchema = z.strictObject({
   enabled: bool().default(PROXY_DEFAULTS.enabled),
-  strategy: z.enum(['https-only', 'http-only', 'both']).describe('one of "https-only", "http-only", "both"').default(PROXY_DEFAULTS.strategy),
+  strategy: spelledEnum(['https-only', 'http-only', 'both']).describe('one of "https-only", "http-only", "both"').default(PROXY_DEFAULTS.strategy),
   trust_forwarded_headers: bool().default(PROXY_DEFAULTS.trustForwardedHeaders),
   http_port: port().default(PROXY_DEFAULTS.httpPort),
   https_port: port().default(PROXY_DEFAULTS.httpsPort),
@@ -131,6 +125,34 @@ export const certbotSchema = z.strictObject({
   directory_url: z.url({ protocol: /^https?$/ }).describe('the URL of an ACME directory (https://…)').default(ACME_DIRECTORY_URL),
 });
 
+const TELEMETRY_SCHEMES: readonly string[] = ['file', 's3', 'gs', 'az', 'adls'];
+const TELEMETRY_URI_EXPECTED = `a URI starting with ${TELEMETRY_SCHEMES.map((s) => `${s}://`).join(', ')}, or a directory path`;
+const seconds = () => z.number().int().min(1).describe('an integer number of seconds ≥ 1');
+
+/**
+ * [telemetry] as the original takes it. Unknown keys are let through (the original ignored
+ * them) and reported as warnings by notices.ts; a zero interval is refused, as the original
+ * could not run with one.
+ */
+export const telemetrySchema = z.looseObject({
+  enabled: bool(),
+  base_uri: z
+    .string()
+    .superRefine((uri, ctx) => {
+      const scheme = uriScheme(uri);
+      if (uri.trim() === '' || (scheme !== undefined && !TELEMETRY_SCHEMES.includes(scheme))) ctx.addIssue({ code: 'custom', message: `expected ${TELEMETRY_URI_EXPECTED}` });
+    })
+    .describe(TELEMETRY_URI_EXPECTED),
+  status_interval: seconds().default(60),
+  maintenance: z
+    .strictObject({
+      enabled: bool(),
+      interval_seconds: seconds().default(3600),
+      retention_hours: z.number().int().min(0).describe('an integer number of hours ≥ 0').default(168),
+    })
+    .optional(),
+});
+
 export const dispenserFileSchema = z.strictObject({
   delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(POLL_DELAY_S),
   host_docker_internal: bool().default(HOST_DOCKER_INTERNAL),
@@ -138,6 +160,7 @@ export const dispenserFileSchema = z.strictObject({
   network: z.array(networkSchema).describe('an array of [[network]] tables').default([]),
   proxy: proxySettingsSchema.prefault({}),
   certbot: certbotSchema.optional(),
+  telemetry: telemetrySchema.optional(),
 });
 
 const envValue = z
@@ -171,16 +194,15 @@ export const serviceSectionSchema = z.strictObject({
     })
     .describe('a decimal number of CPUs like "0.5"')
     .optional(),
-  restart: z
-    .enum(['no', 'never', 'always', 'on-failure', 'unless-stopped'])
+  restart: spelledEnum(['no', 'always', 'on-failure', 'unless-stopped'], { never: 'no' })
     .describe('one of "no" (or "never"), "always", "on-failure", "unless-stopped"')
-    .default('no')
-    .transform((v) => (v === 'never' ? 'no' : v)),
+    .default('no'),
 });
 
 export const serviceProxySchema = z.strictObject({
   host: z.string().regex(HOSTNAME).describe('a host name like "app.example.com"'),
-  path: z.string().refine((s) => s.startsWith('/'), { message: 'expected a path prefix starting with "/"' }).describe('a path prefix starting with "/"').default(SERVICE_PROXY_DEFAULTS.path),
+  // written as the original took it ("api", "api/", "" all mean a prefix); stored as "/api", "/"
+  path: z.string().transform(normalizeProxyPath).describe('a path prefix like "/api"').default(SERVICE_PROXY_DEFAULTS.path),
   service_port: port(),
   cert_file: nonEmpty('a PEM certificate file path').optional(),
   key_file: nonEmpty('a PEM private key file path').optional(),
@@ -194,7 +216,7 @@ export const serviceProxySchema = z.strictObject({
   hsts_include_subdomains: bool().optional(),
 });
 
-export const DEPENDS_ON_CONDITIONS = ['service-started', 'started', 'service-completed', 'completed', 'service-healthy', 'healthy'] as const;
+const dependsOnCondition = () => spelledEnum(['started', 'completed', 'healthy'], { 'service-started': 'started', 'service-completed': 'completed', 'service-healthy': 'healthy' });
 
 export const serviceFileSchema = z.strictObject({
   service: serviceSectionSchema.describe('a [service] table with at least name and image'),
@@ -223,14 +245,14 @@ export const serviceFileSchema = z.strictObject({
   dispenser: z
     .strictObject({
     watch: bool(),
-    initialize: z.enum(['immediately', 'on-trigger']).describe('"immediately" or "on-trigger"').default('immediately'),
+    initialize: spelledEnum(['immediately', 'on-trigger']).describe('"immediately" or "on-trigger"').default('immediately'),
     cron: cron().optional(),
-    pull: z.enum(['on-startup', 'always']).describe('"on-startup" or "always"').default('on-startup'),
-    strategy: z.enum(['rollout', 'recreate']).describe('"rollout" or "recreate"').optional(),
+    pull: spelledEnum(['on-startup', 'always']).describe('"on-startup" or "always"').default('on-startup'),
+    strategy: spelledEnum(['rollout', 'recreate']).describe('"rollout" or "recreate"').optional(),
   })
     .describe('a [dispenser] table with at least watch = true or false'),
   depends_on: z
-    .record(z.string(), z.enum(DEPENDS_ON_CONDITIONS).describe('one of "service-started" ("started"), "service-completed" ("completed"), "service-healthy" ("healthy")'))
+    .record(z.string(), dependsOnCondition().describe('one of "service-started" ("started"), "service-completed" ("completed"), "service-healthy" ("healthy")'))
     .describe('a table of service name = condition')
     .default({}),
   proxy: serviceProxySchema.optional(),

@@ -28,6 +28,19 @@ export interface CertbotSettings {
   directoryUrl: string;
 }
 
+/** [telemetry]: accepted and checked; nothing writes the tables yet (a start-up warning says so). */
+export interface TelemetrySettings {
+  enabled: boolean;
+  /** a file://, s3://, gs://, az:// or adls:// URI without a trailing slash; paths become file:// URIs */
+  baseUri: string;
+  statusIntervalMs: number;
+  maintenance?: {
+    enabled: boolean;
+    intervalMs: number;
+    retentionHours: number;
+  };
+}
+
 export interface NetworkConfig {
   name: string;
   driver: NetworkDriver;
@@ -126,5 +139,6 @@ export interface DispenserConfig {
   networks: readonly NetworkConfig[];
   proxy: ProxySettings;
   certbot?: CertbotSettings;
+  telemetry?: TelemetrySettings;
   services: readonly ServiceConfig[];
 }

@@ -1,6 +1,5 @@
 import type { ConfigProblem } from './problem.js';
 import type { LoadedMain, LoadedService } from './loaded.js';
-import { normalizeProxyPath } from './normalize-values.js';
 import { CONTAINER_NAME } from './schema.js';
 import { closest } from './suggest.js';
 import { DEFAULT_NETWORK } from '../defaults.js';
@@ -114,9 +113,9 @@ function routes(services: readonly LoadedService[]): ConfigProblem[] {
   for (const s of services) {
     const p = s.value.proxy;
     if (!p) continue;
-    const key = `${p.host.toLowerCase()} ${normalizeProxyPath(p.path)}`;
+    const key = `${p.host.toLowerCase()} ${p.path}`;
     const first = seen.get(key);
-    if (first) out.push(s.doc.problem('CONFIG_ROUTE_CLASH', ['proxy', 'host'], `host "${p.host}" with path "${normalizeProxyPath(p.path)}" is already served by service "${first.value.service.name}" (${first.file}); give one of them another host or path`, 'value'));
+    if (first) out.push(s.doc.problem('CONFIG_ROUTE_CLASH', ['proxy', 'host'], `host "${p.host}" with path "${p.path}" is already served by service "${first.value.service.name}" (${first.file}); give one of them another host or path`, 'value'));
     else seen.set(key, s);
   }
   return out;

@@ -144,6 +144,21 @@ export const errorCatalogue = {
     where: '`template.ts`, `template-eval.ts`: template syntax error, unknown filter or test, unsupported tag, an operation on the wrong type',
     action: 'fix the `${ }` / `{% %}` construct; `{% raw %}` for a literal `${`',
   },
+  CONFIG_TELEMETRY_NOT_WRITTEN: {
+    area: 'config',
+    where: 'warning: `[telemetry] enabled = true`, but this version writes no telemetry tables yet ([telemetry](../configuration/dispenser-toml.md#telemetry))',
+    action: 'nothing, or set `enabled = false` to silence it',
+  },
+  CONFIG_IGNORED_KEY: {
+    area: 'config',
+    where: 'warning: an unknown key directly in `[telemetry]`, ignored as the Rust Dispenser did',
+    action: 'use the suggested key, or remove it',
+  },
+  CONFIG_CRON_WEEKDAYS: {
+    area: 'config',
+    where: 'note: a 6- or 7-field cron uses weekday numbers, which the Rust Dispenser counted from Sunday = 1 ([cron](../guides/continuous-deployment.md#cron))',
+    action: 'check the days it names; write day names (`MON-FRI`) to make it plain',
+  },
   CONFIG_TEMPLATE_LIMIT: {
     area: 'config',
     where: '`template-eval.ts`: a template ran past a bound (loop iterations, output size, work, nesting)',

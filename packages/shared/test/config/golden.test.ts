@@ -1,7 +1,8 @@
 /**
  * Golden fixtures: each directory under test/fixtures/config/<case>/ is a config directory.
- * Valid ones must normalize to expected.json (paths relative to the case dir); invalid ones must
- * produce exactly expected.txt (the formatted problems). case.json (optional) sets the
+ * Valid ones must normalize to expected.json (paths relative to the case dir) and, when they
+ * come with warnings or notes, print exactly notices.txt; invalid ones must produce exactly
+ * expected.txt (the formatted problems). case.json (optional) sets the
  * environment, dev-mode `only`, the config file name, the Google fake's secrets and credentials,
  * and `mustNotContain` (secret values that must appear in no output).
  * Regenerate after an intended change: UPDATE_GOLDEN=1 node scripts/run-tests.mjs config/golden
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
-import { formatProblems } from '../../src/config/format.js';
+import { formatProblem, formatProblems } from '../../src/config/format.js';
 import { startGoogleFake, type GoogleFake } from '../../testing/google-fake.js';
 
 // tsc does not copy fixtures: resolve them from the package dir (dist/test/config → ../../../test)
@@ -34,6 +35,7 @@ function stabilize(value: unknown, dir: string): unknown {
   return JSON.parse(
     JSON.stringify(value, (key, v) => {
       if (typeof v === 'string' && v.startsWith(dir)) return '<case>' + v.slice(dir.length);
+      if (typeof v === 'string' && v.startsWith(`file://${dir}`)) return 'file://<case>' + v.slice(`file://${dir}`.length);
       if (key === 'workers' && v === availableParallelism()) return '<available parallelism>';
       return v;
     }),
@@ -103,6 +105,12 @@ for (const name of readdirSync(FIXTURES).sort()) {
         actual = JSON.stringify(stabilize(result.config, dir), null, 2) + '\n';
         expectedFile = expectedJson;
         assert.ok(UPDATE || !existsSync(expectedTxt), `${name} was expected to be invalid, but it loaded`);
+        const noticesFile = join(dir, 'notices.txt');
+        const notices = (result.notices ?? []).map((n) => formatProblem(n, { relativeTo: dir }) + '\n').join('\n');
+        if (UPDATE) {
+          rmSync(noticesFile, { force: true });
+          if (notices !== '') writeFileSync(noticesFile, notices);
+        } else assert.equal(notices, existsSync(noticesFile) ? readFileSync(noticesFile, 'utf8') : '', `${name}: warnings and notes`);
       } else {
         // absolute paths inside messages differ per checkout
         actual = formatProblems(result.problems, { relativeTo: dir, ...(result.redact ? { redact: result.redact } : {}) }).split(dir).join('<case>').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>').replace(/\S*dispenser-sa-\w+\/key\.json/g, '<key file>') + '\n';

@@ -4,10 +4,10 @@ import { serviceFileSchema } from '../../src/config/schema.js';
 
 const base = { service: { name: 'a', image: 'nginx' }, dispenser: { watch: false } };
 
-test('cron accepts 5 fields, or 6 with seconds; anything else says how many fields it saw', () => {
+test('cron accepts 5 fields, 6 with seconds, 7 with a year, or a macro; anything else says how many fields it saw', () => {
   const table: [string, boolean][] = [
-    ['*/5 * * * *', true], ['0 */5 * * * *', true], ['30 3 * * 1-5', true], ['0 0 1 jan *', true],
-    ['* * * *', false], ['* * * * * * *', false], ['61 * * * *', false], ['bogus', false], ['', false],
+    ['*/5 * * * *', true], ['0 */5 * * * *', true], ['30 3 * * 1-5', true], ['0 0 1 jan *', true], ['0 0 12 * * * 2030', true], ['@daily', true],
+    ['* * * *', false], ['* * * * * * * *', false], ['61 * * * *', false], ['0 0 12 * * * 1969', false], ['@fortnightly', false], ['bogus', false], ['', false],
   ];
   for (const [cron, ok] of table) {
     const r = serviceFileSchema.safeParse({ ...base, dispenser: { watch: false, cron } });
