@@ -5,6 +5,7 @@
  *
  *   node packages/proxy/dist/bench/proxy.bench.js [--duration 5] [--only http-1k-64,h2-1k-64]
  *     [--proxies nginx,caddy,dispenser] [--workers N] [--backend-tcp-nopush on|off]
+ *     [--tuning-off node-flags,quick-ack,malloc-trim,malloc-threshold,scavenge-pacer]
  *
  * Needs nginx, caddy, wrk, h2load, openssl (Debian packages); a missing tool skips what needs it.
  */
@@ -15,7 +16,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
-import { proxyWorkerExecArgv } from '../src/exec-argv.js';
+import { proxyWorkerExecArgv } from '../src/tuning/exec-argv.js';
+import { TUNING_OFF_ENV } from '../src/tuning/switches.js';
 import { freePort, waitPort } from '@dispenser/shared/testing/ports';
 import { which } from '@dispenser/shared/testing/tools';
 
@@ -30,6 +32,12 @@ const ONLY = opt('only', '');
 const PROXIES = opt('proxies', 'nginx,caddy,dispenser').split(',');
 /** the backend's tcp_nopush (Debian's default nginx.conf has it on); see docs/internals/proxy-performance.md, Against the target, on 64 KB tails */
 const BACKEND_NOPUSH = opt('backend-tcp-nopush', 'on') === 'off' ? 'off' : 'on';
+/**
+ * tuning pieces to turn off in the Dispenser workers, to measure what each pays (see
+ * docs/internals/proxy-performance.md): `node-flags` starts them without proxyWorkerExecArgv, the
+ * others are passed on to the workers (tuning/switches.ts)
+ */
+const TUNING_OFF = opt('tuning-off', '').split(',').filter(Boolean);
 const HOST = 'bench.test';
 // (memory columns are PSS, see memOf)
 
@@ -177,7 +185,8 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
   const workerCount = Number(opt('workers', String(availableParallelism())));
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // DISPENSER_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the workers
-  const extra = [...proxyWorkerExecArgv, ...(process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
+  const flags = TUNING_OFF.includes('node-flags') ? [] : proxyWorkerExecArgv;
+  const extra = [...flags, ...(process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
   cluster.setupPrimary({ exec: fileURLToPath(new URL('../src/worker.js', import.meta.url)), args: [], execArgv: extra, silent: false });
   const workers: Worker[] = [];
   const snapshots: Message[] = [
@@ -191,7 +200,7 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
   ];
   await Promise.all(
     Array.from({ length: workerCount }, (_, i) => {
-      const w = cluster.fork({ DISPENSER_WORKER_INDEX: String(i + 1), DISPENSER_LOG_LEVEL: 'warn', DISPENSER_LOG_FORMAT: 'json' });
+      const w = cluster.fork({ DISPENSER_WORKER_INDEX: String(i + 1), DISPENSER_LOG_LEVEL: 'warn', DISPENSER_LOG_FORMAT: 'json', [TUNING_OFF_ENV]: TUNING_OFF.join(',') });
       workers.push(w);
       return new Promise<void>((resolve, reject) => {
         // a cluster worker may miss messages sent before it is online: resend until it answers
@@ -373,7 +382,7 @@ async function main(): Promise<void> {
 
   const results = new Map<string, Map<string, Result>>();
   const selected = workloads.filter((w) => (!ONLY || ONLY.split(',').includes(w.id)) && (w.tool !== 'h2load' || haveH2load));
-  console.log(`proxy bench: ${selected.length} workloads × ${targets.length} proxies × ${DURATION}s, backend nginx on :${backendPort} (tcp_nopush ${BACKEND_NOPUSH}), ${availableParallelism()} CPUs`);
+  console.log(`proxy bench: ${selected.length} workloads × ${targets.length} proxies × ${DURATION}s, backend nginx on :${backendPort} (tcp_nopush ${BACKEND_NOPUSH}), ${availableParallelism()} CPUs${TUNING_OFF.length ? `, Dispenser tuning off: ${TUNING_OFF.join(',')}` : ''}`);
   for (const [i, w] of selected.entries()) {
     const row = new Map<string, Result>();
     results.set(w.id, row);

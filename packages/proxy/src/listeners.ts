@@ -9,6 +9,7 @@ import { selectContext } from './sni.js';
 import { tlsProfile } from './tls-profile.js';
 import { closeWhenIdle } from './session-idle.js';
 import { createRequestHandler, createUpgradeHandler, type HandlerDeps } from './handler.js';
+import { hasResponseInProgress, setConnectionsCheckingInterval } from './node-private.js';
 
 /**
  * The HTTP and HTTPS listeners of one worker. `apply(settings)` opens what the strategy needs and
@@ -245,7 +246,7 @@ export class Listeners {
     );
     // HTTP/1.1 over TLS goes through node:http's connection handling, with its own defaults (a
     // 300 s whole-request cut among them): same timeouts as plain HTTP
-    (server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval = checkingInterval(settings.headerTimeoutMs);
+    setConnectionsCheckingInterval(server, checkingInterval(settings.headerTimeoutMs));
     applyTimeouts(server, settings);
     if (this.ticketKeys) server.setTicketKeys(this.ticketKeys);
     server.on('upgrade', createUpgradeHandler(this.deps, true, onRequest));
@@ -287,7 +288,7 @@ export class Listeners {
   closeIdle(): void {
     const now = performance.now();
     for (const [socket, acceptedAt] of this.h1Sockets) {
-      if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) continue;
+      if (hasResponseInProgress(socket)) continue;
       if (!this.served.has(socket) && now - acceptedAt < FIRST_REQUEST_GRACE_MS) continue;
       socket.destroy();
     }
