@@ -231,6 +231,9 @@ export class Listeners {
       {
         ...tlsProfile,
         allowHTTP1: true,
+        // HTTP/1.1 over TLS with Nagle off, as plain HTTP here, node:https, nginx and Caddy have
+        // it (node:http2 turns it off for its own sessions only)
+        noDelay: true,
         // one connection cannot hold more upstream requests than this at once (nginx's
         // http2_max_concurrent_streams); Node's default announces no limit at all
         settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
