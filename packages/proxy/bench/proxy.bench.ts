@@ -5,7 +5,7 @@
  *
  *   node packages/proxy/dist/bench/proxy.bench.js [--duration 5] [--only http-1k-64,h2-1k-64]
  *     [--proxies nginx,caddy,dispenser] [--workers N] [--backend-tcp-nopush on|off]
- *     [--tuning-off node-flags,quick-ack,malloc-trim,malloc-threshold,scavenge-pacer]
+ *     [--tuning-off node-flags,quick-ack,malloc-trim,scavenge-pacer]
  *
  * CPU wait: the share of the proxy's runnable time spent waiting for a CPU taken by other work.
  * Needs nginx, caddy, wrk, h2load, openssl (Debian packages); a missing tool skips what needs it.
@@ -79,8 +79,8 @@ function memOf(pids: number[]): number {
 /**
  * user+system CPU seconds and minor page faults of the given pids plus their children (threads
  * included). Page faults per request move little with other load on the machine, unlike CPU
- * time: they show heap memory handed back to the kernel and faulted in again (see
- * tuning/malloc-threshold.ts).
+ * time: they show heap memory handed back to the kernel and faulted in again (glibc's trim
+ * threshold, docs/internals/proxy-performance.md, change 2).
  */
 function cpuOf(pids: number[]): { cpu: number; faults: number } {
   const all = withChildren(pids);

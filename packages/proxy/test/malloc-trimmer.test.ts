@@ -35,8 +35,6 @@ test('without the addon the trimmer starts no timer', () => {
  */
 const FREED_BELOW_THE_TOP = `
   const { MallocTrimmer } = await import(${JSON.stringify(new URL('../src/tuning/malloc-trimmer.js', import.meta.url).href)});
-  const { raiseMallocTrimThreshold } = await import(${JSON.stringify(new URL('../src/tuning/malloc-threshold.js', import.meta.url).href)});
-  raiseMallocTrimThreshold();
   let big = [];
   const pins = [];
   for (let i = 0; i < 400; i++) {

@@ -4,13 +4,11 @@ import type { TuningHooks } from './hooks.js';
 import { quickAck, quickAckUnavailable } from './quick-ack.js';
 import { ScavengePacer } from './scavenge-pacer.js';
 import { MallocTrimmer, mallocTrimUnavailable } from './malloc-trimmer.js';
-import { raiseMallocTrimThreshold } from './malloc-threshold.js';
 import { tuningOff, type TuningPiece } from './switches.js';
 
 /**
  * Everything a proxy worker does for speed and memory beyond forwarding: the two data-path hooks
- * (upstream ACKs, scavenge pacing) and the process-wide pieces (glibc's trim threshold, the
- * malloc trimmer). The Node flags are in exec-argv.ts, applied by whoever starts the worker.
+ * (upstream ACKs, scavenge pacing) and the process-wide piece (the malloc trimmer). The Node flags are in exec-argv.ts, applied by whoever starts the worker.
  * Each piece, and what it was measured to pay, is in docs/internals/proxy-performance.md.
  */
 
@@ -38,11 +36,10 @@ export function dataPathTuning(traffic: { readonly inFlight: number }, off: Read
 }
 
 /**
- * The process-wide pieces, once at worker start before any listener opens. Logs (info) what
- * this process has to do without, so an operator knows why a worker is slower or bigger.
+ * The process-wide piece, once at worker start. Logs (info) what this process has to do
+ * without, so an operator knows why a worker is slower or bigger.
  */
 export function startProcessTuning(traffic: { readonly started: number }, log: Logger, off: ReadonlySet<TuningPiece> = tuningOff()): void {
-  if (!off.has('malloc-threshold')) raiseMallocTrimThreshold();
   if (off.size) log.info({ off: [...off] }, 'benchmark switch: tuning pieces turned off');
   if (quickAckUnavailable) {
     log.info({ reason: quickAckUnavailable }, 'upstream ACKs are not sped up (quick-ack addon unavailable): a backend with Nagle on may add up to 40 ms to multi-segment responses');

@@ -4,7 +4,7 @@
  * comma-separated list of piece names; nothing in a normal start sets it. The Node flags are
  * switched by the benchmark itself (the execArgv it starts workers with).
  */
-export const TUNING_PIECES = ['quick-ack', 'malloc-trim', 'malloc-threshold', 'scavenge-pacer'] as const;
+export const TUNING_PIECES = ['quick-ack', 'malloc-trim', 'scavenge-pacer'] as const;
 export type TuningPiece = (typeof TUNING_PIECES)[number];
 
 export const TUNING_OFF_ENV = 'DISPENSER_BENCH_TUNING_OFF';
