@@ -111,8 +111,8 @@ done
 check "bundled node is a current LTS (v24)" grep -q '^v24\.' <<<"$(/usr/lib/dispenser/node/bin/node --version 2>&1)"
 check "the proxy's native addons load in the bundled node" /usr/lib/dispenser/node/bin/node --input-type=module -e '
   const dir = "/usr/lib/dispenser/node_modules/@dispenser/proxy/dist/src";
-  const { quickAckUnavailable } = await import(`${dir}/quick-ack.js`);
-  const { mallocTrimUnavailable } = await import(`${dir}/malloc-trimmer.js`);
+  const { quickAckUnavailable } = await import(`${dir}/tuning/quick-ack.js`);
+  const { mallocTrimUnavailable } = await import(`${dir}/tuning/malloc-trimmer.js`);
   const { ambientCapsUnavailable } = await import(`${dir}/privileges.js`);
   for (const why of [quickAckUnavailable, mallocTrimUnavailable, ambientCapsUnavailable]) if (why) { console.error(why); process.exit(1); }'
 for ws in $(node -p 'require(process.argv[1]).workspaces.join(" ")' "$repo/package.json"); do

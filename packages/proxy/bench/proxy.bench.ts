@@ -5,17 +5,20 @@
  *
  *   node packages/proxy/dist/bench/proxy.bench.js [--duration 5] [--only http-1k-64,h2-1k-64]
  *     [--proxies nginx,caddy,dispenser] [--workers N] [--backend-tcp-nopush on|off]
+ *     [--tuning-off node-flags,quick-ack,malloc-trim,scavenge-pacer]
  *
+ * CPU wait: the share of the proxy's runnable time spent waiting for a CPU taken by other work.
  * Needs nginx, caddy, wrk, h2load, openssl (Debian packages); a missing tool skips what needs it.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
-import { proxyWorkerExecArgv } from '../src/exec-argv.js';
+import { proxyWorkerExecArgv } from '../src/tuning/exec-argv.js';
+import { TUNING_OFF_ENV } from '../src/tuning/switches.js';
 import { freePort, waitPort } from '@dispenser/shared/testing/ports';
 import { which } from '@dispenser/shared/testing/tools';
 import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
@@ -31,10 +34,29 @@ const ONLY = opt('only', '');
 const PROXIES = opt('proxies', 'nginx,caddy,dispenser').split(',');
 /** the backend's tcp_nopush (Debian's default nginx.conf has it on); see docs/internals/proxy-performance.md, Against the target, on 64 KB tails */
 const BACKEND_NOPUSH = opt('backend-tcp-nopush', 'on') === 'off' ? 'off' : 'on';
+/**
+ * tuning pieces to turn off in the Dispenser workers, to measure what each pays (see
+ * docs/internals/proxy-performance.md): `node-flags` starts them without proxyWorkerExecArgv, the
+ * others are passed on to the workers (tuning/switches.ts)
+ */
+const TUNING_OFF = opt('tuning-off', '').split(',').filter(Boolean);
 const HOST = 'bench.test';
 // (memory columns are PSS, see memOf)
 
 
+
+/** The given pids and their children (a proxy's master and workers). */
+function withChildren(pids: number[]): Set<number> {
+  const all = new Set<number>(pids);
+  for (const pid of pids) {
+    try {
+      for (const k of execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean)) all.add(Number(k));
+    } catch {
+      /* no children */
+    }
+  }
+  return all;
+}
 
 /**
  * Memory in bytes of the given pids plus their children, as PSS: pages shared between processes
@@ -42,15 +64,7 @@ const HOST = 'bench.test';
  * counted once per process as RSS would.
  */
 function memOf(pids: number[]): number {
-  const all = new Set<number>(pids);
-  try {
-    for (const pid of pids) {
-      const kids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number);
-      for (const k of kids) all.add(k);
-    }
-  } catch {
-    /* no children */
-  }
+  const all = withChildren(pids);
   let total = 0;
   for (const pid of all) {
     try {
@@ -63,27 +77,46 @@ function memOf(pids: number[]): number {
   return total;
 }
 
-/** user+system CPU seconds of the given pids plus their children (threads included). */
-function cpuOf(pids: number[]): number {
-  const all = new Set<number>(pids);
-  for (const pid of pids) {
-    try {
-      for (const k of execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)]).toString().trim().split(/\s+/).filter(Boolean)) all.add(Number(k));
-    } catch {
-      /* no children */
-    }
-  }
+/**
+ * user+system CPU seconds and minor page faults of the given pids plus their children (threads
+ * included). Page faults per request move little with other load on the machine, unlike CPU
+ * time: they show heap memory handed back to the kernel and faulted in again (glibc's trim
+ * threshold, docs/internals/proxy-performance.md, change 2).
+ */
+function cpuOf(pids: number[]): { cpu: number; faults: number } {
+  const all = withChildren(pids);
   let ticks = 0;
+  let faults = 0;
   for (const pid of all) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      faults += Number(fields[7]);
       ticks += Number(fields[11]) + Number(fields[12]);
     } catch {
       /* exited */
     }
   }
-  return ticks / 100;
+  return { cpu: ticks / 100, faults };
+}
+
+/**
+ * Seconds the threads of the given pids plus their children spent runnable but waiting for a CPU
+ * (`/proc/<pid>/task/<tid>/schedstat`, second field). On a shared machine this tells a proxy that
+ * was starved of CPU by other work from one that was slow: the ratios of a run where one proxy
+ * waited far longer than the other say more about the machine than about the proxies.
+ */
+function cpuWaitOf(pids: number[]): number {
+  const all = withChildren(pids);
+  let ns = 0;
+  for (const pid of all) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      /* exited */
+    }
+  }
+  return ns / 1e9;
 }
 
 interface Target {
@@ -178,7 +211,8 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
   const workerCount = Number(opt('workers', String(availableParallelism())));
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // DISPENSER_BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the workers
-  const extra = [...proxyWorkerExecArgv, ...(process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
+  const flags = TUNING_OFF.includes('node-flags') ? [] : proxyWorkerExecArgv;
+  const extra = [...flags, ...(process.env.DISPENSER_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)];
   cluster.setupPrimary({ exec: fileURLToPath(new URL('../src/worker.js', import.meta.url)), args: [], execArgv: extra, silent: false });
   const workers: Worker[] = [];
   const snapshots: Message[] = [
@@ -192,7 +226,7 @@ async function startDispenser(backend: number, httpPort: number, httpsPort: numb
   ];
   await Promise.all(
     Array.from({ length: workerCount }, (_, i) => {
-      const w = cluster.fork({ DISPENSER_WORKER_INDEX: String(i + 1), DISPENSER_LOG_LEVEL: 'warn', DISPENSER_LOG_FORMAT: 'json' });
+      const w = cluster.fork({ DISPENSER_WORKER_INDEX: String(i + 1), DISPENSER_LOG_LEVEL: 'warn', DISPENSER_LOG_FORMAT: 'json', [TUNING_OFF_ENV]: TUNING_OFF.join(',') });
       workers.push(w);
       return new Promise<void>((resolve, reject) => {
         // a cluster worker may miss messages sent before it is online: resend until it answers
@@ -238,6 +272,10 @@ interface Result {
   requests: number;
   /** proxy CPU time per request: robust against other load on the machine, unlike req/s */
   cpuUs: number;
+  /** share of the proxy's runnable time spent waiting for a CPU (other work on the machine) */
+  cpuWait: number;
+  /** minor page faults of the proxy per request */
+  faults: number;
   p50: number;
   p99: number;
   rss: number;
@@ -262,16 +300,20 @@ function run(cmd: string, argv: string[]): Promise<string> {
   });
 }
 
-type LoadResult = Omit<Result, 'rss' | 'cpuUs'>;
+type LoadResult = Omit<Result, 'rss' | 'cpuUs' | 'cpuWait' | 'faults'>;
 
 async function measure(target: Target, load: () => Promise<LoadResult>): Promise<Result> {
   let rss = 0;
   const sampler = setInterval(() => (rss = Math.max(rss, memOf(target.pids()))), 500);
   try {
     const cpu0 = cpuOf(target.pids());
+    const wait0 = cpuWaitOf(target.pids());
     const r = await load();
-    const cpu = cpuOf(target.pids()) - cpu0;
-    return { ...r, rss, cpuUs: (cpu * 1e6) / Math.max(1, r.requests) };
+    const cpu1 = cpuOf(target.pids());
+    const cpu = cpu1.cpu - cpu0.cpu;
+    const wait = cpuWaitOf(target.pids()) - wait0;
+    const requests = Math.max(1, r.requests);
+    return { ...r, rss, cpuUs: (cpu * 1e6) / requests, cpuWait: wait / Math.max(1e-9, wait + cpu), faults: (cpu1.faults - cpu0.faults) / requests };
   } finally {
     clearInterval(sampler);
   }
@@ -374,7 +416,7 @@ async function main(): Promise<void> {
 
   const results = new Map<string, Map<string, Result>>();
   const selected = workloads.filter((w) => (!ONLY || ONLY.split(',').includes(w.id)) && (w.tool !== 'h2load' || haveH2load));
-  console.log(`proxy bench: ${selected.length} workloads × ${targets.length} proxies × ${DURATION}s, backend nginx on :${backendPort} (tcp_nopush ${BACKEND_NOPUSH}), ${availableParallelism()} CPUs`);
+  console.log(`proxy bench: ${selected.length} workloads × ${targets.length} proxies × ${DURATION}s, backend nginx on :${backendPort} (tcp_nopush ${BACKEND_NOPUSH}), ${availableParallelism()} CPUs${TUNING_OFF.length ? `, Dispenser tuning off: ${TUNING_OFF.join(',')}` : ''}`);
   for (const [i, w] of selected.entries()) {
     const row = new Map<string, Result>();
     results.set(w.id, row);
@@ -385,15 +427,15 @@ async function main(): Promise<void> {
       if (w.tool === 'wrk') await run('wrk', ['-t1', '-c16', '-d1s', '-H', `Host: ${HOST}`, w.id.startsWith('https') ? `https://127.0.0.1:${t.httpsPort}/1k.bin` : `http://127.0.0.1:${t.httpPort}/1k.bin`]);
       const r = await measure(t, () => w.load(t));
       row.set(t.name, r);
-      process.stdout.write(`  ${w.label.padEnd(26)} ${t.name.padEnd(16)} ${fmt(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  ${fmt(r.rss / 2 ** 20)} MB  ${fmt(r.cpuUs)} µs CPU/req${r.errors ? `  errors ${r.errors}` : ''}\n`);
+      process.stdout.write(`  ${w.label.padEnd(26)} ${t.name.padEnd(16)} ${fmt(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  ${fmt(r.rss / 2 ** 20)} MB  ${fmt(r.cpuUs)} µs CPU/req  CPU wait ${fmt(r.cpuWait * 100)} %  ${fmt(r.faults, 1)} faults/req${r.errors ? `  errors ${r.errors}` : ''}\n`);
     }
   }
 
   const names = targets.map((t) => t.name);
   const ours = names.find((n) => n.startsWith('dispenser')) ?? '';
   const refs = names.filter((n) => n !== ours);
-  console.log('\n| workload | proxy | req/s | p50 ms | p99 ms | PSS MB | CPU µs/req | errors |' + refs.map((r) => ` req/s vs ${r} | p99 vs ${r} |`).join(''));
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|' + refs.map(() => '---:|---:|').join(''));
+  console.log('\n| workload | proxy | req/s | p50 ms | p99 ms | PSS MB | CPU µs/req | CPU wait | errors |' + refs.map((r) => ` req/s vs ${r} | p99 vs ${r} |`).join(''));
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|' + refs.map(() => '---:|---:|').join(''));
   for (const w of selected) {
     const row = results.get(w.id)!;
     for (const n of names) {
@@ -402,7 +444,7 @@ async function main(): Promise<void> {
         const o = row.get(ref)!;
         return n === ours ? ` ${fmt(r.rps / o.rps, 2)}× | ${fmt(r.p99 / o.p99, 2)}× |` : ' | |';
       });
-      console.log(`| ${w.label} | ${n} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss / 2 ** 20)} | ${fmt(r.cpuUs)} | ${r.errors} |${ratios.join('')}`);
+      console.log(`| ${w.label} | ${n} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss / 2 ** 20)} | ${fmt(r.cpuUs)} | ${fmt(r.cpuWait * 100)} % | ${r.errors} |${ratios.join('')}`);
     }
   }
   stopping = true;

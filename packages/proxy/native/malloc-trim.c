@@ -4,11 +4,10 @@
  * quick-ack.c).
  *
  * Why the proxy needs it: glibc returns freed memory to the kernel by itself only from the top
- * of an arena, and a proxy worker raises that threshold on purpose (process-tuning.ts). Pages
- * freed below the top stay resident: under the HTTP/2 benchmark on Node 24 a worker kept 13 MB
+ * of an arena. Pages freed below the top stay resident: under the HTTP/2 benchmark on Node 24 a worker kept 13 MB
  * in the arena of V8's helper thread (compiler and GC scratch memory, long freed) on top of its
  * main heap. malloc_trim(0) also releases free pages in the middle of each arena, which nothing
- * else does. Called about once a second while there is traffic (malloc-trimmer.ts); see the
+ * else does. Called about once a second while there is traffic (src/tuning/malloc-trimmer.ts); see the
  * docs/internals/proxy-performance.md, Freed memory.
  *
  * Another libc has no malloc_trim: the addon then exports nothing and the worker does without.

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { ScavengePacer } from './scavenge-pacer.js';
+import type { TuningHooks } from './tuning/hooks.js';
 
 /** The shapes one forwarded exchange is described with, shared by the request and upgrade paths. */
 
@@ -18,8 +18,8 @@ export interface ForwardOptions {
   upstreamTimeoutMs: number;
   /** a client that takes nothing of a response ready for it this long is dropped; 0 = never */
   sendTimeoutMs: number;
-  /** counts forwarded body bytes toward the next scavenge (WebSocket traffic is not counted) */
-  scavenges?: ScavengePacer;
+  /** where process tuning looks at the exchange (tuning/); NO_TUNING forwards the same bytes */
+  tuning: TuningHooks;
 }
 
 /** What went wrong talking to the upstream, as the status the client gets. */

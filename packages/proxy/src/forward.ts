@@ -2,7 +2,6 @@ import { request as httpRequest, type Agent, type ClientRequest, type IncomingMe
 import type { Duplex } from 'node:stream';
 import type { CompiledRoute } from './table.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import { quickAck } from './quick-ack.js';
 import { HSTS, withHsts } from './hsts.js';
 import type { ClientRequestLike, ClientResponseLike, ForwardError, ForwardOptions } from './forward-types.js';
 import { bodyFraming, framingInDoubt, responseHeaderList, responseHeaderObject, trailerFields, upstreamHeaderList, type BodyFraming } from './message-fields.js';
@@ -57,17 +56,6 @@ export function upstreamError(message: string, code: string, statusCode: number)
 const H1_QUEUE_LIMIT = 128 * 1024;
 
 /**
- * Runs after the read that delivered a response's head (a nextTick: the parser has consumed the
- * whole read by then). A response that did not end in that read spans several TCP segments, and
- * a backend with Nagle's algorithm on holds back its last short one until we acknowledge the
- * rest, which Linux delays by up to 40 ms on a keep-alive connection: acknowledge now. A response
- * that ended in one read costs nothing extra (no syscall, no bare ACK packet).
- */
-function ackIfIncomplete(response: IncomingMessage): void {
-  if (!response.complete && !response.destroyed) quickAck?.(response.socket);
-}
-
-/**
  * One request/response exchange with the upstream, written against node:http directly: this is
  * the hot path, and a generic proxy library's promise chains, header copies and pipe() set-up
  * were a measurable share of each request's CPU (see docs/internals/proxy-performance.md, change 1). `done` is called
@@ -80,7 +68,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
   let finished = false;
   let delivered = false;
   let ures: IncomingMessage | undefined;
-  const scavenges = opts.scavenges;
+  const tuning = opts.tuning;
   const h1 = req.httpVersionMajor === 1;
 
   const complete = (err: ForwardError | undefined): void => {
@@ -141,8 +129,8 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
     }
     // the parser read the body one way (chunked wins over a length); the client must not be told the other
     const doubt = framingInDoubt(response.rawHeaders);
-    if (doubt) (creq as ClientRequest & { shouldKeepAlive: boolean }).shouldKeepAlive = false;
-    if (quickAck) process.nextTick(ackIfIncomplete, response);
+    if (doubt) creq.shouldKeepAlive = false;
+    tuning.upstreamResponse(response);
     const status = response.statusCode ?? 502;
     // a 1xx that reaches here is a 101 without an Upgrade header: the connection may speak
     // something else now; a status outside 200-599 is no answer a client can rely on
@@ -180,7 +168,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
         out.uncork();
       };
       response.on('data', guard((chunk: Buffer) => {
-        scavenges?.add(chunk.length);
+        tuning.bodyBytes(chunk.length);
         if (!corked) {
           corked = true;
           out.cork();
@@ -191,7 +179,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
       }));
     } else {
       response.on('data', guard((chunk: Buffer) => {
-        scavenges?.add(chunk.length);
+        tuning.bodyBytes(chunk.length);
         if (!out.write(chunk)) holdForClient();
       }));
     }
@@ -222,7 +210,7 @@ function exchange(req: ClientRequestLike, res: ClientResponseLike, route: Compil
     creq.end();
   } else {
     req.on('data', guard((chunk: Buffer) => {
-      scavenges?.add(chunk.length);
+      tuning.bodyBytes(chunk.length);
       if (!creq.write(chunk)) req.pause();
     }));
     creq.on('drain', () => req.resume());

@@ -8,7 +8,7 @@ import { KeyedLogLimiter } from './log-limiter.js';
 import { pipelineOf } from './pipeline.js';
 import type { ProxyState } from './state.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import type { ScavengePacer } from './scavenge-pacer.js';
+import type { TuningHooks } from './tuning/hooks.js';
 import { BODY_TIMEOUT, watchBody } from './body-timeout.js';
 import { forwardWeb, SEND_TIMEOUT, statusForError } from './forward.js';
 import type { ClientRequestLike, ClientResponseLike, ForwardError, ForwardOptions } from './forward-types.js';
@@ -53,7 +53,7 @@ export interface HandlerDeps {
   traffic: Traffic;
   /** access log; only used when settings.accessLog is on */
   log: Logger;
-  scavenges: ScavengePacer;
+  tuning: TuningHooks;
   /** caps the warn lines for failed upstream exchanges (502/504), per service */
   upstreamErrors: KeyedLogLimiter;
 }
@@ -61,7 +61,7 @@ export interface HandlerDeps {
 /** How this request is forwarded: the current settings' trust rule and timeouts, for a checked head. */
 function forwardOptions(deps: HandlerDeps, head: RequestHead, tls: boolean): ForwardOptions {
   const settings = deps.state.settings;
-  return { tls, host: head.authority, url: head.url, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, sendTimeoutMs: settings.sendTimeoutMs, scavenges: deps.scavenges };
+  return { tls, host: head.authority, url: head.url, trusted: settings.trustForwardedHeaders, connectTimeoutMs: settings.connectTimeoutMs, upstreamTimeoutMs: settings.upstreamTimeoutMs, sendTimeoutMs: settings.sendTimeoutMs, tuning: deps.tuning };
 }
 
 /** At most 20 warn lines per second per service and worker for failed upstream exchanges; the rest are counted. */

@@ -9,6 +9,7 @@ import { selectContext } from './sni.js';
 import { tlsProfile } from './tls-profile.js';
 import { closeWhenIdle } from './session-idle.js';
 import { createRequestHandler, createUpgradeHandler, type HandlerDeps } from './handler.js';
+import { hasResponseInProgress, setConnectionsCheckingInterval } from './node-private.js';
 
 /**
  * The HTTP and HTTPS listeners of one worker. `apply(settings)` opens what the strategy needs and
@@ -230,6 +231,9 @@ export class Listeners {
       {
         ...tlsProfile,
         allowHTTP1: true,
+        // HTTP/1.1 over TLS with Nagle off, as plain HTTP here, node:https, nginx and Caddy have
+        // it (node:http2 turns it off for its own sessions only)
+        noDelay: true,
         // one connection cannot hold more upstream requests than this at once (nginx's
         // http2_max_concurrent_streams); Node's default announces no limit at all
         settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
@@ -245,7 +249,7 @@ export class Listeners {
     );
     // HTTP/1.1 over TLS goes through node:http's connection handling, with its own defaults (a
     // 300 s whole-request cut among them): same timeouts as plain HTTP
-    (server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval = checkingInterval(settings.headerTimeoutMs);
+    setConnectionsCheckingInterval(server, checkingInterval(settings.headerTimeoutMs));
     applyTimeouts(server, settings);
     if (this.ticketKeys) server.setTicketKeys(this.ticketKeys);
     server.on('upgrade', createUpgradeHandler(this.deps, true, onRequest));
@@ -287,7 +291,7 @@ export class Listeners {
   closeIdle(): void {
     const now = performance.now();
     for (const [socket, acceptedAt] of this.h1Sockets) {
-      if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) continue;
+      if (hasResponseInProgress(socket)) continue;
       if (!this.served.has(socket) && now - acceptedAt < FIRST_REQUEST_GRACE_MS) continue;
       socket.destroy();
     }

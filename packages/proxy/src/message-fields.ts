@@ -37,7 +37,7 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
  * The upstream request's headers as a flat [name, value, ...] list, which http.request writes
  * as they are (one validation pass) instead of going through setHeader() for each.
  */
-export function upstreamHeaderList(req: ClientRequestLike, opts: ForwardOptions, framing: BodyFraming = 'none'): string[] {
+export function upstreamHeaderList(req: ClientRequestLike, opts: Pick<ForwardOptions, 'host' | 'tls' | 'trusted'>, framing: BodyFraming = 'none'): string[] {
   const src = req.headers as Record<string, string | string[] | undefined>;
   const listed = connectionTokens(src['connection']);
   const headers: Record<string, string | string[] | undefined> = { host: opts.host };

@@ -7,7 +7,7 @@ import { initialState, type ProxyState } from './state.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { newTraffic, newUpstreamErrorLimiter, type Traffic } from './handler.js';
 import { Listeners } from './listeners.js';
-import { ScavengePacer } from './scavenge-pacer.js';
+import { dataPathTuning, type TuningHooks } from './tuning/index.js';
 
 /**
  * One proxy worker's state machine, without the process wiring (worker.ts) so tests can drive it
@@ -23,12 +23,16 @@ export class ProxyWorker {
   private queue: Promise<unknown> = Promise.resolve();
   private listening = false;
 
-  /** `sockets`: listening sockets inherited from the supervisor (socket activation) */
+  /**
+   * `sockets`: listening sockets inherited from the supervisor (socket activation); `tuning`: the
+   * data-path hooks, by default this process's (tuning/)
+   */
   constructor(
     private readonly log: Logger,
     sockets: readonly ListenSocket[] = [],
+    tuning?: TuningHooks,
   ) {
-    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, scavenges: new ScavengePacer(this.traffic), upstreamErrors: newUpstreamErrorLimiter() }, sockets);
+    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, tuning: tuning ?? dataPathTuning(this.traffic), upstreamErrors: newUpstreamErrorLimiter() }, sockets);
   }
 
   get isListening(): boolean {

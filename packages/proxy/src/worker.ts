@@ -11,15 +11,12 @@ import { createLogger } from '@dispenser/shared/log';
 import { decodeListenSockets, LISTEN_SOCKETS_ENV } from '@dispenser/shared/ipc/listen-sockets';
 import { codeOr, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 import { ProxyWorker } from './proxy-worker.js';
-import { raiseMallocTrimThreshold } from './process-tuning.js';
-import { quickAckUnavailable } from './quick-ack.js';
-import { MallocTrimmer, mallocTrimUnavailable } from './malloc-trimmer.js';
+import { startProcessTuning } from './tuning/index.js';
 import { LogLimiter } from './log-limiter.js';
 import { workerPrivilegesKept } from './privileges.js';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
-raiseMallocTrimThreshold();
 const log = createLogger('proxy', { worker: workerIndex });
 // A worker faces the internet: the supervisor starts it without the daemon's docker group and
 // capabilities (privileges.ts). Say so once if it did not (root, an old unit, no addon, a plain
@@ -29,13 +26,7 @@ if (privileges) {
   log.warn({ code: 'PROXY_PRIVILEGES_KEPT', kept: privileges.kept, reason: privileges.reason }, `proxy worker holds privileges it does not need (${privileges.kept.join('; ')}): ${privileges.reason}`);
 }
 const worker = new ProxyWorker(log, decodeListenSockets(process.env[LISTEN_SOCKETS_ENV]));
-if (quickAckUnavailable) {
-  log.info({ reason: quickAckUnavailable }, 'upstream ACKs are not sped up (quick-ack addon unavailable): a backend with Nagle on may add up to 40 ms to multi-segment responses');
-}
-if (mallocTrimUnavailable) {
-  log.info({ reason: mallocTrimUnavailable }, 'freed memory is not handed back to the system between garbage collections (malloc-trim addon unavailable): workers stay larger under load');
-}
-new MallocTrimmer(worker.traffic).start();
+startProcessTuning(worker.traffic, log);
 
 // Last line of defence. Every request path is guarded, but Node's own stream machinery can throw
 // from inside one of its event emissions (an HTTP/2 stream refusing a header, say), where no

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { MallocTrimmer, mallocTrimUnavailable } from '../src/malloc-trimmer.js';
+import { MallocTrimmer, mallocTrimUnavailable } from '../src/tuning/malloc-trimmer.js';
 
 function trimmer() {
   const traffic = { started: 0 };
@@ -34,9 +34,7 @@ test('without the addon the trimmer starts no timer', () => {
  * since none of them is at the top of the heap. Prints its RSS in MB before and after one tick.
  */
 const FREED_BELOW_THE_TOP = `
-  const { MallocTrimmer } = await import(${JSON.stringify(new URL('../src/malloc-trimmer.js', import.meta.url).href)});
-  const { raiseMallocTrimThreshold } = await import(${JSON.stringify(new URL('../src/process-tuning.js', import.meta.url).href)});
-  raiseMallocTrimThreshold();
+  const { MallocTrimmer } = await import(${JSON.stringify(new URL('../src/tuning/malloc-trimmer.js', import.meta.url).href)});
   let big = [];
   const pins = [];
   for (let i = 0; i < 400; i++) {

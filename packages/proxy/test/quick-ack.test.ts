@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { quickAckUnavailable } from '../src/quick-ack.js';
+import { quickAckUnavailable } from '../src/tuning/quick-ack.js';
 import { captureLogger, route, startProxy } from './helpers.js';
 
 const HEAD_PART = 60 * 1024;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { envelope, parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import { get, route, startBackend, testSettings } from './helpers.js';
-import { proxyWorkerExecArgv } from '../src/exec-argv.js';
+import { proxyWorkerExecArgv } from '../src/tuning/exec-argv.js';
 
 const workerPath = fileURLToPath(new URL('../src/worker.js', import.meta.url));
 

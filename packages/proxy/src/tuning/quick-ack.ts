@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { loadAddon } from './native-addon.js';
+import { loadAddon } from '../native-addon.js';
 
 /**
  * The quick-ack addon (native/quick-ack.c): acknowledge what was read from an upstream socket at
