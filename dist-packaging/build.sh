@@ -68,12 +68,19 @@ for ws in "${workspaces[@]}"; do
   [ -f "$src/package.json" ] || die "$ws/package.json is missing"
   [ -d "$src/dist" ] || die "$ws/dist is missing: did the build run?"
   mkdir -p "$dst"
-  cp "$src/package.json" "$dst/"
-  # Built JS without the compiled tests, declarations and build info. Runtime files that are not
-  # compiled TS belong in the package's "files" field; they are copied as well.
-  (cd "$src" && find dist -path 'dist/test' -prune -o -type f \
-      ! -name '*.d.ts' ! -name '*.d.ts.map' ! -name '*.tsbuildinfo' ! -name '.tsbuildinfo' -print0 \
-    | xargs -0 -r cp --parents -t "$dst")
+  # Exports of test helpers (dist/testing, not shipped) are left out of the installed package.json.
+  node -e '
+    const fs = require("fs"); const [from, to] = process.argv.slice(1);
+    const p = JSON.parse(fs.readFileSync(from, "utf8"));
+    if (p.exports) p.exports = Object.fromEntries(Object.entries(p.exports).filter(([k]) => !k.startsWith("./testing/")));
+    fs.writeFileSync(to, JSON.stringify(p, null, 2) + "\n");' "$src/package.json" "$dst/package.json"
+  # Only the product's build output: dist/src (compiled TS, without declarations) and dist/native
+  # (the proxy's addons). dist/test, dist/bench and dist/testing (tests, benchmarks, test helpers)
+  # stay out. Runtime files that are not compiled TS belong in the package's "files" field.
+  for d in dist/src dist/native; do
+    [ ! -d "$src/$d" ] || (cd "$src" && find "$d" -type f ! -name '*.d.ts' ! -name '*.d.ts.map' -print0 \
+      | xargs -0 -r cp --parents -t "$dst")
+  done
   for extra in bin README.md LICENSE; do
     if [ -e "$src/$extra" ]; then cp -a "$src/$extra" "$dst/"; fi
   done
@@ -117,6 +124,22 @@ for ws in "${workspaces[@]}"; do
   [ ! -e "$app/$ws/package.json" ] || die "workspace $ws was not installed into node_modules"
 done
 [ -f "$app/node_modules/dispenser/bin/run.js" ] || die "the CLI (package \"dispenser\") is not in node_modules"
+# What the workspace packages export must be there; tests, benchmarks and test helpers must not.
+ours=("$app/node_modules/dispenser" "$app"/node_modules/@dispenser/*)
+missing=$(node -e '
+  const fs = require("fs"), path = require("path");
+  for (const dir of process.argv.slice(1)) {
+    const { name, exports = {} } = require(path.join(dir, "package.json"));
+    const targets = (v) => (typeof v === "string" ? [v] : Object.values(v).flatMap(targets));
+    for (const [k, v] of Object.entries(exports)) {
+      for (const t of targets(v)) if (!fs.existsSync(path.join(dir, t))) console.log(`${name} exports ${k} as ${t}, which is not in the package`);
+    }
+  }' "${ours[@]}") || die "cannot read the exports of the workspace packages"
+[ -z "$missing" ] || die "$missing"
+test_code=$(find "${ours[@]}" \( -type d \( -name test -o -name tests -o -name bench -o -name testing -o -name fixtures \) \) \
+  -o \( -type f \( -name '*.test.js' -o -name '*.bench.js' -o -name '*fake*' \) \) | sed "s#^$app/##")
+[ -z "$test_code" ] || die "test code in the package (stale build output? npm run clean && npm run build):
+$test_code"
 # Optional for a build from source, not for a release: without them the proxy waits for delayed
 # ACKs, its workers keep freed memory and all children inherit the supervisor's capabilities
 for addon in quick-ack malloc-trim ambient-caps; do

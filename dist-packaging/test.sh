@@ -264,6 +264,11 @@ done
 deb_files=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | sed 's#^\./#/#; s#/$##' \
   | grep -vxE '|/usr|/usr/bin|/usr/lib|/usr/lib/systemd|/usr/lib/systemd/system|/usr/share|/usr/share/doc' | sort)
 check "rpm and deb carry the same files" diff <(sort <<<"$rpm_files") <(printf '%s\n' "$deb_files")
+# Tests, benchmarks and test helpers of the workspace packages (dist/test, dist/bench, dist/testing).
+test_code='^/usr/lib/dispenser/node_modules/(dispenser|@dispenser/[^/]+)/(.*/)?((test|tests|bench|testing|fixtures)(/|$)|[^/]*(\.test\.js|\.bench\.js|fake[^/]*)$)'
+no_test_code() { ! grep -E "$test_code" <<<"$1"; }
+check "the deb carries no tests, benchmarks or test helpers" no_test_code "$deb_files"
+check "the rpm carries no tests, benchmarks or test helpers" no_test_code "$rpm_files"
 check "rpm: /usr/bin/dispenser is root-owned 0755" \
   grep -q '^-rwxr-xr-x .* root *root .* /usr/bin/dispenser$' <<<"$(rpm -qplv "$rpm_file" 2>/dev/null)"
 reqs=$(rpm -qp --requires "$rpm_file" 2>/dev/null)

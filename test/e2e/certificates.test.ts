@@ -102,7 +102,7 @@ ${services.map((s) => `[[service]]\npath = "${s}"\n`).join('\n')}
     base: env.baseImage,
     cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www/api; echo "$BODY" > /www/index.html; cp /www/index.html /www/api/; httpd -f -p 8080 -h /www & wait'],
   });
-  const root = await pebbleRoot(env.pebbleCa);
+  const root = await pebbleRoot(env.pebbleCa, env.pebbleManagement);
   const forHost = (host: string, msg: string) => (l: LogLine) => l.host === host && l.msg === msg;
 
   // Pebble's HTTP-01 port is shared with the certificate package tests, which may run in parallel
@@ -440,7 +440,7 @@ service_port = 8080
     base: env.baseImage,
     cmd: ['sh', '-c', 'trap "exit 0" TERM; mkdir -p /www; echo "$BODY" > /www/index.html; httpd -f -p 8080 -h /www & wait'],
   });
-  const root = await pebbleRoot(env.pebbleCa);
+  const root = await pebbleRoot(env.pebbleCa, env.pebbleManagement);
 
   // Pebble's HTTP-01 port is shared with the certificate package tests, which may run in parallel
   unlock = await lockPort(env.pebbleHttpPort);

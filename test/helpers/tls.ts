@@ -92,9 +92,9 @@ export async function waitForHttps(port: number, host: string, path: string, ca:
 
 /**
  * Pebble's current issuing root (it makes a new one at every start), from its management API,
- * whose own TLS certificate is `pebbleCa`.
+ * whose own TLS certificate is `pebbleCa` (infra's pebbleManagement is `managementUrl`).
  */
-export function pebbleRoot(pebbleCa: string, managementUrl = 'https://127.0.0.1:15000'): Promise<string> {
+export function pebbleRoot(pebbleCa: string, managementUrl: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = https.get(`${managementUrl}/roots/0`, { ca: readFileSync(pebbleCa), agent: false, timeout: 10_000 }, (res) => {
       let body = '';

@@ -1,5 +1,7 @@
 import { loadConfig } from '@dispenser/shared/config/load';
 import { formatProblems } from '@dispenser/shared/config/format';
+import { DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { reportError } from './report-error.js';
 
 /** `dispenser --test`: validate and print every problem with a code frame. Returns the exit code. */
 export interface Output {
@@ -13,8 +15,8 @@ export async function runConfigTest(configFile: string, out: Output): Promise<nu
     result = await loadConfig(configFile);
   } catch (err) {
     // loadConfig reports bad input as problems; reaching this is a bug, still no stack trace
-    out.error(`dispenser --test: internal error while loading ${configFile}: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    const bug = new DispenserError('CONFIG_INTERNAL_ERROR', `internal error while loading ${configFile}: ${errorMessage(err)}`, { hint: 'a bug in dispenser: report it with this message' });
+    return reportError(bug, out.error);
   }
   if (result.ok) {
     out.log('Dispenser config is ok.');

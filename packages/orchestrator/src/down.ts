@@ -1,4 +1,5 @@
 import { LABELS, ownershipFilter, type InstanceIdentity } from '@dispenser/shared/instance';
+import type { DispenserError } from '@dispenser/shared/errors';
 import type { Logger } from '@dispenser/shared/log';
 import type { ContainerEngine } from './docker/engine.js';
 import { wrapEngineError } from './docker/errors.js';
@@ -9,8 +10,8 @@ export interface DownResult {
   containers: string[];
   /** network names removed */
   networks: string[];
-  /** what could not be removed, with why */
-  failures: string[];
+  /** what could not be removed, with why and what to do */
+  failures: DispenserError[];
 }
 
 /**
@@ -30,9 +31,9 @@ export async function down(engine: ContainerEngine, instance: InstanceIdentity, 
         result.containers.push(c.name);
         log?.info({ service: c.labels[LABELS.service], container: c.name }, `removed container ${c.name}`);
       } catch (err) {
-        const e = wrapEngineError('CONTAINER_REMOVE_FAILED', `cannot remove container ${c.name}`, err);
+        const e = wrapEngineError('CONTAINER_REMOVE_FAILED', `cannot remove container ${c.name}`, err, 'see `docker ps -a`, then run `dispenser down` again');
         if (e.code === 'DOCKER_UNAVAILABLE') throw e;
-        result.failures.push(e.message);
+        result.failures.push(e);
       }
     }),
   );
@@ -42,9 +43,9 @@ export async function down(engine: ContainerEngine, instance: InstanceIdentity, 
       result.networks.push(n.name);
       log?.info({ network: n.name }, `removed network ${n.name}`);
     } catch (err) {
-      const e = wrapEngineError('NETWORK_REMOVE_FAILED', `cannot remove network ${n.name} (still used by a container Dispenser does not manage?)`, err);
+      const e = wrapEngineError('NETWORK_REMOVE_FAILED', `cannot remove network ${n.name} (still used by a container Dispenser does not manage?)`, err, `disconnect the containers that still use it (docker network inspect ${n.name}), then run \`dispenser down\` again`);
       if (e.code === 'DOCKER_UNAVAILABLE') throw e;
-      result.failures.push(e.message);
+      result.failures.push(e);
     }
   }
   result.containers.sort();

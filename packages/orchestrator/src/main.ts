@@ -4,7 +4,7 @@
  * Containers outlive this process: drain stops Dispenser's own work, never the services.
  */
 import { loadConfig } from '@dispenser/shared/config/load';
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { errorCode, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 import { envelope } from '@dispenser/shared/ipc/messages';
 import { createLogger } from '@dispenser/shared/log';
 import type { Component } from './contracts.js';
@@ -27,7 +27,7 @@ process.on('disconnect', () => {
   process.exit(0);
 });
 
-function fatal(code: string, message: string): void {
+function fatal(code: ErrorCode, message: string): void {
   log.fatal({ code }, message);
   // exit only once the message is handed over, or the supervisor sees a crash and restarts us
   if (process.send) process.send(envelope({ type: 'fatal', component: 'orchestrator', code, message }), () => process.exit(1));

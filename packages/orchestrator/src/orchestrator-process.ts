@@ -1,6 +1,6 @@
 import type { DispenserConfig } from '@dispenser/shared/config/types';
 import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { codeOr, errorMessage } from '@dispenser/shared/errors';
 import { envelope, parseMessage, type Envelope, type Message } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import { formatProblem } from './config-change.js';
@@ -60,7 +60,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     try {
       return await deps.load(deps.configFile, loadOptions);
     } catch (err) {
-      return { ok: false, problems: [{ code: errorCode(err) ?? 'CONFIG_LOAD_FAILED', file: deps.configFile, message: errorMessage(err) }] };
+      return { ok: false, problems: [{ code: codeOr(err, 'CONFIG_LOAD_FAILED'), file: deps.configFile, message: errorMessage(err) }] };
     }
   };
 

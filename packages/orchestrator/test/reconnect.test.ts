@@ -86,7 +86,7 @@ test('the engine goes away with a proxied container: its route turns to 503 (ups
   try {
     const web = service('web', { proxy: { host: 'web.test', path: '/', servicePort: 80, healthIntervalMs: 1000, healthTimeoutMs: 1000, deployTimeoutMs: 1000, drainTimeoutMs: 1000 } });
     // the config without a reconcile (it would need the whole engine): routes only
-    (o as unknown as { config: unknown }).config = config([web]);
+    await o.publishInitialRoutes(config([web]));
     await o.publishRoutes();
     assert.deepEqual(publisher.routes.map((r) => r.upstream), [{ host: '172.28.0.9', port: 80 }]);
     void o.watchEngine();

@@ -9,7 +9,7 @@ import { envelope, isSnapshot, openEnvelope } from '@dispenser/shared/ipc/envelo
 import type { Message } from '@dispenser/shared/ipc/messages';
 import { createLogger } from '@dispenser/shared/log';
 import { decodeListenSockets, LISTEN_SOCKETS_ENV } from '@dispenser/shared/ipc/listen-sockets';
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { codeOr, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 import { ProxyWorker } from './proxy-worker.js';
 import { raiseMallocTrimThreshold } from './process-tuning.js';
 import { quickAckUnavailable } from './quick-ack.js';
@@ -53,7 +53,7 @@ function send(msg: Message): void {
   if (process.send && process.connected) process.send(envelope(msg));
 }
 
-function fatal(code: string, message: string): void {
+function fatal(code: ErrorCode, message: string): void {
   log.fatal({ code }, message);
   send({ type: 'fatal', component: 'proxy', code, message });
   // give the IPC message a moment to leave before the channel goes away
@@ -79,7 +79,7 @@ process.on('message', (raw: unknown) => {
         }
       },
       (err: unknown) => {
-        const code = errorCode(err) ?? 'PROXY_SNAPSHOT_FAILED';
+        const code = codeOr(err, 'PROXY_SNAPSHOT_FAILED');
         // A worker that cannot open its listeners at start is useless: fatal. One that is already
         // serving and cannot move them (a reload onto a port someone else holds) keeps serving
         // where it is; stopping all of Dispenser over a reload would be worse.

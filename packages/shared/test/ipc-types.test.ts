@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { DispenserConfig } from '../src/config/types.js';
 import { defaultProxySettings, PROXY_DEFAULTS } from '../src/defaults.js';
 import { messageSchema, parseMessage, envelope, type Message, type MessageOf, type ProxySettings } from '../src/ipc/messages.js';
-import { testProxySettings } from '../src/testing/proxy-settings.js';
+import { testProxySettings } from '../testing/proxy-settings.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const holds = <T extends true>(): T => true as T;

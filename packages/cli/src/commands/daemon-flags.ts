@@ -14,13 +14,3 @@ export const daemonFlags = {
     description: 'pid file of the daemon: written at start, removed at exit, read by -s [default: dispenser.pid next to the config]',
   }),
 };
-
-/** Prints a DispenserError as "message" plus its hint; anything else is rethrown for oclif. */
-export function reportError(err: unknown, print: (line: string) => void): number {
-  if (err instanceof DispenserError) {
-    print(`dispenser: ${err.message} [${err.code}]`);
-    if (err.hint) print(`  ${err.hint}`);
-    return 1;
-  }
-  throw err;
-}

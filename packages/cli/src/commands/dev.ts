@@ -1,8 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import { defaultPidFile, runDaemon } from '../supervisor/daemon.js';
-import { daemonFlags, reportError } from './daemon-flags.js';
-
-const stderr = (line: string): void => void process.stderr.write(line + '\n');
+import { reportError, toStderr } from '../report-error.js';
+import { daemonFlags } from './daemon-flags.js';
 
 /** `dispenser dev -s NAME [-s NAME …]`: the daemon with only some services, self-signed certificates. */
 export default class Dev extends Command {
@@ -26,7 +25,7 @@ export default class Dev extends Command {
     try {
       code = await runDaemon({ configFile: flags.config, pidFile: flags['pid-file'] ?? defaultPidFile(flags.config), devServices: flags.service });
     } catch (err) {
-      code = reportError(err, stderr);
+      code = reportError(err, toStderr);
     }
     process.exit(code);
   }

@@ -1,11 +1,12 @@
 import { Command, Flags } from '@oclif/core';
+import { DispenserError } from '@dispenser/shared/errors';
 import { runConfigTest } from '../config-test.js';
 import { signalDaemon, waitForExit } from '../supervisor/control.js';
 import { defaultPidFile, runDaemon } from '../supervisor/daemon.js';
-import { daemonFlags, reportError } from './daemon-flags.js';
+import { reportError, toStderr } from '../report-error.js';
+import { daemonFlags } from './daemon-flags.js';
 
 const STOP_WAIT_MS = 60_000;
-const stderr = (line: string): void => void process.stderr.write(line + '\n');
 
 /** `dispenser [-c FILE] [-p PIDFILE]`, `dispenser -t`, `dispenser -s reload|stop`. */
 export default class Run extends Command {
@@ -37,7 +38,7 @@ export default class Run extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(Run);
     if (flags.test) {
-      const code = await runConfigTest(flags.config, { log: (l) => this.log(l), error: stderr });
+      const code = await runConfigTest(flags.config, { log: (l) => this.log(l), error: toStderr });
       this.exit(code);
     }
     const pidFile = flags['pid-file'] ?? defaultPidFile(flags.config);
@@ -48,21 +49,23 @@ export default class Run extends Command {
         if (flags.signal === 'stop') {
           // so that `dispenser -s stop && dispenser …` does not race the old daemon's pid file
           if (!(await waitForExit(pid, STOP_WAIT_MS))) {
-            stderr(`dispenser: the daemon (pid ${pid}) is still draining after ${STOP_WAIT_MS / 1000} s; it keeps stopping in the background`);
-            this.exit(1);
+            const stuck = new DispenserError('DAEMON_STOP_TIMEOUT', `the daemon (pid ${pid}) is still draining after ${STOP_WAIT_MS / 1000} s; it keeps stopping in the background`, {
+              hint: 'wait for it to exit; its log says what it is still finishing',
+            });
+            this.exit(reportError(stuck, toStderr));
           }
           this.log('dispenser: stopped');
         }
         return;
       } catch (err) {
-        this.exit(reportError(err, stderr));
+        this.exit(reportError(err, toStderr));
       }
     }
     let code: number;
     try {
       code = await runDaemon({ configFile: flags.config, pidFile });
     } catch (err) {
-      code = reportError(err, stderr);
+      code = reportError(err, toStderr);
     }
     // cluster and IPC handles would keep the loop alive; every child has exited by now
     process.exit(code);

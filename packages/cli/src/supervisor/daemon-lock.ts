@@ -43,6 +43,8 @@ export function lockSupported(): boolean {
   return process.platform === 'linux';
 }
 
+const LOCK_HINT = 'the lock is an abstract unix socket: the daemon must be allowed AF_UNIX sockets (systemd RestrictAddressFamilies=, seccomp filters)';
+
 export async function acquireDaemonLock(configDir: string): Promise<DaemonLock> {
   const name = lockName(configDir);
   const server = createServer((socket) => socket.destroy());
@@ -56,13 +58,13 @@ export async function acquireDaemonLock(configDir: string): Promise<DaemonLock> 
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw alreadyRunning(configDir, lockHolders(name));
-    throw new DispenserError('DAEMON_LOCK_FAILED', `cannot take the daemon lock for ${configDir}: ${(err as Error).message}`, { cause: err });
+    throw new DispenserError('DAEMON_LOCK_FAILED', `cannot take the daemon lock for ${configDir}: ${(err as Error).message}`, { cause: err, hint: LOCK_HINT });
   }
   // Node exposes no public accessor for a server's descriptor; the handle's fd is what libuv uses
   const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) {
     server.close();
-    throw new DispenserError('DAEMON_LOCK_FAILED', `cannot take the daemon lock for ${configDir}: the socket has no descriptor to hand to the children`);
+    throw new DispenserError('DAEMON_LOCK_FAILED', `cannot take the daemon lock for ${configDir}: the socket has no descriptor to hand to the children`, { hint: LOCK_HINT });
   }
   server.unref();
   return { fd, name, release: () => closeQuietly(server) };

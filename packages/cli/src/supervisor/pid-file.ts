@@ -14,7 +14,9 @@ export function readPid(path: string): number | undefined {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DispenserError('PID_FILE_UNREADABLE', `cannot read pid file ${path}: ${(err as Error).message}`);
+    throw new DispenserError('PID_FILE_UNREADABLE', `cannot read pid file ${path}: ${(err as Error).message}`, {
+      hint: 'let the user running dispenser read it, or choose another -p/--pid-file',
+    });
   }
   const pid = Number.parseInt(text.trim(), 10);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
@@ -73,7 +75,9 @@ export function acquirePidFile(path: string, pid = process.pid): void {
       }
     }
   }
-  throw new DispenserError('PID_FILE_IN_USE', `another process keeps recreating pid file ${path}`);
+  throw new DispenserError('PID_FILE_IN_USE', `another process keeps recreating pid file ${path}`, {
+    hint: 'another dispenser is starting with the same pid file; stop it, or use another -p/--pid-file',
+  });
 }
 
 /** Removes the pid file if it still names us (a second daemon may have replaced a stale one). */

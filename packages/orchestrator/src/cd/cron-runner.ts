@@ -1,5 +1,5 @@
 import type { Logger } from '@dispenser/shared/log';
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { codeOr, errorMessage } from '@dispenser/shared/errors';
 import type { Deployer } from '../contracts.js';
 import type { InFlight } from './in-flight.js';
 import type { ScheduledJob, Scheduler } from './scheduler.js';
@@ -51,10 +51,10 @@ export class CronRunner {
       let handle: ScheduledJob;
       try {
         handle = this.options.scheduler.schedule(t.cron, () => {
-          this.tick(t.service).catch((err: unknown) => this.log(t.service).error({ code: errorCode(err) ?? 'CRON_FAILED' }, `cron tick failed unexpectedly: ${errorMessage(err)}`));
+          this.tick(t.service).catch((err: unknown) => this.log(t.service).error({ code: codeOr(err, 'CRON_FAILED') }, `cron tick failed unexpectedly: ${errorMessage(err)}`));
         });
       } catch (err) {
-        this.log(t.service).error({ cron: t.cron, code: errorCode(err) ?? 'CRON_INVALID' }, `cannot schedule: ${errorMessage(err)}`);
+        this.log(t.service).error({ cron: t.cron, code: codeOr(err, 'CRON_INVALID') }, `cannot schedule: ${errorMessage(err)}`);
         continue;
       }
       const job: Job = { target: t, handle, run: undefined };
@@ -84,7 +84,7 @@ export class CronRunner {
       try {
         running = await this.options.deployer.isRunning(service);
       } catch (err) {
-        log.warn({ code: errorCode(err) ?? 'DOCKER_ERROR' }, `cannot tell whether the previous run is still going: ${errorMessage(err)}`);
+        log.warn({ code: codeOr(err, 'DOCKER_ERROR') }, `cannot tell whether the previous run is still going: ${errorMessage(err)}`);
       }
       if (running) {
         log.warn({ cron: t.cron }, 'cron tick skipped: the previous run is still going');
@@ -110,7 +110,7 @@ export class CronRunner {
     try {
       await this.options.inFlight.track(t.service, this.options.deployer.redeploy(t.service, { reason: 'cron', pull: t.pull === 'always' }));
     } catch (err) {
-      log.error({ code: errorCode(err) ?? 'DEPLOY_FAILED', durationMs: this.now() - started }, `cron run could not start: ${errorMessage(err)}`);
+      log.error({ code: codeOr(err, 'DEPLOY_FAILED'), durationMs: this.now() - started }, `cron run could not start: ${errorMessage(err)}`);
       return;
     }
     if (t.restart) {
@@ -123,7 +123,7 @@ export class CronRunner {
       if (exitCode === 0) log.info(fields, 'cron run finished');
       else log.warn(fields, `cron run exited with code ${exitCode}`);
     } catch (err) {
-      log.error({ code: errorCode(err) ?? 'DOCKER_ERROR', durationMs: this.now() - started }, `cannot wait for the cron run to finish: ${errorMessage(err)}`);
+      log.error({ code: codeOr(err, 'DOCKER_ERROR'), durationMs: this.now() - started }, `cannot wait for the cron run to finish: ${errorMessage(err)}`);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '@dispenser/shared/log';
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { codeOr, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 import type { Deployer } from '../contracts.js';
 import { HEALTHY, isBackingOff, onFailure, onSuccess, type BackoffPolicy, type RegistryHealth } from '../registry/backoff.js';
 import type { DigestSource } from '../registry/client.js';
@@ -25,7 +25,7 @@ interface ServiceState {
   image: string;
   memory: WatchMemory;
   /** last problem logged for this service ('ok' when none), so each problem is logged once */
-  status: string;
+  status: 'ok' | ErrorCode;
 }
 
 /** Jitter added to every interval: up to 10 % of the delay, at most 5 s, never earlier than the delay. */
@@ -134,7 +134,7 @@ export class DigestWatcher {
     const started = this.now();
     await runPool(targets, this.concurrency, (t) =>
       // One service's unexpected failure must not end the poll loop for the others.
-      this.check(t).catch((err: unknown) => this.options.log.error({ service: t.service, code: errorCode(err) ?? 'WATCH_FAILED' }, `watch check failed unexpectedly: ${errorMessage(err)}`)),
+      this.check(t).catch((err: unknown) => this.options.log.error({ service: t.service, code: codeOr(err, 'WATCH_FAILED') }, `watch check failed unexpectedly: ${errorMessage(err)}`)),
     );
     this.options.log.debug({ registry, services: targets.length, durationMs: this.now() - started }, 'registry poll done');
   }
@@ -148,7 +148,7 @@ export class DigestWatcher {
     return s;
   }
 
-  private report(t: WatchTarget, state: ServiceState, status: string, problem?: { level: 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }): void {
+  private report(t: WatchTarget, state: ServiceState, status: 'ok' | ErrorCode, problem?: { level: 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }): void {
     if (state.status === status) return;
     const log = this.options.log.child({ service: t.service });
     if (problem) log[problem.level]({ image: t.image, code: status, ...problem.fields }, problem.msg);
@@ -179,7 +179,7 @@ export class DigestWatcher {
     try {
       running = await this.options.deployer.runningImageDigest(t.service, registryDigest);
     } catch (err) {
-      this.report(t, state, errorCode(err) ?? 'RUNNING_DIGEST_FAILED', { level: 'warn', msg: `cannot read the running container's image digest: ${errorMessage(err)}` });
+      this.report(t, state, codeOr(err, 'RUNNING_DIGEST_FAILED'), { level: 'warn', msg: `cannot read the running container's image digest: ${errorMessage(err)}` });
       return;
     }
     if (this.stopped || this.options.inFlight.has(t.service)) return;
@@ -206,7 +206,7 @@ export class DigestWatcher {
   }
 
   private registryFailed(t: WatchTarget, state: ServiceState, err: unknown): void {
-    const code = errorCode(err) ?? 'REGISTRY_ERROR';
+    const code = codeOr(err, 'REGISTRY_ERROR');
     const hint = err instanceof RegistryError ? err.hint : undefined;
     if (err instanceof RegistryError && err.scope === 'registry') {
       const registry = t.ref.registry;
@@ -235,7 +235,7 @@ export class DigestWatcher {
       await this.options.inFlight.track(t.service, work);
     } catch (err) {
       state.memory = afterDeploy(state.memory, to, false);
-      log.error({ image: t.image, from: from ?? null, to, durationMs: this.now() - started, code: errorCode(err) ?? 'DEPLOY_FAILED' }, `redeploy failed: ${errorMessage(err)}; ${to} is not retried until the tag points at another image`);
+      log.error({ image: t.image, from: from ?? null, to, durationMs: this.now() - started, code: codeOr(err, 'DEPLOY_FAILED') }, `redeploy failed: ${errorMessage(err)}; ${to} is not retried until the tag points at another image`);
       return;
     }
     let now: string | undefined;

@@ -1,19 +1,22 @@
 import { join } from 'node:path';
 import type { CertbotSettings, DispenserConfig } from '@dispenser/shared/config/types';
-import type { CertEntry } from '@dispenser/shared/ipc/messages';
 import { createLogger, type Logger } from '@dispenser/shared/log';
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
 import type { Component, ProxyPublisher } from '../contracts.js';
 import { AcmeIssuer } from './acme-issuer.js';
-import { FileWatcher, loadCertFiles } from './cert-files.js';
 import { ChallengeBoard } from './challenges.js';
-import { CertError, CertErrorCode } from './errors.js';
-import { inspectCertificate, type CertInfo } from './pem.js';
-import { importOriginalCert } from './original-import.js';
-import { planCertificates, type CertSource, type HostPlan, type PlanProblem } from './plan.js';
-import { CHECK_INTERVAL_MS, FILE_WARN_BEFORE_MS, decideRenewal, nextRetryAt, nextWakeUp, type RenewalDecision } from './renewal.js';
+import { newHostState, renewalState, sameSource, type HostState } from './host-state.js';
+import { CertLoader } from './load.js';
+import { orderCertificate } from './order.js';
+import { planCertificates, type PlanProblem } from './plan.js';
+import { CertPublisher } from './publish.js';
+import { CHECK_INTERVAL_MS, FILE_WARN_BEFORE_MS, decideRenewal, nextWakeUp } from './renewal.js';
+import { CheckScheduler } from './schedule.js';
 import { SelfSignedIssuer } from './self-signed.js';
-import { CertStore, type StoredCert } from './store.js';
+import { hostStatuses, type HostCertStatus } from './status.js';
+import { CertStore } from './store.js';
+
+export type { HostProblem } from './host-state.js';
+export type { HostCertStatus };
 
 export interface CertificatesDeps {
   publisher: ProxyPublisher;
@@ -35,26 +38,6 @@ export interface CertificatesDeps {
   fileDebounceMs?: number;
 }
 
-export interface HostProblem {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-export interface HostCertStatus {
-  host: string;
-  source: CertSource['kind'] | 'none';
-  /** the certificate served now, if any */
-  notAfter?: Date;
-  issuer?: string;
-  /** the last failure (ACME order, file load, plan); cleared by the next success */
-  error?: HostProblem;
-  warnings: HostProblem[];
-  /** ACME: consecutive failures and when the next attempt is due */
-  failures: number;
-  retryAt?: Date;
-}
-
 /** The certificate manager; `status()` and `idle()` are for `dispenser status` and tests. */
 export interface Certificates extends Component {
   status(): HostCertStatus[];
@@ -62,54 +45,43 @@ export interface Certificates extends Component {
   idle(): Promise<void>;
 }
 
-interface HostState {
-  plan: HostPlan;
-  log: Logger;
-  current?: StoredCert & { info: CertInfo };
-  failures: number;
-  retryAt?: Date;
-  error?: HostProblem;
-  warnings: HostProblem[];
-  watcher?: FileWatcher;
-}
-
-function sameSource(a: CertSource, b: CertSource): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'files' && b.kind === 'files') return a.certFile === b.certFile && a.keyFile === b.keyFile;
-  return true;
-}
-
-function problemOf(err: unknown): HostProblem {
-  const hint = err instanceof CertError ? err.hint : undefined;
-  return { code: errorCode(err) ?? CertErrorCode.acmeFailed, message: errorMessage(err), ...(hint !== undefined ? { hint } : {}) };
-}
-
+/**
+ * Keeps one state per planned host (plan.ts) and drives the parts: loading and watching what
+ * can be served from disk (load.ts), publishing the snapshot (publish.ts), the renewal checks
+ * (schedule.ts) and ACME orders (order.ts), the status (status.ts).
+ */
 class CertificateManager implements Certificates {
   private readonly hosts = new Map<string, HostState>();
   private planProblems: PlanProblem[] = [];
+  private readonly abort = new AbortController();
   private readonly store: CertStore;
   private readonly selfSigned: SelfSignedIssuer;
   private readonly challenges: ChallengeBoard;
+  private readonly loader: CertLoader;
+  private readonly publisher: CertPublisher;
+  private readonly checks: CheckScheduler;
   private issuer: AcmeIssuer | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private lastPublished = '';
-  private publishing: Promise<void> = Promise.resolve();
   private applying: Promise<void> = Promise.resolve();
 
   constructor(
     private config: DispenserConfig,
     private readonly deps: CertificatesDeps,
   ) {
+    const signal = this.abort.signal;
     this.log = (deps.log ?? createLogger('orchestrator')).child({ module: 'certs' });
     this.now = deps.now ?? (() => new Date());
     this.store = new CertStore(join(config.stateDir, 'certs'));
     this.selfSigned = new SelfSignedIssuer(new CertStore(join(config.stateDir, 'dev-certs')));
     this.challenges = new ChallengeBoard(deps.publisher);
+    this.loader = new CertLoader({ store: this.store, selfSigned: this.selfSigned, now: this.now, ...(deps.fileDebounceMs !== undefined ? { fileDebounceMs: deps.fileDebounceMs } : {}) });
+    this.publisher = new CertPublisher(deps.publisher, this.hosts, this.log, signal);
+    this.checks = new CheckScheduler({ check: () => this.check(), nextCheckAt: (now) => this.nextCheckAt(now), now: this.now, log: this.log, signal });
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
   }
 
   /** Load what can be served right now, publish it, then start ordering what is missing. */
@@ -144,14 +116,10 @@ class CertificateManager implements Certificates {
       plan.hosts
         .filter((h) => !this.hosts.has(h.host))
         .map(async (h) => {
-          const state: HostState = {
-            plan: h,
-            log: this.log.child({ host: h.host, service: h.services.join(',') }),
-            failures: 0,
-            warnings: [],
-          };
+          const state = newHostState(h, this.log);
           this.hosts.set(h.host, state);
-          await this.loadInitial(state);
+          await this.loader.initial(state);
+          state.watcher = this.loader.watch(state, () => void this.reloadFiles(state));
         }),
     );
 
@@ -165,8 +133,8 @@ class CertificateManager implements Certificates {
       }
     }
     this.issuer = issuer;
-    await this.publish();
-    this.kick();
+    await this.publisher.publish();
+    this.checks.kick();
   }
 
   private issuerFor(certbot: CertbotSettings): AcmeIssuer {
@@ -182,147 +150,30 @@ class CertificateManager implements Certificates {
     });
   }
 
-  private async loadInitial(state: HostState): Promise<void> {
-    const { source, host } = state.plan;
-    switch (source.kind) {
-      case 'acme': {
-        const stored = (await this.store.load(host)) ?? (await this.importOriginal(state));
-        if (stored) {
-          state.current = { ...stored, info: inspectCertificate(stored.certPem) };
-          state.log.info({ notAfter: state.current.info.notAfter.toISOString() }, 'loaded stored certificate');
-        }
-        return;
-      }
-      case 'files':
-        await this.loadFiles(state);
-        state.watcher = new FileWatcher(
-          [source.certFile, source.keyFile],
-          () => void this.reloadFiles(state),
-          (err) => state.log.warn({ err: errorMessage(err) }, 'cannot watch certificate files; changes need a reload (SIGHUP)'),
-          this.deps.fileDebounceMs,
-        );
-        return;
-      case 'self-signed':
-        try {
-          const cert = await this.selfSigned.get(host, this.now());
-          state.current = { ...cert, info: inspectCertificate(cert.certPem) };
-          state.error = undefined;
-        } catch (err) {
-          state.error = { code: CertErrorCode.selfSignedFailed, message: `cannot make a self-signed certificate for ${host}: ${errorMessage(err)}` };
-          state.log.error({ code: state.error.code }, state.error.message);
-        }
-        return;
-    }
-  }
-
-  /** A certificate the original Rust Dispenser left for this host, taken over when still good. */
-  private async importOriginal(state: HostState): Promise<StoredCert | undefined> {
-    const host = state.plan.host;
-    try {
-      const result = await importOriginalCert(this.store, host, this.now());
-      if (result === undefined) return undefined;
-      if ('imported' in result) {
-        state.log.info(`imported the certificate the original Dispenser obtained for ${host}`);
-        return result.imported;
-      }
-      state.log.warn({ code: CertErrorCode.originalImportSkipped }, `not importing the original Dispenser's certificate for ${host}: ${result.skipped}; a new one is ordered`);
-    } catch (err) {
-      state.log.warn({ code: CertErrorCode.originalImportSkipped }, `cannot import the original Dispenser's certificate for ${host}: ${errorMessage(err)}; a new one is ordered`);
-    }
-    return undefined;
-  }
-
-  /** Returns true when the files were loaded; on failure the previous certificate stays. */
-  private async loadFiles(state: HostState): Promise<boolean> {
-    const { source, host } = state.plan;
-    if (source.kind !== 'files') return false;
-    try {
-      const loaded = await loadCertFiles(host, source.certFile, source.keyFile, this.now());
-      state.current = { certPem: loaded.certPem, keyPem: loaded.keyPem, info: loaded.info };
-      state.error = undefined;
-      state.warnings = loaded.warnings;
-      for (const w of loaded.warnings) state.log.warn({ code: w.code }, w.message);
-      return true;
-    } catch (err) {
-      state.error = problemOf(err);
-      state.log.error({ code: state.error.code, hint: state.error.hint }, state.current ? `${state.error.message}; still serving the previous certificate` : state.error.message);
-      return false;
-    }
+  /** still the state of its host: not removed or replaced by a reload meanwhile */
+  private isCurrent(state: HostState): boolean {
+    return this.hosts.get(state.plan.host) === state;
   }
 
   private async reloadFiles(state: HostState): Promise<void> {
-    if (this.stopped || this.hosts.get(state.plan.host) !== state) return;
+    if (this.stopped || !this.isCurrent(state)) return;
     const before = state.current?.certPem;
-    if ((await this.loadFiles(state)) && state.current?.certPem !== before) {
+    if ((await this.loader.files(state)) && state.current?.certPem !== before) {
       state.log.info({ notAfter: state.current?.info.notAfter.toISOString() }, 'certificate files changed on disk; serving the new certificate');
-      await this.publish();
+      await this.publisher.publish();
     }
   }
 
-  /** Whole snapshot of every certificate we can serve; skipped when nothing changed. */
-  private publish(): Promise<void> {
-    const run = this.publishing.then(async () => {
-      if (this.stopped) return;
-      const certs: CertEntry[] = [...this.hosts.values()]
-        .filter((s) => s.current)
-        .sort((a, b) => a.plan.host.localeCompare(b.plan.host))
-        .map((s) => ({ hosts: [s.plan.host], certPem: s.current!.certPem, keyPem: s.current!.keyPem }));
-      const key = JSON.stringify(certs.map((c) => [c.hosts, c.certPem]));
-      if (key === this.lastPublished) return;
-      this.lastPublished = key;
-      try {
-        await this.deps.publisher.publishCerts(certs);
-        this.log.debug({ hosts: certs.map((c) => c.hosts[0]) }, 'certificates published');
-      } catch (err) {
-        this.lastPublished = '';
-        this.log.error({ err: errorMessage(err) }, 'could not publish certificates to the proxy');
-      }
-    });
-    this.publishing = run;
-    return run;
-  }
-
-  /** Start a renewal check now, or right after the running one. */
-  private kick(): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    if (this.loop) {
-      this.again = true;
-      return;
-    }
-    this.loop = (async () => {
-      do {
-        this.again = false;
-        await this.check().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'certificate check failed'));
-      } while (this.again && !this.stopped);
-      this.loop = undefined;
-      this.schedule();
-    })();
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    const now = this.now();
-    const decisions: RenewalDecision[] = [...this.hosts.values()]
-      .filter((s) => s.plan.source.kind === 'acme' && this.issuer)
-      .map((s) => decideRenewal(this.renewalState(s), now));
-    const wake = nextWakeUp(decisions, now, this.deps.checkIntervalMs ?? CHECK_INTERVAL_MS);
-    this.timer = setTimeout(() => this.kick(), Math.max(0, wake.getTime() - now.getTime()));
-    this.timer.unref();
-  }
-
-  private renewalState(s: HostState): Parameters<typeof decideRenewal>[0] {
-    return {
-      failures: s.failures,
-      ...(s.current ? { notAfter: s.current.info.notAfter } : {}),
-      ...(s.retryAt ? { retryAt: s.retryAt } : {}),
-    };
+  /** the earliest renewal due, or the regular check interval */
+  private nextCheckAt(now: Date): Date {
+    const decisions = [...this.hosts.values()].filter((s) => s.plan.source.kind === 'acme' && this.issuer).map((s) => decideRenewal(renewalState(s), now));
+    return nextWakeUp(decisions, now, this.deps.checkIntervalMs ?? CHECK_INTERVAL_MS);
   }
 
   private async check(): Promise<void> {
     for (const state of [...this.hosts.values()]) {
       if (this.stopped) return;
-      if (this.hosts.get(state.plan.host) !== state) continue;
+      if (!this.isCurrent(state)) continue;
       if (state.plan.source.kind === 'files' && state.current) {
         const left = state.current.info.notAfter.getTime() - this.now().getTime();
         // Close to expiry: re-read (maybe replaced without a watch event) and warn again, hourly.
@@ -330,64 +181,21 @@ class CertificateManager implements Certificates {
         continue;
       }
       if (state.plan.source.kind !== 'acme' || !this.issuer) continue;
-      const decision = decideRenewal(this.renewalState(state), this.now());
-      if (decision.action === 'order') await this.order(state, this.issuer, decision.reason);
-    }
-  }
-
-  private async order(state: HostState, issuer: AcmeIssuer, reason: string): Promise<void> {
-    const host = state.plan.host;
-    state.log.info({ reason, directoryUrl: issuer.directoryUrl }, 'ordering certificate');
-    try {
-      const cert = await issuer.issue(host);
-      const info = inspectCertificate(cert.certPem);
-      await this.store.save(host, cert);
-      if (this.stopped || this.hosts.get(host) !== state) return;
-      state.current = { ...cert, info };
-      state.failures = 0;
-      state.retryAt = undefined;
-      state.error = undefined;
-      state.log.info({ notAfter: info.notAfter.toISOString(), issuer: info.issuer.replace(/\n/g, ', ') }, 'certificate issued');
-      await this.publish();
-    } catch (err) {
-      if (this.hosts.get(host) !== state) return;
-      state.failures += 1;
-      const retryAfterMs = err instanceof CertError ? err.retryAfterMs : undefined;
-      state.retryAt = nextRetryAt(state.failures, this.now(), {
-        rateLimited: errorCode(err) === CertErrorCode.rateLimited,
-        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      });
-      state.error = problemOf(err);
-      state.log.error(
-        { code: state.error.code, hint: state.error.hint, failures: state.failures, retryAt: state.retryAt.toISOString(), serving: state.current ? 'previous certificate' : 'none' },
-        state.error.message,
-      );
+      const decision = decideRenewal(renewalState(state), this.now());
+      if (decision.action !== 'order') continue;
+      const issued = await orderCertificate(state, this.issuer, decision.reason, { store: this.store, now: this.now, current: (s) => this.isCurrent(s), signal: this.abort.signal });
+      if (issued) await this.publisher.publish();
     }
   }
 
   status(): HostCertStatus[] {
-    const out: HostCertStatus[] = [...this.hosts.values()].map((s) => ({
-      host: s.plan.host,
-      source: s.plan.source.kind,
-      failures: s.failures,
-      warnings: s.warnings,
-      ...(s.current ? { notAfter: s.current.info.notAfter, issuer: s.current.info.issuer } : {}),
-      ...(s.error ? { error: s.error } : {}),
-      ...(s.retryAt ? { retryAt: s.retryAt } : {}),
-    }));
-    for (const p of this.planProblems) {
-      const existing = out.find((o) => o.host === p.host);
-      const problem = { code: p.code, message: p.message };
-      if (existing) existing.warnings = [...existing.warnings, problem];
-      else out.push({ host: p.host, source: 'none', failures: 0, warnings: p.severity === 'warning' ? [problem] : [], ...(p.severity === 'error' ? { error: problem } : {}) });
-    }
-    return out.sort((a, b) => a.host.localeCompare(b.host));
+    return hostStatuses(this.hosts.values(), this.planProblems);
   }
 
   async idle(): Promise<void> {
     await this.applying;
-    while (this.loop) await this.loop;
-    await this.publishing;
+    await this.checks.idle();
+    await this.publisher.idle();
   }
 
   update(config: DispenserConfig): Promise<void> {
@@ -395,11 +203,10 @@ class CertificateManager implements Certificates {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.abort.abort();
+    const checks = this.checks.stop();
     for (const s of this.hosts.values()) s.watcher?.close();
-    // An order in flight cannot be aborted (acme-client has no signal); its result is dropped.
-    await Promise.race([this.loop ?? Promise.resolve(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await checks;
     await this.selfSigned.close();
   }
 }

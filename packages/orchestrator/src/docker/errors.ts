@@ -1,4 +1,4 @@
-import { DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { DispenserError, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 
 const connectionCodes = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
@@ -31,7 +31,7 @@ export function daemonUnavailable(err: unknown): DispenserError {
 }
 
 /** Wraps an engine failure in a DispenserError with a stable code; unreachable daemon gets its own. */
-export function wrapEngineError(code: string, what: string, err: unknown, hint?: string): DispenserError {
+export function wrapEngineError(code: ErrorCode, what: string, err: unknown, hint?: string): DispenserError {
   if (err instanceof DispenserError) return err;
   if (isDaemonUnreachable(err)) return daemonUnavailable(err);
   return new DispenserError(code, `${what}: ${engineMessage(err)}`, hint === undefined ? { cause: err } : { cause: err, hint });

@@ -1,4 +1,4 @@
-import { DEFAULT_NETWORK } from '@dispenser/shared/config/types';
+import { DEFAULT_NETWORK } from '@dispenser/shared/defaults';
 import { LABELS } from '@dispenser/shared/instance';
 import type { DesiredService } from './desired.js';
 

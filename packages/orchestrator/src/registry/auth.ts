@@ -1,4 +1,4 @@
-import { errorCode, errorMessage } from '@dispenser/shared/errors';
+import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import type { Dispatcher } from 'undici';
 import { parseRetryAfter } from './backoff.js';
 import { discard, readCapped } from './body.js';
@@ -97,7 +97,9 @@ export class RegistryAuth {
       return await this.options.credentials.get(registry);
     } catch (err) {
       if (err instanceof RegistryError) throw err;
-      throw new RegistryError(errorCode(err) ?? 'REGISTRY_CREDENTIALS_INVALID', errorMessage(err), { scope: 'registry', cause: err });
+      // credentials.ts says which of the two; any other failure reading them is a bad config too
+      const code = err instanceof DispenserError && err.code === 'REGISTRY_CREDENTIAL_HELPER_FAILED' ? err.code : 'REGISTRY_CREDENTIALS_INVALID';
+      throw new RegistryError(code, errorMessage(err), { scope: 'registry', cause: err, ...(err instanceof DispenserError && err.hint !== undefined ? { hint: err.hint } : {}) });
     }
   }
 

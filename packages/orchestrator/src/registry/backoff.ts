@@ -1,3 +1,5 @@
+import type { ErrorCode } from '@dispenser/shared/errors';
+
 /**
  * Per-registry backoff: pure decisions about when a failing registry is asked again.
  * A registry that fails is skipped for an exponentially growing time (starting at one poll
@@ -14,7 +16,7 @@ export interface RegistryHealth {
   /** epoch ms before which the registry is not asked again */
   until: number;
   /** code of the last failure; undefined when healthy */
-  code: string | undefined;
+  code: ErrorCode | undefined;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface Transition {
   change: 'failing' | 'recovered' | undefined;
 }
 
-export function onFailure(prev: RegistryHealth, code: string, now: number, policy: BackoffPolicy, retryAfterMs?: number): Transition {
+export function onFailure(prev: RegistryHealth, code: ErrorCode, now: number, policy: BackoffPolicy, retryAfterMs?: number): Transition {
   const failures = prev.failures + 1;
   const wait = Math.max(backoffDelay(failures, policy), Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
   return { next: { failures, until: now + wait, code }, change: prev.code === code ? undefined : 'failing' };

@@ -1,4 +1,6 @@
-import { DispenserError } from '@dispenser/shared/errors';
+import { DispenserError, type ErrorCode } from '@dispenser/shared/errors';
+
+export type RegistryErrorCode = Extract<ErrorCode, `REGISTRY_${string}`>;
 
 /**
  * `registry`: the registry as a whole failed (down, DNS, 5xx, rate limit): every service on it
@@ -11,7 +13,7 @@ export class RegistryError extends DispenserError {
   /** from Retry-After on 429/503 */
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
-  constructor(code: string, message: string, options: { scope: FailureScope; status?: number; retryAfterMs?: number; hint?: string; cause?: unknown }) {
+  constructor(code: RegistryErrorCode, message: string, options: { scope: FailureScope; status?: number; retryAfterMs?: number; hint?: string; cause?: unknown }) {
     super(code, message, { hint: options.hint, cause: options.cause });
     this.name = 'RegistryError';
     this.scope = options.scope;

@@ -1,4 +1,4 @@
-import { DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { DispenserError, errorMessage, type ErrorCode } from '@dispenser/shared/errors';
 import type { RolloutStage } from './journal.js';
 
 /**
@@ -79,6 +79,6 @@ export async function runRollout(oldId: string, steps: RolloutSteps, progress: R
   return candidate;
 }
 
-function asError(code: string, err: unknown): DispenserError {
+function asError(code: ErrorCode, err: unknown): DispenserError {
   return err instanceof DispenserError ? err : new DispenserError(code, errorMessage(err), { cause: err });
 }

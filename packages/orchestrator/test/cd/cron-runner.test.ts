@@ -82,7 +82,7 @@ test('a failed start is logged and the schedule goes on', async (t) => {
   deployer.failing.add('job');
   await fire('* * * * *');
   await settle();
-  assert.equal(find(/could not start/, 'job')[0]?.code, 'DEPLOY_PULL_FAILED');
+  assert.equal(find(/could not start/, 'job')[0]?.code, 'IMAGE_PULL_FAILED');
   deployer.failing.delete('job');
   await fire('* * * * *');
   assert.equal(deployer.calls.length, 2);

@@ -25,9 +25,9 @@ const EMAIL = 'certs-test@example.com';
 async function pebbleRoot(env: Infra): Promise<string | undefined> {
   // Pebble makes a new issuing root at every start; its management API hands it out.
   const ca = await readFile(env.pebbleCa, 'utf8');
-  const url = new URL(env.pebbleDirectory);
+  const url = new URL(env.pebbleManagement);
   return new Promise((resolve) => {
-    const req = request({ host: url.hostname, port: 15000, path: '/roots/0', agent: new Agent({ ca }), timeout: 2000 }, (res) => {
+    const req = request({ host: url.hostname, port: Number(url.port), path: '/roots/0', agent: new Agent({ ca }), timeout: 2000 }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));

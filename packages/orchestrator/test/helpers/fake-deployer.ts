@@ -1,3 +1,4 @@
+import { DispenserError } from '@dispenser/shared/errors';
 import type { DeployReason, Deployer } from '../../src/contracts.js';
 
 /** An in-memory Deployer: containers are records; redeploys can be held open or made to fail. */
@@ -15,7 +16,7 @@ export class FakeDeployer implements Deployer {
   async redeploy(service: string, opts: { reason: DeployReason; pull: boolean }): Promise<void> {
     this.calls.push({ service, ...opts });
     if (this.hold) await this.hold;
-    if (this.failing.has(service)) throw Object.assign(new Error('pull failed halfway'), { code: 'DEPLOY_PULL_FAILED' });
+    if (this.failing.has(service)) throw new DispenserError('IMAGE_PULL_FAILED', 'pull failed halfway');
     this.running.set(service, this.registry.get(service));
     this.alive.add(service);
   }

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors/catalogue.js';
 import type { ConfigProblem } from './problem.js';
 import { KeyIndex, type KeyPath } from './locate.js';
 import { buildPositionMap, type PositionMap } from './line-map.js';
@@ -23,7 +24,7 @@ export class ConfigDocument {
   }
 
   /** A problem at a key path; `value` points at the written value rather than the key. */
-  problem(code: string, path: KeyPath, message: string, point: 'key' | 'value' = 'key'): ConfigProblem {
+  problem(code: ErrorCode, path: KeyPath, message: string, point: 'key' | 'value' = 'key'): ConfigProblem {
     this.index ??= new KeyIndex(this.rendered);
     const found = this.index.find(path);
     const span = found ? (point === 'value' && found.exact && found.at.value ? found.at.value : found.at.key) : { line: 1, column: 1, endColumn: 2 };

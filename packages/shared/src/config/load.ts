@@ -153,7 +153,7 @@ async function loadFile<T>(file: string, what: string, vars: Record<string, VarV
     const at = doc.toSource(parsed.line, parsed.column);
     // the error is in text a variable produced, e.g. a value with a quote inside "…"
     const fromVariable = read.text.split('\n')[at.line - 1]?.startsWith('${', at.column - 1) ?? false;
-    const hint = fromVariable ? '; the error is in the text a variable produced: if its value may contain quotes or backslashes, write ${ name | dump } without surrounding quotes' : '';
+    const hint = fromVariable ? '; the error is in the text a variable produced: if its value may contain quotes or backslashes, write ${ name | tojson } without surrounding quotes' : '';
     return { ok: false, problems: [{ code: 'CONFIG_TOML_SYNTAX', file, ...at, message: parsed.message + hint }] };
   }
   const valid = validate(doc, parsed.value);

@@ -1,7 +1,9 @@
+import type { ErrorCode } from '../errors/catalogue.js';
+
 /** One problem found in the configuration; every field a person needs to fix it. */
 export interface ConfigProblem {
   /** stable code, e.g. CONFIG_UNKNOWN_KEY, CONFIG_TOML_SYNTAX, CONFIG_UNDEFINED_VARIABLE */
-  code: string;
+  code: ErrorCode;
   /** absolute path of the file the problem is in */
   file: string;
   /** 1-based; absent when the problem has no single place (e.g. a missing file) */

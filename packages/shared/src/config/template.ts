@@ -1,16 +1,48 @@
 import nunjucks from 'nunjucks';
+import { evaluate, unsupportedMessage, type TemplateNode } from './template-eval.js';
+import { FILTERS } from './template-filters.js';
+import { TemplateFailure } from './template-values.js';
+import { closest } from './suggest.js';
 
 /**
- * `${ name }` interpolation plus Jinja-style `{% if %}` / `{% for %}` blocks (nunjucks). Every
- * undefined variable is reported by name and position before anything is rendered.
+ * `${ name }` interpolation plus Jinja `{% if %}` / `{% for %}` / `{% set %}` blocks, with
+ * MiniJinja's filters and tests. nunjucks only parses; template-eval.ts renders, in a sandbox.
+ * Every undefined variable is reported by name and position before anything is rendered.
  */
 const TAGS = { variableStart: '${', variableEnd: '}' };
-// the parser is public at runtime but missing from @types/nunjucks
-const parser = (nunjucks as unknown as { parser: { parse(src: string, extensions: unknown[], options: { tags: typeof TAGS }): TemplateNode } }).parser;
-const env = new nunjucks.Environment(null, { throwOnUndefined: true, autoescape: false, tags: TAGS });
+interface Token { type: string; value: string; lineno: number; colno: number }
+interface Tokenizer { in_code: boolean; lineno: number; colno: number; nextToken(): Token | null; current(): string; forward(): void }
+// the lexer and parser are public at runtime but missing from @types/nunjucks
+const { lexer, parser } = nunjucks as unknown as {
+  lexer: { lex(src: string, options: { tags: typeof TAGS }): Tokenizer };
+  parser: { Parser: new (tokens: Tokenizer) => { parseAsRoot(): TemplateNode } };
+};
+
+/**
+ * With `}` ending `${ }`, nunjucks' lexer also ends a tag at the `}` of a map literal
+ * (`{% set m = {"a": 1} %}`). Braces opened inside a tag are balanced here before that check.
+ */
+function parse(source: string): TemplateNode {
+  const tokens = lexer.lex(source, { tags: TAGS });
+  const next = tokens.nextToken.bind(tokens);
+  let open = 0;
+  tokens.nextToken = () => {
+    if (tokens.in_code && open > 0 && tokens.current() === '}') {
+      const tok = { type: 'right-curly', value: '}', lineno: tokens.lineno, colno: tokens.colno };
+      tokens.forward();
+      open--;
+      return tok;
+    }
+    const tok = next();
+    if (tok?.type === 'left-curly') open++;
+    if (tok?.type === 'block-end' || tok?.type === 'variable-end') open = 0;
+    return tok;
+  };
+  return new parser.Parser(tokens).parseAsRoot();
+}
 
 export interface TemplateError {
-  code: 'CONFIG_UNDEFINED_VARIABLE' | 'CONFIG_TEMPLATE_SYNTAX';
+  code: TemplateFailure['code'];
   line: number;
   column: number;
   endColumn?: number;
@@ -23,27 +55,21 @@ export function renderTemplate(source: string, vars: Readonly<Record<string, unk
   // Fast path: most files use no template syntax at all.
   if (!source.includes('${') && !source.includes('{%') && !source.includes('{#')) return { ok: true, text: source };
   let ast: TemplateNode;
+  let errors: TemplateError[];
   try {
-    ast = parser.parse(source, [], { tags: TAGS });
+    ast = parse(source);
+    errors = staticProblems(ast, new Set(Object.keys(vars)));
   } catch (err) {
     return { ok: false, errors: [syntaxError(source, err)] };
   }
-  const errors = undefinedVariables(ast, new Set(Object.keys(vars)));
   if (errors.length > 0) return { ok: false, errors };
   try {
-    return { ok: true, text: env.renderString(source, { ...vars }) };
+    return { ok: true, text: evaluate(ast, vars, source) };
   } catch (err) {
-    return { ok: false, errors: [syntaxError(source, err)] };
+    if (err instanceof RangeError) return { ok: false, errors: [syntaxError(source, err)] };
+    if (!(err instanceof TemplateFailure)) throw err;
+    return { ok: false, errors: [{ code: err.code, line: err.line ?? 1, column: err.column ?? 1, message: err.message }] };
   }
-}
-
-interface TemplateNode {
-  typename: string;
-  fields: string[];
-  lineno: number;
-  colno: number;
-  value?: unknown;
-  [field: string]: unknown;
 }
 
 function isNode(x: unknown): x is TemplateNode {
@@ -52,7 +78,7 @@ function isNode(x: unknown): x is TemplateNode {
 
 function children(node: TemplateNode, skip: ReadonlySet<string> = new Set()): TemplateNode[] {
   const out: TemplateNode[] = [];
-  for (const f of [...node.fields, 'children']) {
+  for (const f of new Set([...node.fields, 'children'])) {
     if (skip.has(f)) continue;
     const c = node[f];
     if (Array.isArray(c)) for (const x of c) if (isNode(x)) out.push(x);
@@ -69,10 +95,16 @@ function boundNames(target: unknown): string[] {
   return [];
 }
 
-function undefinedVariables(root: TemplateNode, defined: ReadonlySet<string>): TemplateError[] {
+/** Undefined variables, unknown filters and unsupported tags, anywhere in the template, even in branches not taken. */
+function staticProblems(root: TemplateNode, defined: ReadonlySet<string>): TemplateError[] {
   const errors: TemplateError[] = [];
   const seen = new Set<string>();
   const visit = (node: TemplateNode, scope: ReadonlySet<string>): void => {
+    const unsupported = unsupportedMessage(node.typename);
+    if (unsupported) {
+      errors.push({ code: 'CONFIG_TEMPLATE_SYNTAX', line: node.lineno + 1, column: node.colno + 1, message: unsupported });
+      return;
+    }
     switch (node.typename) {
       case 'Symbol': {
         const name = String(node.value);
@@ -90,8 +122,12 @@ function undefinedVariables(root: TemplateNode, defined: ReadonlySet<string>): T
         return;
       }
       case 'For': {
-        visit(node.arr as TemplateNode, scope);
         const inner = new Set([...scope, ...boundNames(node.name), 'loop']);
+        // `for x in xs if x.on`: the condition sees the loop variable (template-eval.ts)
+        const arr = node.arr as TemplateNode;
+        const loopFilter = arr.typename === 'InlineIf' && !arr.else_;
+        visit(loopFilter ? (arr.body as TemplateNode) : arr, scope);
+        if (loopFilter) visit(arr.cond as TemplateNode, inner);
         for (const c of children(node, new Set(['arr', 'name']))) visit(c, inner);
         return;
       }
@@ -101,12 +137,27 @@ function undefinedVariables(root: TemplateNode, defined: ReadonlySet<string>): T
         for (const n of boundNames(node.targets)) (scope as Set<string>).add(n);
         return;
       }
-      case 'Filter':
+      case 'Filter': {
+        const filter = node.name as TemplateNode;
+        if (!FILTERS.has(String(filter.value))) errors.push({ code: 'CONFIG_TEMPLATE_SYNTAX', line: filter.lineno + 1, column: filter.colno + 1, message: `unknown filter "${String(filter.value)}"${suggestion(String(filter.value), [...FILTERS.keys()])}; the filters are listed in docs/configuration/variables-and-secrets.md` });
+        // `x | default(…)` is how a template gives a fallback for a name that may be undefined
+        if (/^d(efault)?$/.test(String((node.name as TemplateNode).value))) {
+          const [value, ...rest] = ((node.args as TemplateNode).children as TemplateNode[]);
+          if (value && value.typename !== 'Symbol') visit(value, scope);
+          for (const c of rest) visit(c, scope);
+        } else {
+          for (const c of children(node, new Set(['name']))) visit(c, scope);
+        }
+        return;
+      }
       case 'FunCall':
-      case 'FilterAsync':
-        // the callee is a filter or function name, not a variable
+        // `range(3)`: the callee is a function name, not a variable; `loop.cycle(…)` is an expression
         for (const c of children(node, new Set(['name']))) visit(c, scope);
-        if (node.typename === 'FunCall' && isNode(node.name) && node.name.typename !== 'Symbol') visit(node.name, scope);
+        if (isNode(node.name) && node.name.typename !== 'Symbol') visit(node.name, scope);
+        return;
+      case 'KeywordArgs':
+        // in `sort(reverse=true)` the name is the argument's, not a variable
+        for (const p of node.children as TemplateNode[]) if (isNode(p.value)) visit(p.value, scope);
         return;
       case 'Is':
         // `x is defined` is how a template asks; the test name is not a variable either
@@ -123,37 +174,26 @@ function undefinedVariables(root: TemplateNode, defined: ReadonlySet<string>): T
 }
 
 function syntaxError(source: string, err: unknown): TemplateError {
+  if (err instanceof RangeError) {
+    return { code: 'CONFIG_TEMPLATE_LIMIT', line: 1, column: 1, message: 'this template nests brackets or blocks too deeply to parse; config templates are bounded so a mistake cannot crash the daemon' };
+  }
   const raw = err instanceof Error ? err.message : String(err);
   const pos = /\[Line (\d+), Column (\d+)\]/.exec(raw);
-  // nunjucks nests "Template render error: (unknown path)" prefixes; the last line is the reason
+  // nunjucks prefixes "(unknown path)" lines; the last line is the reason
   const detail = (raw.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^(Template render error: )?\(unknown path\)/.test(l)).pop() ?? raw).replace(/^Error:\s*/, '');
   const lines = source.split('\n');
   const e = err as { lineno?: number; colno?: number };
-  const guess = pos ? undefined : guessPosition(lines, detail);
-  const line = pos ? Number(pos[1]) : guess?.line ?? e.lineno ?? lines.length;
-  const column = pos ? Number(pos[2]) : guess?.column ?? e.colno ?? (lines[line - 1]?.length ?? 0) + 1;
-  const undefinedOutput = /attempted to output null or undefined value/.test(detail);
-  const hint = /template not found/.test(detail)
-    ? 'expected no {% include %}, {% import %} or {% extends %}: config templates cannot load other files'
-    : /filter not found/.test(detail)
-      ? 'expected a built-in nunjucks filter such as upper, lower, replace, join, default or dump'
-      : 'expected `${ name }` or a {% if %} / {% for %} block closed with {% endif %} / {% endfor %}';
+  const line = pos ? Number(pos[1]) : e.lineno ?? lines.length;
+  const column = pos ? Number(pos[2]) : e.colno ?? (lines[line - 1]?.length ?? 0) + 1;
   return {
-    code: undefinedOutput ? 'CONFIG_UNDEFINED_VARIABLE' : 'CONFIG_TEMPLATE_SYNTAX',
+    code: 'CONFIG_TEMPLATE_SYNTAX',
     line: Math.max(1, line),
     column: Math.max(1, column),
-    message: undefinedOutput ? 'this expression is undefined (a missing key or attribute of a variable)' : `template error: ${detail}; ${hint}`,
+    message: `template error: ${detail}; expected \`\${ name }\` or a {% if %} / {% for %} block closed with {% endif %} / {% endfor %}`,
   };
 }
 
-/** Runtime errors carry no position: find the tag or filter they are about. */
-function guessPosition(lines: string[], detail: string): { line: number; column: number } | undefined {
-  const filter = /filter not found: (\S+)/.exec(detail)?.[1];
-  const pattern = /template not found/.test(detail) ? /\{%-?\s*(include|import|extends|from)\b/ : filter ? new RegExp(`\\|\\s*${filter.replace(/[^\w]/g, '')}\\b`) : undefined;
-  if (!pattern) return undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const m = pattern.exec(lines[i]!);
-    if (m) return { line: i + 1, column: m.index + 1 };
-  }
-  return undefined;
+function suggestion(name: string, known: string[]): string {
+  const guess = closest(name, known);
+  return guess ? ` (did you mean "${guess}"?)` : '';
 }

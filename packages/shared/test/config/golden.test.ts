@@ -16,7 +16,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { formatProblems } from '../../src/config/format.js';
-import { startGoogleFake, type GoogleFake } from '../../src/testing/google-fake.js';
+import { startGoogleFake, type GoogleFake } from '../../testing/google-fake.js';
 
 // tsc does not copy fixtures: resolve them from the package dir (dist/test/config → ../../../test)
 export const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/config/', import.meta.url));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProblems } from '../../src/config/format.js';
 import { REDACTED, redactor, redactThenTruncate } from '../../src/config/redact.js';
-import { fakeSecret, leakedPiece, loadWithSecret, SECRET_LENGTHS } from '../../src/testing/secrets.js';
+import { fakeSecret, leakedPiece, loadWithSecret, SECRET_LENGTHS } from '../../testing/secrets.js';
 
 test('the redactor hides whole values, any 8-character run of them, and truncated echoes', () => {
   for (const n of SECRET_LENGTHS) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settingsChange } from '../../src/config/restart-required.js';
 import type { ProxySettings } from '../../src/ipc/messages.js';
-import { testProxySettings } from '../../src/testing/proxy-settings.js';
+import { testProxySettings } from '../../testing/proxy-settings.js';
 
 test('restart required: only turning the proxy on or off and the number of workers wait for a restart', () => {
   const cases: { running: Partial<ProxySettings>; configured: Partial<ProxySettings>; restartRequired: string[] }[] = [

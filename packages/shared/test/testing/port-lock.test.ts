@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lockPort } from '../../src/testing/port-lock.js';
+import { lockPort } from '../../testing/port-lock.js';
 
 // a port number nobody else locks: the lock is only a name, nothing binds it
 const port = 40_000 + (process.pid % 20_000);

@@ -4,11 +4,15 @@
  * not running; in CI (DISPENSER_REQUIRE_INFRA=1) a missing part is a failure, never a skip.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface Infra {
   registry: string;
   registryLog: string;
   pebbleDirectory: string;
+  /** Pebble's management API (its issuing root), e.g. https://127.0.0.1:15000 */
+  pebbleManagement: string;
   pebbleCa: string;
   pebbleHttpPort: number;
   challtestsrv: string;
@@ -21,13 +25,31 @@ interface SkippableContext {
   skip(message?: string): void;
 }
 
+/**
+ * The variables start.sh wrote to $DISPENSER_INFRA_DIR/env, for a shell that did not source it:
+ * the infra picks other ports when the default ones are taken, so only that file knows them.
+ */
+function envFile(dir: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'env'), 'utf8');
+  } catch {
+    return {};
+  }
+  const vars: Record<string, string> = {};
+  for (const m of text.matchAll(/^export (DISPENSER_TEST_\w+)=(.*)$/gm)) vars[m[1]!] = m[2]!;
+  return vars;
+}
+
 export function infraEnv(): Infra {
-  const env = process.env;
+  const dir = process.env.DISPENSER_INFRA_DIR ?? '/tmp/dispenser-infra';
+  const env: Record<string, string | undefined> = { ...envFile(dir), ...process.env };
   return {
     registry: env.DISPENSER_TEST_REGISTRY ?? '127.0.0.1:5000',
-    registryLog: env.DISPENSER_TEST_REGISTRY_LOG ?? '/tmp/dispenser-infra/registry.log',
+    registryLog: env.DISPENSER_TEST_REGISTRY_LOG ?? join(dir, 'registry.log'),
     pebbleDirectory: env.DISPENSER_TEST_PEBBLE_DIRECTORY ?? 'https://127.0.0.1:14000/dir',
-    pebbleCa: env.DISPENSER_TEST_PEBBLE_CA ?? '/tmp/dispenser-infra/pebble/cert.pem',
+    pebbleManagement: env.DISPENSER_TEST_PEBBLE_MANAGEMENT ?? 'https://127.0.0.1:15000',
+    pebbleCa: env.DISPENSER_TEST_PEBBLE_CA ?? join(dir, 'pebble/cert.pem'),
     pebbleHttpPort: Number(env.DISPENSER_TEST_PEBBLE_HTTP_PORT ?? 5002),
     challtestsrv: env.DISPENSER_TEST_CHALLTESTSRV ?? 'http://127.0.0.1:8055',
     baseImage: env.DISPENSER_TEST_BASE_IMAGE ?? 'dispenser-test/busybox:base',
@@ -75,7 +97,7 @@ function available(part: Part): boolean {
 export function infra(t: SkippableContext, ...parts: Part[]): Infra | undefined {
   const missing = parts.filter((p) => !available(p));
   if (missing.length > 0) {
-    const why = `needs ${missing.join(', ')}: run scripts/infra/start.sh and source its env file`;
+    const why = `needs ${missing.join(', ')}: run scripts/infra/start.sh`;
     if (process.env.DISPENSER_REQUIRE_INFRA === '1') throw new Error(why);
     t.skip(why);
     return undefined;

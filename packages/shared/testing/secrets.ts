@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig, type LoadResult } from '../config/load.js';
+import { loadConfig, type LoadResult } from '../src/config/load.js';
 
 /** Secret-looking test values: letters, digits and "!+-", never a valid name, size or boolean. */
 export function fakeSecret(length: number): string {

@@ -1,5 +1,5 @@
-import { defaultProxySettings } from '../defaults.js';
-import type { ProxySettings } from '../ipc/messages.js';
+import { defaultProxySettings } from '../src/defaults.js';
+import type { ProxySettings } from '../src/ipc/messages.js';
 
 /**
  * Proxy settings for a test: the defaults (one worker), with what the test cares about changed.

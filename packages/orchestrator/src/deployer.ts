@@ -1,0 +1,84 @@
+import { DEPENDENCY_TIMEOUT_MS } from '@dispenser/shared/defaults';
+import { DispenserError } from '@dispenser/shared/errors';
+import { LABELS } from '@dispenser/shared/instance';
+import { serviceLogger, type Logger } from '@dispenser/shared/log';
+import type { Activities } from './activities.js';
+import type { DeployReason } from './contracts.js';
+import type { ContainerEngine } from './docker/engine.js';
+import type { KeyedLock } from './keyed-lock.js';
+import type { Applier, PullMode } from './reconcile/apply.js';
+import { awaitCondition } from './reconcile/dependencies.js';
+import type { DesiredService } from './reconcile/desired.js';
+import type { RoutePublisher } from './route-publisher.js';
+import type { RolloutRunner } from './rollout/runner.js';
+import type { Services } from './services.js';
+
+export interface ServiceDeployerOptions {
+  engine: ContainerEngine;
+  applier: Applier;
+  rollouts: RolloutRunner;
+  routes: RoutePublisher;
+  services: Services;
+  activities: Activities;
+  /** one operation at a time per service, shared with reconcile */
+  lock: KeyedLock;
+  log: Logger;
+  /** how long a redeploy waits for its depends_on conditions; default 5 min */
+  dependencyTimeoutMs?: number;
+  /** aborted when the orchestrator stops: dependency waits end early */
+  signal: AbortSignal;
+}
+
+/** How a service gets its new container: redeploys (CD watcher, cron) and reconcile's deploys. */
+export class ServiceDeployer {
+  constructor(private readonly opts: ServiceDeployerOptions) {}
+
+  /** see Deployer.redeploy */
+  async redeploy(service: string, opts: { reason: DeployReason; pull: boolean }): Promise<void> {
+    const { engine, applier, services, activities, lock, signal } = this.opts;
+    const d = services.desired(service);
+    const svc = services.service(service);
+    const log = serviceLogger(this.opts.log, service);
+    await lock.run(service, () => activities.during(`the ${opts.reason} redeploy of ${service}`, async () => {
+      log.info({ reason: opts.reason, pull: opts.pull }, `redeploying ${service} (${opts.reason})`);
+      // a digest-triggered deploy exists to run the new image: falling back to the old one would hide the failure
+      const mode: PullMode = !opts.pull ? 'local-or-pull' : opts.reason === 'digest' ? 'pull-strict' : 'pull-or-local';
+      await applier.ensureImage(d, mode, log);
+      const existing = await engine.inspectContainer(d.containerName);
+      if (existing && existing.Config.Labels?.[LABELS.managed] !== 'true') {
+        throw new DispenserError('CONTAINER_NAME_CONFLICT', `a container named ${d.containerName} exists and is not managed by Dispenser; it was left alone`, {
+          hint: `remove or rename it (docker rm -f ${d.containerName}) or rename the service`,
+        });
+      }
+      for (const [dep, condition] of Object.entries(svc.dependsOn)) {
+        if (!services.find(dep)) continue;
+        await awaitCondition(engine, dep, services.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? DEPENDENCY_TIMEOUT_MS, log, signal });
+      }
+      await this.deploy(d, existing?.Id, log, opts.reason);
+    }));
+    await this.opts.routes.publish();
+  }
+
+  /**
+   * One deploy of a service whose image is in place, for reconcile (create/recreate) and
+   * redeploy alike. 'recreate': stop the old container, start the new one (Applier.replace).
+   * 'rollout' (proxied services): start the new container beside the running one, health-gate
+   * it, switch the proxy, drain and remove the old one (rollout/runner.ts). A rollout needs a
+   * running old container to protect; without one, recreate is just as good and faster.
+   */
+  async deploy(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
+    const { engine, applier, rollouts, services } = this.opts;
+    const old = existingId ? await engine.inspectContainer(existingId) : undefined;
+    if (!existingId || !old) return applier.createAndStart(d, log);
+    if (d.strategy === 'rollout') {
+      const svc = services.find(d.service);
+      if (svc?.proxy && old.State.Running && !hasHostPorts(d)) return rollouts.run(d, svc.proxy, existingId, log, trigger);
+    }
+    return applier.replace(existingId, d, log);
+  }
+}
+
+/** a rollout would run two containers publishing the same host ports at once */
+function hasHostPorts(d: DesiredService): boolean {
+  return Object.keys(d.spec.HostConfig?.PortBindings ?? {}).length > 0;
+}
