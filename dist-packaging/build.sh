@@ -32,12 +32,12 @@ json() { node -e 'const p=require(process.argv[1]); const v=eval("p."+process.ar
 npm_version=$(json "$repo/package.json" version)
 # Debian and RPM sort `~` before anything, as semver sorts a prerelease before its release.
 version=${npm_version//-/\~}
-# Epoch 1 (the .deb's `1:`, the .rpm's Epoch:): the original Rust
-# Dispenser's packages are also named `dispenser`, with versions up to 0.26 and no epoch. Its users
-# install ours over it, which without an epoch would be a downgrade that apt and dnf refuse. The
-# epoch outranks any version, so this product keeps its own numbering; it never goes away again
-# (a package without it would sort below every release made with it). It is not part of the
-# file names. The .deb's maintainer scripts recognise the original by a version below 1:0.
+# Epoch 1 (the .deb's `1:`, the .rpm's Epoch:): the original Rust Dispenser's packages are also
+# named `dispenser`, with versions up to 0.26 and no epoch. Its users install ours over it, which
+# without an epoch would be a downgrade that apt and dnf refuse. The epoch outranks any version, so
+# this product keeps its own numbering; it never goes away again (a package without it would sort
+# below every release made with it). It is not part of the file names. The .deb's maintainer
+# scripts recognise the original by a version below 1:0.
 epoch=1
 deb_version=$epoch:$version
 license=$(json "$repo/package.json" license 2>/dev/null || echo UNLICENSED)
