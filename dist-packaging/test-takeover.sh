@@ -6,6 +6,11 @@
 # maintainer scripts that act as the original's do: the .deb's only on remove and purge, the
 # .rpm's preun stops and disables the unit on upgrades too.
 
+# The stand-ins install these two and their removal deletes them: never over files of this machine.
+for f in /usr/local/bin/dispenser /etc/systemd/system/dispenser.service; do
+  if [ -e "$f" ]; then section "takeover"; skip "installing over the original's packages ($f exists here)"; return; fi
+done
+
 takeover_work=$(mktemp -d "${TMPDIR:-/tmp}/dispenser-takeover.XXXXXX")
 local_bin_existed=0; [ -d /usr/local/bin ] && local_bin_existed=1
 rpm_state_existed=0; [ -d /var/lib/rpm-state ] && rpm_state_existed=1
