@@ -32,6 +32,14 @@ json() { node -e 'const p=require(process.argv[1]); const v=eval("p."+process.ar
 npm_version=$(json "$repo/package.json" version)
 # Debian and RPM sort `~` before anything, as semver sorts a prerelease before its release.
 version=${npm_version//-/\~}
+# Epoch 1 (the .deb's `1:`, the .rpm's Epoch:): the original Rust Dispenser's packages are also
+# named `dispenser`, with versions up to 0.26 and no epoch. Its users install ours over it, which
+# without an epoch would be a downgrade that apt and dnf refuse. The epoch outranks any version, so
+# this product keeps its own numbering; it never goes away again (a package without it would sort
+# below every release made with it). It is not part of the file names. The .deb's maintainer
+# scripts recognise the original by a version below 1:0.
+epoch=1
+deb_version=$epoch:$version
 license=$(json "$repo/package.json" license 2>/dev/null || echo UNLICENSED)
 mapfile -t workspaces < <(json "$repo/package.json" workspaces)
 [ ${#workspaces[@]} -gt 0 ] || die "no workspaces in package.json"
@@ -200,7 +208,7 @@ mkdir -p "$deb_root/DEBIAN"
 installed_size=$(du -sk --apparent-size "$tree" | cut -f1)
 cat >"$deb_root/DEBIAN/control" <<EOF
 Package: dispenser
-Version: $version
+Version: $deb_version
 Architecture: amd64
 Maintainer: Dispenser maintainers <dispenser@localhost>
 Installed-Size: $installed_size
@@ -229,15 +237,16 @@ dpkg-deb --root-owner-group -Zxz -z1 --build "$deb_root" "$deb" >/dev/null
 step "building the .rpm"
 rpm_top=$work/rpmbuild
 mkdir -p "$rpm_top/SPECS"
-for s in pre post preun postun; do script "$here/rpm/$s" | tail -n +2 >"$work/rpm-$s"; done
+for s in pre post preun postun posttrans; do script "$here/rpm/$s" | tail -n +2 >"$work/rpm-$s"; done
 if grep -l '%' "$work"/rpm-* >/dev/null; then die "a scriptlet contains %, which rpm would read as a macro"; fi
-SPEC_IN=$here/rpm/dispenser.spec.in VERSION=$version LICENSE=$license STAGE=$tree \
-  PRE=$work/rpm-pre POST=$work/rpm-post PREUN=$work/rpm-preun POSTUN=$work/rpm-postun \
+SPEC_IN=$here/rpm/dispenser.spec.in EPOCH=$epoch VERSION=$version LICENSE=$license STAGE=$tree \
+  PRE=$work/rpm-pre POST=$work/rpm-post PREUN=$work/rpm-preun POSTUN=$work/rpm-postun POSTTRANS=$work/rpm-posttrans \
   node -e '
     const fs = require("fs"); const e = process.env;
-    const fill = { VERSION: e.VERSION, LICENSE: e.LICENSE, STAGE: e.STAGE,
+    const fill = { EPOCH: e.EPOCH, VERSION: e.VERSION, LICENSE: e.LICENSE, STAGE: e.STAGE,
       PRE: fs.readFileSync(e.PRE, "utf8"), POST: fs.readFileSync(e.POST, "utf8"),
-      PREUN: fs.readFileSync(e.PREUN, "utf8"), POSTUN: fs.readFileSync(e.POSTUN, "utf8") };
+      PREUN: fs.readFileSync(e.PREUN, "utf8"), POSTUN: fs.readFileSync(e.POSTUN, "utf8"),
+      POSTTRANS: fs.readFileSync(e.POSTTRANS, "utf8") };
     process.stdout.write(fs.readFileSync(e.SPEC_IN, "utf8").replace(/@([A-Z]+)@/g, (m, k) => {
       if (!(k in fill)) throw new Error("unknown placeholder " + m); return fill[k]; }));
   ' >"$rpm_top/SPECS/dispenser.spec"

@@ -2,8 +2,9 @@
 # Packaging test, run as root on a Debian machine (CI, after the main tests): builds both packages,
 # installs the .deb on this machine and checks what a user gets (user, groups, files, modes, unit,
 # the CLI running as the dispenser user), reinstalls, removes, reinstalls and purges it; then
-# inspects the .rpm (files, scriptlets, requirements). Prints PASS/FAIL per check and a summary;
-# exits 1 if anything failed.
+# inspects the .rpm (files, scriptlets, requirements) and installs it; then installs both over
+# stand-ins for the original Rust Dispenser's packages (test-takeover.sh). Prints PASS/FAIL per
+# check and a summary; exits 1 if anything failed.
 #
 # DISPENSER_PACKAGE_SKIP_BUILD=1 tests the packages already in dist/.
 set -uo pipefail
@@ -303,6 +304,10 @@ check "rpm: program files and unit are gone" sh -c "! test -e /usr/bin/dispenser
 check "rpm: unit is disabled" sh -c "! test -L $wants && ! test -L $docker_wants"
 check "rpm: config is kept after erase (rpm has no purge)" grep -q 'edited by test.sh' "$config"
 rm -rf "$home"
+
+# Installing over the original Rust Dispenser's packages (stand-ins built there).
+# shellcheck source=dist-packaging/test-takeover.sh
+source "$here/test-takeover.sh"
 
 printf '\n%s\n' "----------------------------------------------------------------"
 printf 'packaging tests: %d passed, %d failed, %d skipped (%d s)\n' "$passed" "$failed" "$skipped" "$((SECONDS - started))"
