@@ -3,6 +3,7 @@ import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
 import { codeOr, errorMessage } from '@dispenser/shared/errors';
 import { envelope, parseMessage, type Envelope, type Message } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import { formatProblem } from './config-change.js';
 import type { Component } from './contracts.js';
 import type { ContainerEngine } from './docker/engine.js';
@@ -116,14 +117,12 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   };
   const pending = new Coalescer<Accepted>(apply);
   let received = 0;
-  let validation: Promise<unknown> = Promise.resolve();
+  const validations = new SerialQueue();
 
   const reload = (): Promise<void> => {
     const seq = ++received;
     log.info({ reload: seq }, `reload ${seq} received; validating the configuration`);
-    const validated = validation.then(load);
-    validation = validated.catch(() => undefined);
-    return validated.then((next) => {
+    return validations.run(load).then((next) => {
       if (draining) return undefined;
       if (!next.ok) {
         const texts = describe(next);
