@@ -1,6 +1,7 @@
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import type { Dispatcher } from 'undici';
-import { parseRetryAfter } from './backoff.js';
+import { parseRetryAfter } from '../retry-after.js';
+import { MAX_RETRY_AFTER_MS } from './backoff.js';
 import { discard, readCapped } from './body.js';
 import type { CredentialSource, Credentials } from './credentials.js';
 import { RegistryError } from './errors.js';
@@ -130,7 +131,7 @@ export class RegistryAuth {
         throw new RegistryError('REGISTRY_UNAUTHORIZED', `the token service of ${registry} ${what}`, { scope: 'repository', status: res.statusCode, hint: `check docker login ${registry} for the user running Dispenser` });
       }
       if (res.statusCode === 429) {
-        const ra = parseRetryAfter(res.headers['retry-after'] as string | undefined, this.options.now());
+        const ra = parseRetryAfter(res.headers['retry-after'] as string | undefined, this.options.now(), MAX_RETRY_AFTER_MS);
         throw new RegistryError('REGISTRY_RATE_LIMITED', `the token service of ${registry} answered 429`, { scope: 'registry', status: 429, ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
       }
       throw new RegistryError('REGISTRY_UNAVAILABLE', `the token service of ${registry} answered ${res.statusCode}`, { scope: 'registry', status: res.statusCode });
