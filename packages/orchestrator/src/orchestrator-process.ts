@@ -1,10 +1,10 @@
 import type { DispenserConfig } from '@dispenser/shared/config/types';
 import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
+import { problemLine } from '@dispenser/shared/config/problem';
 import { codeOr, errorMessage } from '@dispenser/shared/errors';
 import { envelope, parseMessage, type Envelope, type Message } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import { SerialQueue } from '@dispenser/shared/serial-queue';
-import { formatProblem } from './config-change.js';
 import type { Component } from './contracts.js';
 import type { ContainerEngine } from './docker/engine.js';
 import { ProcessPublisher } from './ipc/publisher.js';
@@ -68,7 +68,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
 
   // loadConfig scrubs messages already; the whole line is scrubbed again so nothing added on the
   // way (a path, a future field) can carry a secret into the log or the reload answer.
-  const describe = (result: Extract<LoadResult, { ok: false }>): string[] => result.problems.map((p) => (result.redact ? result.redact(formatProblem(p)) : formatProblem(p)));
+  const describe = (result: Extract<LoadResult, { ok: false }>): string[] => result.problems.map((p) => (result.redact ? result.redact(problemLine(p)) : problemLine(p)));
 
   const first = await load();
   if (!first.ok) {
