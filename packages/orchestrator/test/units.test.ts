@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import type { ContainerInfo } from '../src/docker/engine.js';
-import { registryAuthSource } from '../src/docker/auth.js';
+import { pullAuthSource } from '../src/docker/pull-auth.js';
 import { DockerCredentials } from '../src/registry/credentials.js';
 import { compareApiVersions } from '../src/docker/dockerode-engine.js';
 import { registryHost, repository, sameRepository } from '../src/docker/image-ref.js';
@@ -83,7 +83,7 @@ test('publisher: versions increase per kind and a publish resolves on applied â‰
 });
 
 test('registry auth comes from $DOCKER_CONFIG/config.json for the image registry', async () => {
-  const registryAuthFor = (image: string, env: { DOCKER_CONFIG: string }) => registryAuthSource(new DockerCredentials({ configDir: env.DOCKER_CONFIG }))(image);
+  const registryAuthFor = (image: string, env: { DOCKER_CONFIG: string }) => pullAuthSource(new DockerCredentials({ configDir: env.DOCKER_CONFIG }))(image);
   const dir = mkdtempSync(join(tmpdir(), 'dockercfg-'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.test:5000': { auth: Buffer.from('alice:s3cret').toString('base64') }, 'https://index.docker.io/v1/': { auth: Buffer.from('bob:pw').toString('base64') } } }));
   assert.deepEqual(await registryAuthFor('registry.test:5000/team/app:1', { DOCKER_CONFIG: dir }), { username: 'alice', password: 's3cret', serveraddress: 'registry.test:5000' });

@@ -15,7 +15,7 @@ const TOKEN_MARGIN_MS = 5_000;
 const DEFAULT_TOKEN_LIFETIME_S = 60;
 const TOKEN_MAX_BYTES = 1024 * 1024;
 
-export interface RegistryAuthOptions {
+export interface RegistryAuthenticatorOptions {
   transport: RegistryTransport;
   credentials?: CredentialSource;
   now: () => number;
@@ -30,12 +30,12 @@ const basic = (c: { username: string; password: string }): string => `Basic ${Bu
  * What each registry asked for (from its last WWW-Authenticate challenge) and the Bearer tokens
  * it handed out, one per repository scope, cached until they expire.
  */
-export class RegistryAuth {
+export class RegistryAuthenticator {
   private readonly modes = new Map<string, AuthMode>();
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
   private readonly pending = new Map<string, Promise<string>>();
 
-  constructor(private readonly options: RegistryAuthOptions) {}
+  constructor(private readonly options: RegistryAuthenticatorOptions) {}
 
   /** Remembers what a 401 asked for; throws when no supported scheme was offered. */
   learnChallenge(registry: string, header: string | undefined): void {

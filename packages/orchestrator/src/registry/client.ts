@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RegistryAuth } from './auth.js';
+import { RegistryAuthenticator } from './auth.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { MAX_RETRY_AFTER_MS } from './backoff.js';
 import type { CredentialSource } from './credentials.js';
@@ -54,7 +54,7 @@ const HEAD_REFUSED = new Set([400, 405, 501]);
 export class RegistryClient implements DigestSource {
   readonly stats: RegistryClientStats = { head: 0, get: 0, token: 0 };
   private readonly transport: RegistryTransport;
-  private readonly auth: RegistryAuth;
+  private readonly auth: RegistryAuthenticator;
   private readonly now: () => number;
   private readonly userAgent: string;
 
@@ -66,7 +66,7 @@ export class RegistryClient implements DigestSource {
       ...(options.insecure ? { insecure: options.insecure } : {}),
       ...(options.certsDir !== undefined ? { certsDir: options.certsDir } : {}),
     });
-    this.auth = new RegistryAuth({
+    this.auth = new RegistryAuthenticator({
       transport: this.transport,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       now: this.now,
