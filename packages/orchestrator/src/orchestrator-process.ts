@@ -1,9 +1,10 @@
 import type { DispenserConfig } from '@dispenser/shared/config/types';
 import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
+import { problemLine } from '@dispenser/shared/config/problem';
 import { codeOr, errorMessage } from '@dispenser/shared/errors';
 import { envelope, parseMessage, type Envelope, type Message } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
-import { formatProblem } from './config-change.js';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import type { Component } from './contracts.js';
 import type { ContainerEngine } from './docker/engine.js';
 import { ProcessPublisher } from './ipc/publisher.js';
@@ -67,7 +68,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
 
   // loadConfig scrubs messages already; the whole line is scrubbed again so nothing added on the
   // way (a path, a future field) can carry a secret into the log or the reload answer.
-  const describe = (result: Extract<LoadResult, { ok: false }>): string[] => result.problems.map((p) => (result.redact ? result.redact(formatProblem(p)) : formatProblem(p)));
+  const describe = (result: Extract<LoadResult, { ok: false }>): string[] => result.problems.map((p) => (result.redact ? result.redact(problemLine(p)) : problemLine(p)));
 
   const first = await load();
   if (!first.ok) {
@@ -117,14 +118,12 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   };
   const pending = new Coalescer<Accepted>(apply);
   let received = 0;
-  let validation: Promise<unknown> = Promise.resolve();
+  const validations = new SerialQueue();
 
   const reload = (): Promise<void> => {
     const seq = ++received;
     log.info({ reload: seq }, `reload ${seq} received; validating the configuration`);
-    const validated = validation.then(load);
-    validation = validated.catch(() => undefined);
-    return validated.then((next) => {
+    return validations.run(load).then((next) => {
       if (draining) return undefined;
       if (!next.ok) {
         const texts = describe(next);

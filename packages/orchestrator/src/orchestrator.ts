@@ -5,8 +5,8 @@ import type { Logger } from '@dispenser/shared/log';
 import { Activities } from './activities.js';
 import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
 import { ServiceDeployer } from './deployer.js';
-import { registryAuthSource } from './docker/auth.js';
-import type { ContainerEngine, EngineEvent, RegistryAuth } from './docker/engine.js';
+import { pullAuthSource } from './docker/pull-auth.js';
+import type { ContainerEngine, EngineEvent, PullAuth } from './docker/engine.js';
 import { EngineEventStream } from './docker/event-stream.js';
 import { IntendedStops, recordingStops } from './docker/intended-stops.js';
 import { ExitReporter } from './exit-reporter.js';
@@ -28,7 +28,7 @@ export interface OrchestratorOptions {
   instance?: InstanceIdentity;
   /** labels added to every container and network (tests: dispenser.test=<area>) */
   extraLabels?: Readonly<Record<string, string>>;
-  registryAuth?: (image: string) => Promise<RegistryAuth | undefined>;
+  pullAuth?: (image: string) => Promise<PullAuth | undefined>;
   dependencyTimeoutMs?: number;
   stopTimeoutS?: number;
   /** retry of failed services / an unreachable daemon: base and cap of the backoff */
@@ -83,7 +83,7 @@ export class Orchestrator implements Deployer {
       engine,
       log,
       lock,
-      registryAuth: opts.registryAuth ?? registryAuthSource(),
+      pullAuth: opts.pullAuth ?? pullAuthSource(),
       signal,
       deploy: (d, existingId, l) => this.deployer.deploy(d, existingId, l, 'reconcile'),
       ...(opts.dependencyTimeoutMs !== undefined ? { dependencyTimeoutMs: opts.dependencyTimeoutMs } : {}),

@@ -2,6 +2,7 @@ import { ROUTES_CONFIRM_TIMEOUT_MS } from '@dispenser/shared/defaults';
 import { errorMessage } from '@dispenser/shared/errors';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import type { ProxyPublisher } from './contracts.js';
 import type { ContainerEngine, ContainerInfo } from './docker/engine.js';
 import { EngineLoss } from './engine-loss.js';
@@ -35,7 +36,7 @@ export class RoutePublisher implements RouteSwitch {
   /** service → candidate container id the proxy routes to while a rollout is under way */
   private readonly overrides = new Map<string, string>();
   /** route tables are computed and sent one at a time, so the proxy gets them in order */
-  private sending: Promise<unknown> = Promise.resolve();
+  private readonly sending = new SerialQueue();
   private readonly engineLoss = new EngineLoss();
 
   constructor(private readonly opts: RoutePublisherOptions) {}
@@ -51,7 +52,7 @@ export class RoutePublisher implements RouteSwitch {
    */
   send(): Promise<SentRoutes | undefined> {
     const { engine, services, publisher, log } = this.opts;
-    const run = this.sending.then(async () => {
+    return this.sending.run(async (): Promise<SentRoutes | undefined> => {
       const config = services.config;
       if (!config) return undefined;
       const network = services.instance.network.name;
@@ -75,8 +76,6 @@ export class RoutePublisher implements RouteSwitch {
       confirmed.catch((err: unknown) => log.error({ err: errorMessage(err) }, 'publishing routes failed'));
       return { routes, confirmed };
     });
-    this.sending = run.catch(() => undefined);
-    return run;
   }
 
   /** Sends the route table and waits (bounded) for the proxy's confirmation; the table sent, or [] */

@@ -2,7 +2,7 @@ import type { DispenserConfig, ServiceConfig } from '@dispenser/shared/config/ty
 import { DispenserError } from '@dispenser/shared/errors';
 import { LABELS, type InstanceIdentity } from '@dispenser/shared/instance';
 import type { ContainerEngine, ContainerInfo } from './docker/engine.js';
-import { repoDigestFor, repository } from './docker/image-ref.js';
+import { repoDigestFor } from './docker/repo-digests.js';
 import { desiredService, type DesiredService } from './reconcile/desired.js';
 
 /**
@@ -55,7 +55,7 @@ export class Services {
     const info = await this.ownContainer(service);
     if (!info) return undefined;
     const image = await this.engine.inspectImage(info.Image);
-    return repoDigestFor(image?.RepoDigests ?? [], repository(this.service(service).image), prefer);
+    return repoDigestFor(image?.RepoDigests ?? [], this.service(service).image, prefer);
   }
 
   async isRunning(service: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { DispenserConfig, ServiceConfig } from '@dispenser/shared/config/types';
 import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
+import type { ContainerInfo } from '../src/docker/engine.js';
 
 /** A normalized service as the config loader would produce it, with overrides. */
 export function service(name: string, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
@@ -32,4 +33,12 @@ export function config(services: ServiceConfig[], overrides: Partial<DispenserCo
     services,
     ...overrides,
   };
+}
+
+/** A container as the engine inspects it: never started unless `state` says so, on the "dispenser" network when `ip` is given. */
+export function containerInfo(state: Record<string, unknown>, ip?: string): ContainerInfo {
+  return {
+    State: { Running: false, StartedAt: '0001-01-01T00:00:00Z', ExitCode: 0, Status: 'created', ...state },
+    NetworkSettings: { Networks: ip ? { dispenser: { IPAddress: ip } } : {} },
+  } as unknown as ContainerInfo;
 }

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
-import { registryAuthSource } from '../src/docker/auth.js';
+import { pullAuthSource } from '../src/docker/pull-auth.js';
 import { DockerCredentials } from '../src/registry/credentials.js';
 import { containerNameFor } from '../src/reconcile/desired.js';
 import { config, service } from './fixtures.js';
@@ -42,12 +42,12 @@ test('pulls from a registry that needs a login, with credentials from the Docker
     docker('rmi', image);
     const svc = service('private', { image, command: ['sleep', '300'] });
 
-    const anonymous = h.make({ registryAuth: async () => undefined });
+    const anonymous = h.make({ pullAuth: async () => undefined });
     const denied = await anonymous.reconcile(config([svc]));
     assert.equal(denied.outcomes[0]?.error?.code, 'IMAGE_UNAVAILABLE', 'without credentials the pull is refused');
     anonymous.stop();
 
-    const o = h.make({ registryAuth: registryAuthSource(new DockerCredentials({ configDir: dockerConfig })) });
+    const o = h.make({ pullAuth: pullAuthSource(new DockerCredentials({ configDir: dockerConfig })) });
     const r = await o.reconcile(config([svc]));
     assert.deepEqual(r.outcomes.map((x) => [x.service, x.ok]), [['private', true]]);
     assert.equal((await h.inspect(containerNameFor(h.instance, 'private')))?.State.Running, true);

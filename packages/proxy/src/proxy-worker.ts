@@ -1,6 +1,7 @@
 import type { Snapshot, SnapshotKind } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import type { ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import { compileRoutes } from './table.js';
 import { compileCerts } from './sni.js';
 import { initialState, type ProxyState } from './state.js';
@@ -20,7 +21,7 @@ export class ProxyWorker {
   readonly traffic: Traffic = newTraffic();
   readonly listeners: Listeners;
   private readonly versions = new Map<SnapshotKind, number>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private listening = false;
 
   /**
@@ -44,9 +45,7 @@ export class ProxyWorker {
    * 'stale' for an older version than the one held. Rejects when listeners cannot open.
    */
   apply(snapshot: Snapshot): Promise<'applied' | 'stale'> {
-    const run = this.queue.then(() => this.applyNow(snapshot));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(() => this.applyNow(snapshot));
   }
 
   private async applyNow(snapshot: Snapshot): Promise<'applied' | 'stale'> {

@@ -4,10 +4,10 @@ import { tlsProfile } from './tls-profile.js';
 
 /**
  * Certificates by SNI name. A certificate snapshot is compiled into SecureContexts once, off the
- * handshake path, and the whole store is swapped with one assignment; a handshake that starts
- * after the swap uses the new store.
+ * handshake path, and the whole set is swapped with one assignment; a handshake that starts
+ * after the swap uses the new set.
  */
-export interface CertStore {
+export interface SniContexts {
   readonly version: number;
   readonly exact: ReadonlyMap<string, SecureContext>;
   /** 'example.com' for a '*.example.com' certificate: matches exactly one more label */
@@ -19,13 +19,13 @@ export interface CertProblem {
   message: string;
 }
 
-export const emptyCertStore: CertStore = Object.freeze({ version: -1, exact: new Map(), wildcard: new Map() });
+export const emptySniContexts: SniContexts = Object.freeze({ version: -1, exact: new Map(), wildcard: new Map() });
 
 /**
  * Compiles every entry; an entry whose PEM does not load is reported and skipped, so one broken
  * certificate does not take the others down.
  */
-export function compileCerts(certs: readonly CertEntry[], version = 0): { store: CertStore; problems: CertProblem[] } {
+export function compileCerts(certs: readonly CertEntry[], version = 0): { store: SniContexts; problems: CertProblem[] } {
   const exact = new Map<string, SecureContext>();
   const wildcard = new Map<string, SecureContext>();
   const problems: CertProblem[] = [];
@@ -49,7 +49,7 @@ export function compileCerts(certs: readonly CertEntry[], version = 0): { store:
   return { store: Object.freeze({ version, exact, wildcard }), problems };
 }
 
-export function selectContext(store: CertStore, servername: string): SecureContext | undefined {
+export function selectContext(store: SniContexts, servername: string): SecureContext | undefined {
   const name = servername.toLowerCase();
   const hit = store.exact.get(name);
   if (hit) return hit;

@@ -1,7 +1,7 @@
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import { defaultProxySettings } from '@dispenser/shared/defaults';
 import { emptyTable, type RouteTable } from './table.js';
-import { emptyCertStore, type CertStore } from './sni.js';
+import { emptySniContexts, type SniContexts } from './sni.js';
 
 /**
  * Everything a worker serves from. Each field is replaced whole when its snapshot arrives; the
@@ -9,7 +9,7 @@ import { emptyCertStore, type CertStore } from './sni.js';
  */
 export interface ProxyState {
   table: RouteTable;
-  certs: CertStore;
+  certs: SniContexts;
   /** ACME HTTP-01 token → key authorization */
   challenges: ReadonlyMap<string, string>;
   settings: ProxySettings;
@@ -21,5 +21,5 @@ export interface ProxyState {
 export const defaultSettings: ProxySettings = Object.freeze(defaultProxySettings(1));
 
 export function initialState(settings: ProxySettings = defaultSettings): ProxyState {
-  return { table: emptyTable, certs: emptyCertStore, challenges: new Map(), settings, boundHttpsPort: settings.httpsPort };
+  return { table: emptyTable, certs: emptySniContexts, challenges: new Map(), settings, boundHttpsPort: settings.httpsPort };
 }

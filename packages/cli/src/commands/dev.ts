@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { runConfigTest } from '../config-test.js';
+import { checkConfig } from '../check-config.js';
 import { defaultPidFile, runDaemon } from '../supervisor/daemon.js';
 import { reportError, toStderr } from '../report-error.js';
 import { daemonFlags } from './daemon-flags.js';
@@ -31,7 +31,7 @@ export default class Dev extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(Dev);
     if (flags.test) {
-      this.exit(await runConfigTest(flags.config, { log: (l) => this.log(l), error: toStderr }, flags.service));
+      this.exit(await checkConfig(flags.config, { log: (l) => this.log(l), error: toStderr }, flags.service));
     }
     let code: number;
     try {

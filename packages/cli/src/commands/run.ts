@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { DispenserError } from '@dispenser/shared/errors';
-import { runConfigTest } from '../config-test.js';
+import { checkConfig } from '../check-config.js';
 import { signalDaemon, waitForExit } from '../supervisor/control.js';
 import { defaultPidFile, runDaemon } from '../supervisor/daemon.js';
 import { reportError, toStderr } from '../report-error.js';
@@ -38,7 +38,7 @@ export default class Run extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(Run);
     if (flags.test) {
-      const code = await runConfigTest(flags.config, { log: (l) => this.log(l), error: toStderr });
+      const code = await checkConfig(flags.config, { log: (l) => this.log(l), error: toStderr });
       this.exit(code);
     }
     const pidFile = flags['pid-file'] ?? defaultPidFile(flags.config);

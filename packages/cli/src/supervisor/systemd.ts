@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from '@dispenser/shared/log';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 
 /**
  * Tells systemd about readiness, reloads and shutdown (Type=notify / notify-reload units).
@@ -21,9 +22,9 @@ export function serviceManager(log: Logger, env: NodeJS.ProcessEnv = process.env
   if (!env.NOTIFY_SOCKET) return { ready() {}, reloading() {}, stopping() {} };
   // One helper at a time: two concurrent systemd-notify processes can deliver out of order, and a
   // fast reload's READY=1 arriving before its RELOADING=1 leaves systemd waiting for a reload end.
-  let queue: Promise<void> = Promise.resolve();
+  const queue = new SerialQueue();
   const notify = (...assignments: string[]): void => {
-    queue = queue.then(
+    void queue.run(
       () =>
         new Promise<void>((resolve) => {
           run([`--pid=${process.pid}`, ...assignments], (err) => {

@@ -1,7 +1,7 @@
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
-import { parseRetryAfter } from './renewal.js';
+import { parseRetryAfter } from '../retry-after.js';
 
 /**
  * The HTTP side of acme-client, which talks through one process-wide axios instance. Configured
@@ -92,7 +92,7 @@ function install(): void {
     const origin = originOf(r.config.url);
     if (problem && origin) {
       const retryAfter = r.headers['retry-after'];
-      const retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined, new Date());
+      const retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined, Date.now());
       problems.set(origin, { status: r.status, ...problem, seq: ++seq, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
     }
     return response;

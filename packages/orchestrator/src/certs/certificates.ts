@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { CertbotSettings, DispenserConfig } from '@dispenser/shared/config/types';
 import { createLogger, type Logger } from '@dispenser/shared/log';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import type { Component, ProxyPublisher } from '../contracts.js';
 import { AcmeIssuer } from './acme-issuer.js';
 import { ChallengeBoard } from './challenges.js';
@@ -63,7 +64,7 @@ class CertificateManager implements Certificates {
   private issuer: AcmeIssuer | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
-  private applying: Promise<void> = Promise.resolve();
+  private readonly applying = new SerialQueue();
 
   constructor(
     private config: DispenserConfig,
@@ -86,9 +87,7 @@ class CertificateManager implements Certificates {
 
   /** Load what can be served right now, publish it, then start ordering what is missing. */
   apply(config: DispenserConfig): Promise<void> {
-    const run = this.applying.then(() => this.applyNow(config));
-    this.applying = run.catch(() => undefined);
-    return run;
+    return this.applying.run(() => this.applyNow(config));
   }
 
   private async applyNow(config: DispenserConfig): Promise<void> {

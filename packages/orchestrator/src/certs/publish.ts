@@ -1,6 +1,7 @@
 import { errorMessage } from '@dispenser/shared/errors';
 import type { CertEntry } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import type { ProxyPublisher } from '../contracts.js';
 import type { HostState } from './host-state.js';
 
@@ -10,7 +11,7 @@ import type { HostState } from './host-state.js';
  */
 export class CertPublisher {
   private lastPublished = '';
-  private publishing: Promise<void> = Promise.resolve();
+  private readonly publishing = new SerialQueue();
 
   constructor(
     private readonly publisher: ProxyPublisher,
@@ -22,7 +23,7 @@ export class CertPublisher {
 
   /** never rejects: a failed publish is logged and tried again with the next one */
   publish(): Promise<void> {
-    const run = this.publishing.then(async () => {
+    return this.publishing.run(async () => {
       if (this.signal.aborted) return;
       const certs: CertEntry[] = [...this.hosts.values()]
         .filter((s) => s.current)
@@ -39,12 +40,10 @@ export class CertPublisher {
         this.log.error({ err: errorMessage(err) }, 'could not publish certificates to the proxy');
       }
     });
-    this.publishing = run;
-    return run;
   }
 
   /** resolves once the publishes asked for so far are done */
   idle(): Promise<void> {
-    return this.publishing;
+    return this.publishing.idle();
   }
 }

@@ -63,16 +63,6 @@ export function nextRetryAt(failures: number, now: Date, opts: { retryAfterMs?: 
   return new Date(now.getTime() + delay);
 }
 
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | undefined, now: Date): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now.getTime());
-}
-
 /** The time the check loop should wake up next: the hourly check, or sooner for a host in backoff. */
 export function nextWakeUp(decisions: readonly RenewalDecision[], now: Date, checkIntervalMs = CHECK_INTERVAL_MS): Date {
   let wake = now.getTime() + checkIntervalMs;

@@ -9,7 +9,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   PullEvent,
-  RegistryAuth,
+  PullAuth,
   RestartPolicy,
 } from './engine.js';
 import { daemonUnavailable, engineMessage, isDaemonUnreachable, statusCode } from './errors.js';
@@ -180,7 +180,7 @@ export class DockerodeEngine implements ContainerEngine {
     });
   }
 
-  pullImage(ref: string, auth: RegistryAuth | undefined, onEvent: (e: PullEvent) => void): Promise<void> {
+  pullImage(ref: string, auth: PullAuth | undefined, onEvent: (e: PullEvent) => void): Promise<void> {
     return this.call(async (d) => {
       const stream = (await d.pull(ref, auth ? { authconfig: auth } : {})) as Readable;
       let streamError: string | undefined;

@@ -20,7 +20,8 @@ export interface ContainerSummary {
   state: string;
 }
 
-export interface RegistryAuth {
+/** Credentials for one pull, in the shape the Engine API's X-Registry-Auth header takes. */
+export interface PullAuth {
   username: string;
   password: string;
   /** OAuth2 refresh token from `docker login` against registries that issue one */
@@ -66,7 +67,7 @@ export interface ContainerEngine {
   containerLogs(id: string, tail: number): Promise<string[]>;
   inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined>;
   /** rejects when the stream reports an error, even though the HTTP call succeeded */
-  pullImage(ref: string, auth: RegistryAuth | undefined, onEvent: (e: PullEvent) => void): Promise<void>;
+  pullImage(ref: string, auth: PullAuth | undefined, onEvent: (e: PullEvent) => void): Promise<void>;
   inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
   createNetwork(spec: NetworkSpec): Promise<string>;
   listNetworks(labels: readonly string[]): Promise<Array<{ id: string; name: string }>>;

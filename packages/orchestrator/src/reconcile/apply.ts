@@ -1,7 +1,7 @@
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { serviceLogger, type Logger } from '@dispenser/shared/log';
 import { LABELS } from '@dispenser/shared/instance';
-import type { ContainerEngine, PullEvent, RegistryAuth } from '../docker/engine.js';
+import type { ContainerEngine, PullEvent, PullAuth } from '../docker/engine.js';
 import { wrapEngineError } from '../docker/errors.js';
 import type { KeyedLock } from '../keyed-lock.js';
 import { awaitCondition, servicesInCycles } from './dependencies.js';
@@ -14,7 +14,7 @@ export interface ApplierOptions {
   engine: ContainerEngine;
   log: Logger;
   lock: KeyedLock;
-  registryAuth: (image: string) => Promise<RegistryAuth | undefined>;
+  pullAuth: (image: string) => Promise<PullAuth | undefined>;
   /** how long a service waits for its depends_on conditions; default 5 min */
   dependencyTimeoutMs?: number;
   /** seconds a container gets to stop before it is killed; default 10 */
@@ -233,7 +233,7 @@ export class Applier {
 
   private async pull(image: string, log: Logger): Promise<void> {
     log.info({ image }, `pulling ${image}`);
-    const auth = await this.opts.registryAuth(image);
+    const auth = await this.opts.pullAuth(image);
     const lastStatus = new Map<string, string>();
     await this.engine.pullImage(image, auth, (e: PullEvent) => {
       if (e.error || !e.status) return;

@@ -3,6 +3,7 @@ import type { DispenserConfig } from '@dispenser/shared/config/types';
 import { DispenserError } from '@dispenser/shared/errors';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import type { Activities } from '../activities.js';
 import { backoffDelay } from '../backoff.js';
 import type { ContainerEngine } from '../docker/engine.js';
@@ -50,7 +51,7 @@ export interface ReconcileLoopOptions {
  * Nothing here throws out of reconcile().
  */
 export class ReconcileLoop {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly passes = new SerialQueue();
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAttempt = 0;
 
@@ -59,14 +60,12 @@ export class ReconcileLoop {
   /** Reconciles the engine onto `config` once the passes asked for before are done. */
   reconcile(config: DispenserConfig, mode: ReconcileMode = 'startup'): Promise<ReconcileResult> {
     this.opts.services.config = config;
-    const run = this.queue.then(() => this.opts.activities.during(`a reconcile (${mode})`, () => this.once(config, mode)));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.passes.run(() => this.opts.activities.during(`a reconcile (${mode})`, () => this.once(config, mode)));
   }
 
   /** runs `fn` once the passes asked for so far are done */
   afterPasses<T>(fn: () => Promise<T>): Promise<T> {
-    return this.queue.then(fn);
+    return this.passes.idle().then(fn);
   }
 
   private async once(config: DispenserConfig, mode: ReconcileMode): Promise<ReconcileResult> {

@@ -1,6 +1,7 @@
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import type { Dispatcher } from 'undici';
-import { parseRetryAfter } from './backoff.js';
+import { parseRetryAfter } from '../retry-after.js';
+import { MAX_RETRY_AFTER_MS } from './backoff.js';
 import { discard, readCapped } from './body.js';
 import type { CredentialSource, Credentials } from './credentials.js';
 import { RegistryError } from './errors.js';
@@ -14,7 +15,7 @@ const TOKEN_MARGIN_MS = 5_000;
 const DEFAULT_TOKEN_LIFETIME_S = 60;
 const TOKEN_MAX_BYTES = 1024 * 1024;
 
-export interface RegistryAuthOptions {
+export interface RegistryAuthenticatorOptions {
   transport: RegistryTransport;
   credentials?: CredentialSource;
   now: () => number;
@@ -29,12 +30,12 @@ const basic = (c: { username: string; password: string }): string => `Basic ${Bu
  * What each registry asked for (from its last WWW-Authenticate challenge) and the Bearer tokens
  * it handed out, one per repository scope, cached until they expire.
  */
-export class RegistryAuth {
+export class RegistryAuthenticator {
   private readonly modes = new Map<string, AuthMode>();
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
   private readonly pending = new Map<string, Promise<string>>();
 
-  constructor(private readonly options: RegistryAuthOptions) {}
+  constructor(private readonly options: RegistryAuthenticatorOptions) {}
 
   /** Remembers what a 401 asked for; throws when no supported scheme was offered. */
   learnChallenge(registry: string, header: string | undefined): void {
@@ -130,7 +131,7 @@ export class RegistryAuth {
         throw new RegistryError('REGISTRY_UNAUTHORIZED', `the token service of ${registry} ${what}`, { scope: 'repository', status: res.statusCode, hint: `check docker login ${registry} for the user running Dispenser` });
       }
       if (res.statusCode === 429) {
-        const ra = parseRetryAfter(res.headers['retry-after'] as string | undefined, this.options.now());
+        const ra = parseRetryAfter(res.headers['retry-after'] as string | undefined, this.options.now(), MAX_RETRY_AFTER_MS);
         throw new RegistryError('REGISTRY_RATE_LIMITED', `the token service of ${registry} answered 429`, { scope: 'registry', status: 429, ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
       }
       throw new RegistryError('REGISTRY_UNAVAILABLE', `the token service of ${registry} answered ${res.statusCode}`, { scope: 'registry', status: res.statusCode });

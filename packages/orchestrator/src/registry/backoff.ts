@@ -1,4 +1,5 @@
 import type { ErrorCode } from '@dispenser/shared/errors';
+import { backoffDelay } from '../backoff.js';
 
 /**
  * Per-registry backoff: pure decisions about when a failing registry is asked again.
@@ -28,10 +29,10 @@ export const MAX_RETRY_AFTER_MS = 60 * 60_000;
 
 export const HEALTHY: RegistryHealth = Object.freeze({ failures: 0, until: 0, code: undefined });
 
-export function backoffDelay(failures: number, policy: BackoffPolicy): number {
+/** How long a registry that failed `failures` times in a row is skipped; the cap never undercuts one interval. */
+export function failureBackoff(failures: number, policy: BackoffPolicy): number {
   if (failures <= 0) return 0;
-  const exp = policy.baseMs * 2 ** Math.min(failures - 1, 30);
-  return Math.min(exp, Math.max(policy.maxMs, policy.baseMs));
+  return backoffDelay(failures - 1, policy.baseMs, Math.max(policy.maxMs, policy.baseMs));
 }
 
 export interface Transition {
@@ -42,7 +43,7 @@ export interface Transition {
 
 export function onFailure(prev: RegistryHealth, code: ErrorCode, now: number, policy: BackoffPolicy, retryAfterMs?: number): Transition {
   const failures = prev.failures + 1;
-  const wait = Math.max(backoffDelay(failures, policy), Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+  const wait = Math.max(failureBackoff(failures, policy), Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
   return { next: { failures, until: now + wait, code }, change: prev.code === code ? undefined : 'failing' };
 }
 
@@ -52,14 +53,4 @@ export function onSuccess(prev: RegistryHealth): Transition {
 
 export function isBackingOff(h: RegistryHealth, now: number): boolean {
   return h.until > now;
-}
-
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3); capped at MAX_RETRY_AFTER_MS. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) return undefined;
-  return Math.min(Math.max(0, t - now), MAX_RETRY_AFTER_MS);
 }

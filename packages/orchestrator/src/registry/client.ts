@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { RegistryAuth } from './auth.js';
-import { parseRetryAfter } from './backoff.js';
+import { RegistryAuthenticator } from './auth.js';
+import { parseRetryAfter } from '../retry-after.js';
+import { MAX_RETRY_AFTER_MS } from './backoff.js';
 import type { CredentialSource } from './credentials.js';
 import { discard, MAX_MANIFEST_BYTES, readCapped } from './body.js';
 import { RegistryError } from './errors.js';
@@ -53,7 +54,7 @@ const HEAD_REFUSED = new Set([400, 405, 501]);
 export class RegistryClient implements DigestSource {
   readonly stats: RegistryClientStats = { head: 0, get: 0, token: 0 };
   private readonly transport: RegistryTransport;
-  private readonly auth: RegistryAuth;
+  private readonly auth: RegistryAuthenticator;
   private readonly now: () => number;
   private readonly userAgent: string;
 
@@ -65,7 +66,7 @@ export class RegistryClient implements DigestSource {
       ...(options.insecure ? { insecure: options.insecure } : {}),
       ...(options.certsDir !== undefined ? { certsDir: options.certsDir } : {}),
     });
-    this.auth = new RegistryAuth({
+    this.auth = new RegistryAuthenticator({
       transport: this.transport,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       now: this.now,
@@ -132,7 +133,7 @@ export class RegistryClient implements DigestSource {
     if (status === 404) return new RegistryError('REGISTRY_MANIFEST_NOT_FOUND', `${name} does not exist in the registry`, { scope: 'repository', status, hint: 'check the image name and tag, or push the image' });
     if (status === 403) return new RegistryError('REGISTRY_DENIED', `${ref.registry} denied access to ${ref.repository}`, { scope: 'repository', status, hint: 'the credentials are valid but lack pull permission on this repository' });
     if (status === 429 || status === 503) {
-      const ra = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.now());
+      const ra = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.now(), MAX_RETRY_AFTER_MS);
       return new RegistryError(status === 429 ? 'REGISTRY_RATE_LIMITED' : 'REGISTRY_UNAVAILABLE', `${ref.registry} answered ${status}${ra !== undefined ? `, retry after ${Math.round(ra / 1000)} s` : ''}`, { scope: 'registry', status, ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
     }
     if (status >= 500) return new RegistryError('REGISTRY_UNAVAILABLE', `${ref.registry} answered ${status} for ${ref.repository}`, { scope: 'registry', status });

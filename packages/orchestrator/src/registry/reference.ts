@@ -75,6 +75,21 @@ export function parseReference(ref: string): ImageReference {
   return { registry, repository: path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
 
+/**
+ * `registry/repository` of a reference, normalized ("nginx:1" → "docker.io/library/nginx"), or
+ * undefined when it does not parse. The digest is not looked at: this is for pairing a reference
+ * with an image's RepoDigests, whose digests are the registry's.
+ */
+export function canonicalRepository(ref: string): string | undefined {
+  const at = ref.indexOf('@');
+  try {
+    const { registry, repository } = parseReference(at >= 0 ? ref.slice(0, at) : ref);
+    return `${registry}/${repository}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export function formatReference(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
 }

@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { SerialQueue } from '@dispenser/shared/serial-queue';
 import { writeFileAtomic } from '../certs/store.js';
 
 /** The last rollout of a service that failed because of the new container itself. */
@@ -30,7 +31,7 @@ export function sameAsFailed(failed: FailedRollout | undefined, attempt: Pick<Fa
 export class FailureStore {
   private entries = new Map<string, FailedRollout>();
   private loaded: Promise<void> | undefined;
-  private writing: Promise<unknown> = Promise.resolve();
+  private readonly writing = new SerialQueue();
 
   constructor(
     readonly file: string,
@@ -69,11 +70,11 @@ export class FailureStore {
 
   private save(): Promise<void> {
     const data = JSON.stringify(Object.fromEntries(this.entries), null, 2);
-    const run = this.writing.then(async () => {
-      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(this.file, data, 0o644);
-    });
-    this.writing = run.catch(() => undefined);
-    return run.catch(this.onError);
+    return this.writing
+      .run(async () => {
+        await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+        await writeFileAtomic(this.file, data, 0o644);
+      })
+      .catch(this.onError);
   }
 }

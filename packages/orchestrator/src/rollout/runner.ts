@@ -4,7 +4,7 @@ import type { Logger } from '@dispenser/shared/log';
 import type { Activities } from '../activities.js';
 import type { DeployReason } from '../contracts.js';
 import type { ContainerEngine } from '../docker/engine.js';
-import { repoDigestFor, repository } from '../docker/image-ref.js';
+import { repoDigestFor } from '../docker/repo-digests.js';
 import type { Applier } from '../reconcile/apply.js';
 import type { DesiredService } from '../reconcile/desired.js';
 import type { RoutePublisher } from '../route-publisher.js';
@@ -51,7 +51,7 @@ export class RolloutRunner {
   async run(d: DesiredService, proxy: ServiceProxyConfig, oldId: string, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     const { engine, applier, routes, services, files, activities, signal } = this.opts;
     const image = await engine.inspectImage(d.image);
-    const attempt = { hash: d.hash, imageId: image?.Id ?? d.image, digest: repoDigestFor(image?.RepoDigests ?? [], repository(d.image)) };
+    const attempt = { hash: d.hash, imageId: image?.Id ?? d.image, digest: repoDigestFor(image?.RepoDigests ?? [], d.image) };
     const store = files.failures();
     const failed = await store?.get(d.service);
     if (sameAsFailed(failed, attempt) && (trigger === 'reconcile' || trigger === 'digest')) {

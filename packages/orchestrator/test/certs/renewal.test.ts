@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideRenewal, nextRetryAt, nextWakeUp, parseRetryAfter, DAY_MS, type RenewalState } from '../../src/certs/renewal.js';
+import { decideRenewal, nextRetryAt, nextWakeUp, DAY_MS, type RenewalState } from '../../src/certs/renewal.js';
 
 const now = new Date('2026-06-01T00:00:00Z');
 const at = (ms: number) => new Date(now.getTime() + ms);
@@ -42,15 +42,6 @@ test('nextRetryAt: growing backoff, capped, Retry-After and rate limits respecte
   for (const [name, failures, opts, delay] of cases) {
     assert.equal(nextRetryAt(failures, now, opts).getTime() - now.getTime(), delay, name);
   }
-});
-
-test('parseRetryAfter: seconds and HTTP dates', () => {
-  assert.equal(parseRetryAfter('120', now), 120_000);
-  assert.equal(parseRetryAfter(' 0 ', now), 0);
-  assert.equal(parseRetryAfter(new Date(now.getTime() + 90_000).toUTCString(), now), 90_000);
-  assert.equal(parseRetryAfter(new Date(now.getTime() - 90_000).toUTCString(), now), 0);
-  assert.equal(parseRetryAfter('soon', now), undefined);
-  assert.equal(parseRetryAfter(undefined, now), undefined);
 });
 
 test('nextWakeUp: hourly unless a host in backoff is due sooner', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorCode } from '@dispenser/shared/errors';
-import { apiHost, isLoopback, parseReference } from '../../src/registry/reference.js';
+import { apiHost, canonicalRepository, isLoopback, parseReference } from '../../src/registry/reference.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -24,6 +24,19 @@ test('image references normalize the way docker does', () => {
   for (const [input, registry, repository, tag, digest] of cases) {
     assert.deepEqual(parseReference(input), { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) }, input);
   }
+});
+
+test('the repository of a reference, for pairing it with RepoDigests: registry and path, tag and digest left out', () => {
+  const cases: [string, string | undefined][] = [
+    ['nginx', 'docker.io/library/nginx'],
+    ['library/nginx:1', 'docker.io/library/nginx'],
+    ['docker.io/library/nginx', 'docker.io/library/nginx'],
+    ['127.0.0.1:5000/a/b:1', '127.0.0.1:5000/a/b'],
+    // RepoDigests carry the registry's digest; it is not this parser's to judge
+    ['host:5000/a@sha256:abc', 'host:5000/a'],
+    ['Nginx', undefined],
+  ];
+  for (const [input, want] of cases) assert.equal(canonicalRepository(input), want, input);
 });
 
 test('malformed references are config errors that say why', () => {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { redactor } from '@dispenser/shared/config/redact';
+import { problemLine } from '@dispenser/shared/config/problem';
 import { DispenserError } from '@dispenser/shared/errors';
 import { fakeSecret, leakedPiece, loadWithSecret, SECRET_LENGTHS } from '@dispenser/shared/testing/secrets';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatProblem } from '../../src/config-change.js';
 import type { ContainerEngine } from '../../src/docker/engine.js';
 import type { DesiredService } from '../../src/reconcile/desired.js';
 import { engineSteps, type RolloutContext } from '../../src/rollout/steps.js';
@@ -55,7 +55,7 @@ test('reload errors (one line per problem) never show a secret, whole or truncat
     assert.equal(result.ok, false);
     if (result.ok) continue;
     // what orchestrator-process logs and sends in `reloaded.errors`
-    const errors = result.problems.map((p) => (result.redact ? result.redact(formatProblem(p)) : formatProblem(p)));
+    const errors = result.problems.map((p) => (result.redact ? result.redact(problemLine(p)) : problemLine(p)));
     assert.ok(errors.length >= 3);
     assert.equal(leakedPiece(errors.join('\n'), secret), undefined, `${n}:\n${errors.join('\n')}`);
   }

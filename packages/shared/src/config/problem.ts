@@ -18,3 +18,12 @@ export interface ConfigProblem {
   /** absent: an error, the config is refused. A warning or a note comes with a valid config. */
   severity?: 'warning' | 'note';
 }
+
+/**
+ * One line per problem, for logs and the reload answer: `file:line:column: path: message [CODE]`.
+ * People reading a terminal get the framed form from format.ts instead.
+ */
+export function problemLine(p: ConfigProblem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : p.file;
+  return `${where}: ${p.path ? `${p.path}: ` : ''}${p.message} [${p.code}]`;
+}

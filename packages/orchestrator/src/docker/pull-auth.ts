@@ -1,6 +1,6 @@
 import { authKey, DockerCredentials } from '../registry/credentials.js';
 import { parseReference } from '../registry/reference.js';
-import type { RegistryAuth } from './engine.js';
+import type { PullAuth } from './engine.js';
 
 /**
  * Registry credentials for a pull. The daemon does not read the Docker config file on API calls,
@@ -8,7 +8,7 @@ import type { RegistryAuth } from './engine.js';
  * of $DOCKER_CONFIG/config.json or ~/.docker/config.json — through the same source the registry
  * watcher uses, and passes them explicitly.
  */
-export function registryAuthSource(credentials = new DockerCredentials()): (image: string) => Promise<RegistryAuth | undefined> {
+export function pullAuthSource(credentials = new DockerCredentials()): (image: string) => Promise<PullAuth | undefined> {
   return async (image) => {
     const { registry } = parseReference(image);
     const found = await credentials.get(registry);

@@ -5,14 +5,17 @@ import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { reportError } from './report-error.js';
 import { loadEnvFile } from './env-file.js';
 
-/** `dispenser --test`: validate and print every problem with a code frame. Returns the exit code. */
+/** where the check prints: stdout for the verdict, stderr for the problems */
 export interface Output {
   log(line: string): void;
   error(line: string): void;
 }
 
-/** `only`: `dispenser -t dev -s NAME…` validates those services (and dispenser.toml) alone */
-export async function runConfigTest(configFile: string, out: Output, only?: readonly string[]): Promise<number> {
+/**
+ * `dispenser --test`: validate and print every problem with a code frame. Returns the exit code.
+ * `only`: `dispenser -t dev -s NAME…` validates those services (and dispenser.toml) alone.
+ */
+export async function checkConfig(configFile: string, out: Output, only?: readonly string[]): Promise<number> {
   try {
     // the daemon's environment: secret backends may need what .env holds
     loadEnvFile(dirname(resolve(configFile)));
