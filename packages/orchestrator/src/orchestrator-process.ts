@@ -171,7 +171,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
 /** Warnings and notes about a valid config (e.g. CONFIG_TELEMETRY_NOT_WRITTEN), one log line each. */
 function logNotices(log: Logger, result: Extract<LoadResult, { ok: true }>, reload?: number): void {
   for (const n of result.notices ?? []) {
-    const text = formatProblem(n);
+    const text = problemLine(n);
     log.warn({ code: n.code, file: n.file, line: n.line, ...(reload === undefined ? {} : { reload }) }, result.redact ? result.redact(text) : text);
   }
 }
