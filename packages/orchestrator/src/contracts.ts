@@ -1,5 +1,6 @@
 import type { CertEntry, Route } from '@dispenser/shared/ipc/messages';
 import type { DispenserConfig } from '@dispenser/shared/config/types';
+import type { CertificateState } from './control/service-facts.js';
 
 /**
  * Seams between the orchestrator's parts, fixed up front so the reconciler, the CD watcher/cron
@@ -52,4 +53,17 @@ export interface ProxyPublisher {
 export interface Component {
   update(config: DispenserConfig): Promise<void>;
   stop(): Promise<void>;
+  /** its part of `dispenser status`, if it has one */
+  readonly statusSource?: StatusSource;
+}
+
+/**
+ * What a component adds to `dispenser status`: the CD watcher the digest it last saw and the
+ * next cron run, the certificate manager each host's certificate. Asked at the moment of a status
+ * request, never cached.
+ */
+export interface StatusSource {
+  availableDigest?(service: string): string | undefined;
+  nextRun?(service: string): Date | undefined;
+  certificates?(): readonly CertificateState[];
 }

@@ -4,6 +4,7 @@ import { LABELS } from '@dispenser/shared/instance';
 import { serviceLogger, type Logger } from '@dispenser/shared/log';
 import type { Activities } from './activities.js';
 import type { DeployReason } from './contracts.js';
+import type { DeployRecords } from './deploy-records.js';
 import type { ContainerEngine } from './docker/engine.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { Applier, PullMode } from './reconcile/apply.js';
@@ -20,6 +21,8 @@ export interface ServiceDeployerOptions {
   routes: RoutePublisher;
   services: Services;
   activities: Activities;
+  /** the outcome of every deploy, for `dispenser status` */
+  records: DeployRecords;
   /** one operation at a time per service, shared with reconcile */
   lock: KeyedLock;
   log: Logger;
@@ -39,7 +42,7 @@ export class ServiceDeployer {
     const d = services.desired(service);
     const svc = services.service(service);
     const log = serviceLogger(this.opts.log, service);
-    await lock.run(service, () => activities.during(`the ${opts.reason} redeploy of ${service}`, async () => {
+    await lock.run(service, () => activities.during(`the ${opts.reason} redeploy of ${service}`, () => this.opts.records.track(service, opts.reason, async () => {
       log.info({ reason: opts.reason, pull: opts.pull }, `redeploying ${service} (${opts.reason})`);
       // a digest-triggered deploy exists to run the new image: falling back to the old one would hide the failure
       const mode: PullMode = !opts.pull ? 'local-or-pull' : opts.reason === 'digest' ? 'pull-strict' : 'pull-or-local';
@@ -55,7 +58,7 @@ export class ServiceDeployer {
         await awaitCondition(engine, dep, services.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? DEPENDENCY_TIMEOUT_MS, log, signal });
       }
       await this.deploy(d, existing?.Id, log, opts.reason);
-    }));
+    })));
     await this.opts.routes.publish();
   }
 
@@ -66,7 +69,13 @@ export class ServiceDeployer {
    * it, switch the proxy, drain and remove the old one (rollout/runner.ts). A rollout needs a
    * running old container to protect; without one, recreate is just as good and faster.
    */
-  async deploy(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
+  deploy(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
+    // a redeploy is recorded whole (pull included) by redeploy()
+    if (trigger !== 'reconcile') return this.deployOnce(d, existingId, log, trigger);
+    return this.opts.records.track(d.service, trigger, () => this.deployOnce(d, existingId, log, trigger));
+  }
+
+  private async deployOnce(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     const { engine, applier, rollouts, services } = this.opts;
     const old = existingId ? await engine.inspectContainer(existingId) : undefined;
     if (!existingId || !old) return applier.createAndStart(d, log);

@@ -1,11 +1,11 @@
 import type { DispenserConfig } from '@dispenser/shared/config/types';
 import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
 import { problemLine } from '@dispenser/shared/config/problem';
-import { codeOr, errorMessage } from '@dispenser/shared/errors';
-import { envelope, parseMessage, type Envelope, type Message } from '@dispenser/shared/ipc/messages';
+import { codeOr, DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { envelope, parseMessage, type Envelope, type Message, type MessageOf } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import { SerialQueue } from '@dispenser/shared/serial-queue';
-import type { Component } from './contracts.js';
+import type { Component, StatusSource } from './contracts.js';
 import type { ContainerEngine } from './docker/engine.js';
 import { ProcessPublisher } from './ipc/publisher.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
@@ -86,11 +86,16 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   orchestrator.setRedactor(first.redact);
   let components: Component[] = [];
   let draining = false;
+  // 1 for the configuration read at start, +1 for each reload applied (`dispenser status`)
+  let generation = 1;
+  const startedAt = new Date();
+  const logStreams = new Map<number, AbortController>();
 
   const drain = async (): Promise<void> => {
     if (draining) return;
     draining = true;
     orchestrator.stop();
+    for (const stream of logStreams.values()) stream.abort();
     await Promise.allSettled(components.map((c) => c.stop()));
     log.info('orchestrator stopped; containers keep running');
     deps.exit(0);
@@ -114,6 +119,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     log.info({ reload: next.seq }, `applying reload ${next.seq}`);
     await orchestrator.reconcile(config, 'reload');
     await Promise.allSettled(components.map((c) => c.update(config)));
+    generation += 1;
     send({ type: 'reloaded', ok: true, errors: [] });
   };
   const pending = new Coalescer<Accepted>(apply);
@@ -151,7 +157,31 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     if (publisher.handle(msg)) return;
     if (msg.type === 'reload') void reload();
     else if (msg.type === 'drain') void drain();
+    else if (msg.type === 'status-request') void status(msg.id);
+    else if (msg.type === 'logs-request') void logs(msg);
+    else if (msg.type === 'logs-cancel') logStreams.get(msg.id)?.abort();
   });
+
+  const status = async (id: number): Promise<void> => {
+    const source: StatusSource = Object.assign({}, ...components.map((c) => c.statusSource ?? {}));
+    const services = await orchestrator.serviceFacts(source);
+    send({ type: 'status-reply', id, facts: { configGeneration: generation, startedAt: startedAt.toISOString(), busyWith: orchestrator.busyWith(), services } });
+  };
+
+  const logs = async (req: MessageOf<'logs-request'>): Promise<void> => {
+    const abort = new AbortController();
+    logStreams.set(req.id, abort);
+    const options = { follow: req.follow, ...(req.tail !== undefined ? { tail: req.tail } : {}), ...(req.since !== undefined ? { since: req.since } : {}) };
+    try {
+      await orchestrator.streamLogs(req.service, options, (chunk) => send({ type: 'logs-chunk', id: req.id, ...chunk }), abort.signal);
+      send({ type: 'logs-end', id: req.id });
+    } catch (err) {
+      const e = err instanceof DispenserError ? err : new DispenserError('LOGS_FAILED', errorMessage(err));
+      send({ type: 'logs-end', id: req.id, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } });
+    } finally {
+      logStreams.delete(req.id);
+    }
+  };
 
   // Routes of what already runs go first: the supervisor forks the proxy workers when the proxy
   // settings arrive, and a worker that opened its listeners without routes would answer 404 for

@@ -3,10 +3,14 @@ import { instanceFromEnv, LABELS, type InstanceIdentity } from '@dispenser/share
 import type { Route } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import { Activities } from './activities.js';
-import type { DeployReason, Deployer, ProxyPublisher } from './contracts.js';
+import type { ServiceFacts } from '@dispenser/shared/control/facts';
+import type { DeployReason, Deployer, ProxyPublisher, StatusSource } from './contracts.js';
+import { streamServiceLogs, type LogChunk } from './control/logs.js';
+import { gatherServiceFacts } from './control/status-facts.js';
+import { DeployRecords } from './deploy-records.js';
 import { ServiceDeployer } from './deployer.js';
 import { pullAuthSource } from './docker/pull-auth.js';
-import type { ContainerEngine, EngineEvent, PullAuth } from './docker/engine.js';
+import type { ContainerEngine, EngineEvent, LogOptions, PullAuth } from './docker/engine.js';
 import { EngineEventStream } from './docker/event-stream.js';
 import { IntendedStops, recordingStops } from './docker/intended-stops.js';
 import { ExitReporter } from './exit-reporter.js';
@@ -59,6 +63,8 @@ export class Orchestrator implements Deployer {
   private readonly abort = new AbortController();
   private readonly services: Services;
   private readonly activities = new Activities();
+  private readonly records = new DeployRecords();
+  private readonly engine: ContainerEngine;
   private readonly routes: RoutePublisher;
   private readonly rollouts: RolloutRunner;
   private readonly interrupted: InterruptedRollouts;
@@ -75,7 +81,7 @@ export class Orchestrator implements Deployer {
     const activities = this.activities;
     // containers Dispenser stops itself are recorded: their exit is no crash
     const intendedStops = new IntendedStops();
-    const engine = recordingStops(opts.engine, intendedStops);
+    const engine = (this.engine = recordingStops(opts.engine, intendedStops));
     this.instance = opts.instance ?? instanceFromEnv();
     const services = (this.services = new Services(engine, this.instance, opts.extraLabels));
     const routes = (this.routes = new RoutePublisher({ engine, services, publisher: opts.publisher, log, signal, ...(opts.publishTimeoutMs !== undefined ? { publishTimeoutMs: opts.publishTimeoutMs } : {}) }));
@@ -99,6 +105,7 @@ export class Orchestrator implements Deployer {
       routes,
       services,
       activities,
+      records: this.records,
       lock,
       log,
       signal,
@@ -183,6 +190,18 @@ export class Orchestrator implements Deployer {
 
   waitForExit(service: string): Promise<number> {
     return this.services.waitForExit(service);
+  }
+
+  // ---- dispenser status, dispenser logs ----
+
+  /** every declared service's facts, with what the components add (`source`) */
+  serviceFacts(source: StatusSource): Promise<ServiceFacts[]> {
+    return gatherServiceFacts(this.services, this.records, source);
+  }
+
+  /** see control/logs.ts */
+  streamLogs(service: string, options: LogOptions, onChunk: (chunk: LogChunk) => void, signal: AbortSignal): Promise<void> {
+    return streamServiceLogs(this.engine, this.services, service, options, onChunk, signal);
   }
 
   // ---- engine connection ----

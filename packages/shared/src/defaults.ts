@@ -20,6 +20,12 @@ export const PACKAGED_CONFIG_FILE = '/opt/dispenser/dispenser.toml';
 export const PID_FILE_NAME = 'dispenser.pid';
 /** The state directory's name (certificates, ACME account, rollout journal), in the base dir. */
 export const STATE_DIR_NAME = '.dispenser';
+/** The control socket's name, in the state directory (docs/reference/control-protocol.md). */
+export const CONTROL_SOCKET_NAME = 'control.sock';
+/** How long the supervisor waits for the orchestrator's answer to a control request. */
+export const CONTROL_ORCHESTRATOR_TIMEOUT_MS = 5_000;
+/** `dispenser status --watch`: how often the daemon looks for a change. */
+export const STATUS_WATCH_INTERVAL_MS = 2_000;
 
 // ---- dispenser.toml ----------------------------------------------------------------------------
 

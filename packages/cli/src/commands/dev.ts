@@ -36,7 +36,7 @@ export default class Dev extends Command {
     let code: number;
     try {
       // an empty selection is dev mode with every service
-      code = await runDaemon({ configFile: flags.config, pidFile: flags['pid-file'] ?? defaultPidFile(flags.config), devServices: flags.service ?? [] });
+      code = await runDaemon({ configFile: flags.config, pidFile: flags['pid-file'] ?? defaultPidFile(flags.config), devServices: flags.service ?? [], version: this.config.version });
     } catch (err) {
       code = reportError(err, toStderr);
     }

@@ -1,7 +1,9 @@
 import Dev from './dev.js';
 import Down from './down.js';
+import Logs from './logs.js';
 import Run from './run.js';
+import Status from './status.js';
 
 // Explicit discovery (package.json oclif.commands) keeps startup fast and lets bin/run.js route
 // the flag-only form to `run`.
-export const commands = { run: Run, dev: Dev, down: Down };
+export const commands = { run: Run, dev: Dev, down: Down, status: Status, logs: Logs };

@@ -63,7 +63,7 @@ export default class Run extends Command {
     }
     let code: number;
     try {
-      code = await runDaemon({ configFile: flags.config, pidFile });
+      code = await runDaemon({ configFile: flags.config, pidFile, version: this.config.version });
     } catch (err) {
       code = reportError(err, toStderr);
     }

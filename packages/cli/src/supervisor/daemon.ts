@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DispenserError } from '@dispenser/shared/errors';
+import { codeOr, DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { createLogger, type Logger } from '@dispenser/shared/log';
 import { loadEnvFile } from '../env-file.js';
 import { childEntries } from './entries.js';
@@ -11,13 +11,21 @@ import { clearChildCapabilities } from './privileges.js';
 import { Supervisor } from './supervisor.js';
 import { serviceManager } from './systemd.js';
 import { takeActivatedSockets } from './socket-activation.js';
-import { PID_FILE_NAME } from '@dispenser/shared/defaults';
+import { CONTROL_SOCKET_NAME, PID_FILE_NAME, STATE_DIR_NAME } from '@dispenser/shared/defaults';
+import { ControlServer } from './control-server.js';
 
 export interface DaemonOptions {
   configFile: string;
   pidFile: string | undefined;
   /** `dispenser dev [-s NAME…]`: dev mode with only these services; empty: with every service */
   devServices?: string[];
+  /** Dispenser's version, for `dispenser status` */
+  version: string;
+}
+
+/** The control socket: in the state directory beside the config (`.dispenser/control.sock`). */
+export function controlSocketPath(configFile: string): string {
+  return resolve(dirname(resolve(configFile)), STATE_DIR_NAME, CONTROL_SOCKET_NAME);
 }
 
 /** The pid file lives next to the config unless -p says otherwise. */
@@ -75,8 +83,18 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   }
   process.on('exit', () => releasePidFile(pidFile));
   log.info({ supervisorPid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
+  // after the lock: whatever socket file is there now belongs to a daemon that is gone
+  const control = new ControlServer({ path: controlSocketPath(configFile), backend: supervisor.controlBackend(options.version), log });
+  try {
+    await control.listen();
+    process.on('exit', () => control.close());
+  } catch (err) {
+    // the daemon's work does not depend on it: run on, unobservable from the CLI, and say so
+    log.error({ code: codeOr(err, 'CONTROL_SOCKET_FAILED') }, errorMessage(err));
+  }
   supervisor.start();
   const code = await supervisor.finished;
+  control.close();
   lock?.release();
   releasePidFile(pidFile);
   return code;

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { settingsChange } from '@dispenser/shared/config/restart-required';
-import { KILL_GRACE_MS, PROXY_DEFAULTS, TICKET_KEY_ROTATION_MS } from '@dispenser/shared/defaults';
+import { CONTROL_ORCHESTRATOR_TIMEOUT_MS, KILL_GRACE_MS, PROXY_DEFAULTS, TICKET_KEY_ROTATION_MS } from '@dispenser/shared/defaults';
+import { assembleStatus } from '@dispenser/shared/control/status';
 import type { Logger } from '@dispenser/shared/log';
 import { isSnapshot, TICKET_KEYS_BYTES, type Message, type MessageOf, type ProxySettingsSnapshot, type Snapshot } from '@dispenser/shared/ipc/messages';
 import { AckTracker } from './ack-tracker.js';
 import type { ChildHandle } from './child-process.js';
+import type { ControlBackend } from './control-server.js';
 import { ManagedChild } from './managed-child.js';
+import { OrchestratorRequests } from './orchestrator-requests.js';
 import type { BackoffOptions } from './restart-backoff.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import type { ServiceManager } from './systemd.js';
@@ -24,6 +27,8 @@ export interface SupervisorOptions {
   ticketKeyRotationMs?: number;
   /** listening sockets from the service manager, handed to every proxy worker */
   activatedSockets?: readonly ListenSocket[];
+  /** how long a control request waits for the orchestrator (default 5 s) */
+  controlTimeoutMs?: number;
 }
 
 const HANDOVER_FIRST_RETRY_MS = 50;
@@ -49,6 +54,8 @@ export class Supervisor {
   private reloading = false;
   private stopping: Promise<number> | undefined;
   private ticketKeyTimer: NodeJS.Timeout | undefined;
+  private readonly requests: OrchestratorRequests;
+  private readonly startedAt = new Date();
   private resolveFinished!: (code: number) => void;
   /** resolves with the exit code once everything has stopped */
   readonly finished: Promise<number>;
@@ -67,6 +74,22 @@ export class Supervisor {
       },
       options.backoff,
     );
+    this.requests = new OrchestratorRequests((msg) => {
+      if (!this.orchestrator.child || this.stopping) return false;
+      this.orchestrator.send(msg);
+      return true;
+    });
+  }
+
+  /** What the control socket answers with (`dispenser status`, `dispenser logs`). */
+  controlBackend(version: string): ControlBackend {
+    return {
+      status: async () => {
+        const answer = await this.requests.status(this.options.controlTimeoutMs ?? CONTROL_ORCHESTRATOR_TIMEOUT_MS);
+        return assembleStatus({ version, pid: process.pid, startedAt: this.startedAt, ready: this.announcedReady }, answer, new Date());
+      },
+      logs: (params, sink) => this.requests.logs(params, sink),
+    };
   }
 
   start(): void {
@@ -126,6 +149,7 @@ export class Supervisor {
 
   private fromOrchestrator(msg: Message): void {
     if (isSnapshot(msg)) return this.snapshot(msg);
+    if (this.requests.handle(msg)) return;
     switch (msg.type) {
       case 'ready':
         this.log.info('orchestrator ready');
@@ -286,6 +310,7 @@ export class Supervisor {
   private orchestratorExited(): void {
     // a restarted orchestrator reads the configuration afresh; nothing answers the old reload
     this.endReload();
+    this.requests.orchestratorGone();
   }
 
   private fatal(msg: MessageOf<'fatal'>, from: string): void {

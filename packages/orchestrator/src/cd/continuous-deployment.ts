@@ -81,6 +81,10 @@ export function startContinuousDeployment(config: DispenserConfig, deps: Continu
       return stopping;
     },
     pollNow: () => watcher.pollOnce(),
+    statusSource: {
+      availableDigest: (service) => watcher.availableDigest(service),
+      nextRun: (service) => cron.nextRun(service),
+    },
     idle: () => watcher.idle(),
   };
 }

@@ -63,6 +63,11 @@ export class CronRunner {
     }
   }
 
+  /** when the service's cron job fires next; undefined without one */
+  nextRun(service: string): Date | undefined {
+    return this.jobs.get(service)?.handle.nextRun();
+  }
+
   private log(service: string): Logger {
     return this.options.log.child({ service });
   }

@@ -24,6 +24,8 @@ export interface WatcherOptions {
 interface ServiceState {
   image: string;
   memory: WatchMemory;
+  /** the digest the registry gave for the tag at the last successful check */
+  available?: string;
   /** last problem logged for this service ('ok' when none), so each problem is logged once */
   status: 'ok' | ErrorCode;
 }
@@ -100,6 +102,11 @@ export class DigestWatcher {
     await this.idle();
   }
 
+  /** the digest the registry gave for the service's tag at the last successful check */
+  availableDigest(service: string): string | undefined {
+    return this.states.get(service)?.available;
+  }
+
   /** resolves once every redeploy this watcher started has finished */
   async idle(): Promise<void> {
     while (this.deploys.size > 0) await Promise.allSettled([...this.deploys]);
@@ -174,6 +181,8 @@ export class DigestWatcher {
       this.registryFailed(t, state, err);
       return;
     }
+
+    state.available = registryDigest;
 
     let running: string | undefined;
     try {

@@ -191,6 +191,8 @@ class CertificateManager implements Certificates {
     return hostStatuses(this.hosts.values(), this.planProblems);
   }
 
+  readonly statusSource = { certificates: () => this.status() };
+
   async idle(): Promise<void> {
     await this.applying;
     await this.checks.idle();

@@ -6,12 +6,15 @@ import type {
   ContainerSpec,
   ContainerSummary,
   EngineEvent,
+  LogOptions,
+  LogStream,
   NetworkInfo,
   NetworkSpec,
   PullEvent,
   PullAuth,
   RestartPolicy,
 } from './engine.js';
+import { LogDemuxer } from './log-demux.js';
 import { daemonUnavailable, engineMessage, isDaemonUnreachable, statusCode } from './errors.js';
 import { DispenserError } from '@dispenser/shared/errors';
 
@@ -166,6 +169,35 @@ export class DockerodeEngine implements ContainerEngine {
       const raw = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
       const text = info.Config.Tty ? raw.toString('utf8') : demultiplex(raw);
       return text.split('\n').filter((l) => l.length > 0).slice(-tail);
+    });
+  }
+
+  streamLogs(id: string, options: LogOptions, onData: (stream: LogStream, data: Buffer) => void, signal: AbortSignal): Promise<void> {
+    return this.call(async (d) => {
+      const container = d.getContainer(id);
+      const info = await container.inspect();
+      const demux = new LogDemuxer(info.Config.Tty);
+      const query = { stdout: true, stderr: true, timestamps: false, ...(options.tail !== undefined ? { tail: options.tail } : {}), ...(options.since !== undefined ? { since: options.since } : {}) };
+      if (!options.follow) {
+        const raw = (await container.logs({ ...query, follow: false })) as unknown as Buffer;
+        for (const part of demux.push(raw)) onData(part.stream, part.data);
+        return;
+      }
+      if (signal.aborted) return;
+      const stream = (await container.logs({ ...query, follow: true, abortSignal: signal })) as unknown as Readable;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          stream.destroy();
+          resolve();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        stream.on('data', (chunk: Buffer) => {
+          for (const part of demux.push(chunk)) onData(part.stream, part.data);
+        });
+        stream.on('end', () => resolve());
+        stream.on('close', () => resolve());
+        stream.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
+      });
     });
   }
 

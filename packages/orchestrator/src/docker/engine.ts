@@ -1,4 +1,7 @@
 import type Docker from 'dockerode';
+import type { LogStream } from './log-demux.js';
+
+export type { LogStream };
 
 /**
  * The part of the Docker Engine API the orchestrator uses. The applier, `down` and the Deployer
@@ -37,6 +40,14 @@ export interface PullEvent {
   error?: string;
 }
 
+export interface LogOptions {
+  follow: boolean;
+  /** the last N lines only */
+  tail?: number;
+  /** Unix seconds */
+  since?: number;
+}
+
 export interface EngineEvent {
   type: string;
   action: string;
@@ -65,6 +76,12 @@ export interface ContainerEngine {
   waitContainer(id: string): Promise<number>;
   /** the last `tail` lines of the container's stdout and stderr, interleaved as written */
   containerLogs(id: string, tail: number): Promise<string[]>;
+  /**
+   * The container's output, stdout and stderr apart, handed to `onData` as it arrives. Resolves
+   * when the output ends (at once after what exists without `follow`; with it, when the container
+   * is removed or `signal` aborts).
+   */
+  streamLogs(id: string, options: LogOptions, onData: (stream: LogStream, data: Buffer) => void, signal: AbortSignal): Promise<void>;
   inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined>;
   /** rejects when the stream reports an error, even though the HTTP call succeeded */
   pullImage(ref: string, auth: PullAuth | undefined, onEvent: (e: PullEvent) => void): Promise<void>;

@@ -50,6 +50,7 @@ export function recordingStops(engine: ContainerEngine, stops: IntendedStops): C
     setRestartPolicy: (id, policy) => engine.setRestartPolicy(id, policy),
     waitContainer: (id) => engine.waitContainer(id),
     containerLogs: (id, tail) => engine.containerLogs(id, tail),
+    streamLogs: (id, options, onData, signal) => engine.streamLogs(id, options, onData, signal),
     inspectImage: (ref) => engine.inspectImage(ref),
     pullImage: (ref, auth, onEvent) => engine.pullImage(ref, auth, onEvent),
     inspectNetwork: (name) => engine.inspectNetwork(name),

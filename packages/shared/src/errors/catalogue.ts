@@ -84,8 +84,43 @@ export const errorCatalogue = {
   },
   DAEMON_NOT_RUNNING: {
     area: 'cli',
-    where: '`dispenser -s` (`supervisor/control.ts`): no pid file, or it names a process that is gone',
-    action: 'start the daemon, or give `-s` the same `-p`/`-c` the daemon runs with',
+    where: '`dispenser -s` (`supervisor/control.ts`): no pid file, or it names a process that is gone; `dispenser status` / `logs` (exit 2): nothing listens on the control socket',
+    action: 'start the daemon, or give the command the same `-p`/`-c` the daemon runs with',
+  },
+  CONTROL_SOCKET_FAILED: {
+    area: 'cli',
+    where: 'supervisor at start, error (`supervisor/control-server.ts`): the control socket `.dispenser/control.sock` could not be created; the daemon runs on without it, so `dispenser status` and `logs` cannot reach it',
+    action: "make the configuration directory writable by the daemon's user; check the message (path too long, no space)",
+  },
+  CONTROL_PERMISSION_DENIED: {
+    area: 'cli',
+    where: '`dispenser status` / `logs`: the control socket exists but this user may not connect to it',
+    action: 'run as root or as a member of the `dispenser` group ([operations.md](../operations.md#control-socket))',
+  },
+  CONTROL_PROTOCOL_MISMATCH: {
+    area: 'cli',
+    where: '`dispenser status` / `logs`: the daemon and the command speak different control protocol versions (an upgrade installed while the old daemon runs)',
+    action: 'restart the daemon (`systemctl restart dispenser`), or use the command of its installation',
+  },
+  CONTROL_BAD_REQUEST: {
+    area: 'cli',
+    where: 'supervisor, answered on the control socket: a request is not valid JSON of the [control protocol](control-protocol.md), or too long',
+    action: 'a client bug: check the request against the protocol reference',
+  },
+  CONTROL_CONNECTION_LOST: {
+    area: 'cli',
+    where: '`dispenser status` / `logs`: the daemon closed the control connection before answering (it stopped or restarted)',
+    action: 'run the command again once the daemon is back',
+  },
+  ORCHESTRATOR_UNAVAILABLE: {
+    area: 'cli',
+    where: 'supervisor, answered on the control socket: the orchestrator is restarting or did not answer within 5 s (`dispenser logs`; `dispenser status` still answers, degraded)',
+    action: "try again in a few seconds; the daemon's log says why the orchestrator restarted",
+  },
+  LOGS_FAILED: {
+    area: 'cli',
+    where: '`dispenser logs` (`orchestrator/src/control/logs.ts`): the Docker engine could not give the container\'s output',
+    action: 'is dockerd running? The message has the engine\'s answer',
   },
   SIGNAL_FAILED: {
     area: 'cli',

@@ -13,7 +13,22 @@ export const snapshotKinds = ['routes', 'certs', 'challenges', 'proxy-settings',
 export type SnapshotKind = (typeof snapshotKinds)[number];
 
 /** Every message type of the protocol (a test checks that the schemas in messages.ts cover exactly these). */
-export const messageTypes = [...snapshotKinds, 'ack', 'applied', 'ready', 'reload', 'reloaded', 'drain', 'fatal'] as const;
+export const messageTypes = [
+  ...snapshotKinds,
+  'ack',
+  'applied',
+  'ready',
+  'reload',
+  'reloaded',
+  'drain',
+  'fatal',
+  'status-request',
+  'status-reply',
+  'logs-request',
+  'logs-chunk',
+  'logs-end',
+  'logs-cancel',
+] as const;
 const knownTypes: ReadonlySet<string> = new Set(messageTypes);
 
 export interface Envelope<M = unknown> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { orchestratorFactsSchema } from '../control/facts.js';
 import { TICKET_KEYS_BYTES, openEnvelope, snapshotKinds } from './envelope.js';
 
 export { PROTOCOL_VERSION, TICKET_KEYS_BYTES, envelope, isSnapshot, messageTypes, openEnvelope, snapshotKinds, type Envelope, type SnapshotKind } from './envelope.js';
@@ -161,6 +162,37 @@ const fatal = z.strictObject({
   message: z.string(),
 });
 
+/*
+ * Control requests (`dispenser status`, `dispenser logs`) the supervisor passes on from its control
+ * socket (docs/reference/control-protocol.md). `id` is the supervisor's own, unique for its
+ * lifetime; every answer carries the id of its request.
+ */
+
+/** supervisor → orchestrator: send your facts for `dispenser status` */
+const statusRequest = z.strictObject({ type: z.literal('status-request'), id: z.number().int() });
+/** orchestrator → supervisor */
+const statusReply = z.strictObject({ type: z.literal('status-reply'), id: z.number().int(), facts: orchestratorFactsSchema });
+/** supervisor → orchestrator: stream this service's container output (`dispenser logs`) */
+const logsRequest = z.strictObject({
+  type: z.literal('logs-request'),
+  id: z.number().int(),
+  service: z.string(),
+  follow: z.boolean(),
+  tail: z.number().int().nonnegative().optional(),
+  /** Unix seconds */
+  since: z.number().int().nonnegative().optional(),
+});
+/** orchestrator → supervisor: a piece of output, secrets already redacted */
+const logsChunk = z.strictObject({ type: z.literal('logs-chunk'), id: z.number().int(), stream: z.enum(['stdout', 'stderr']), text: z.string() });
+/** orchestrator → supervisor: the stream is over (the container's output ended, or it failed) */
+const logsEnd = z.strictObject({
+  type: z.literal('logs-end'),
+  id: z.number().int(),
+  error: z.strictObject({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+});
+/** supervisor → orchestrator: the client left; stop streaming */
+const logsCancel = z.strictObject({ type: z.literal('logs-cancel'), id: z.number().int() });
+
 export const messageSchema = z.discriminatedUnion('type', [
   routesSnapshot,
   certsSnapshot,
@@ -174,6 +206,12 @@ export const messageSchema = z.discriminatedUnion('type', [
   reloaded,
   drain,
   fatal,
+  statusRequest,
+  statusReply,
+  logsRequest,
+  logsChunk,
+  logsEnd,
+  logsCancel,
 ]);
 export type Message = z.infer<typeof messageSchema>;
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;

@@ -1,0 +1,53 @@
+export type LogStream = 'stdout' | 'stderr';
+
+/**
+ * Docker's multiplexed log stream, read incrementally: each frame is an 8-byte header (stream
+ * byte: 1 stdout, 2 stderr; 3 bytes padding; big-endian 32-bit size) and its payload. Frames
+ * arrive split across chunks, so what does not make a whole frame yet is kept for the next push.
+ * Containers with a TTY send raw bytes instead (no headers): everything is stdout.
+ */
+export class LogDemuxer {
+  private pending = Buffer.alloc(0);
+  constructor(private readonly tty: boolean) {}
+
+  push(chunk: Buffer): Array<{ stream: LogStream; data: Buffer }> {
+    if (this.tty) return chunk.length > 0 ? [{ stream: 'stdout', data: chunk }] : [];
+    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: Array<{ stream: LogStream; data: Buffer }> = [];
+    while (buf.length >= 8) {
+      const size = buf.readUInt32BE(4);
+      if (buf.length < 8 + size) break;
+      // stdin (0) never appears in logs; anything but 2 is shown as stdout
+      out.push({ stream: buf[0] === 2 ? 'stderr' : 'stdout', data: buf.subarray(8, 8 + size) });
+      buf = buf.subarray(8 + size);
+    }
+    this.pending = Buffer.from(buf);
+    return out;
+  }
+}
+
+/**
+ * Text in whole lines, per stream: secrets are scrubbed line by line, so a secret split across
+ * two chunks must not reach the scrubber in two halves. `flush` gives out what is left at the end.
+ */
+export class LineBuffer {
+  private readonly partial: Record<LogStream, string> = { stdout: '', stderr: '' };
+
+  push(stream: LogStream, text: string): string | undefined {
+    const joined = this.partial[stream] + text;
+    const cut = joined.lastIndexOf('\n');
+    if (cut < 0) {
+      this.partial[stream] = joined;
+      return undefined;
+    }
+    this.partial[stream] = joined.slice(cut + 1);
+    return joined.slice(0, cut + 1);
+  }
+
+  flush(): Array<{ stream: LogStream; text: string }> {
+    const out = (['stdout', 'stderr'] as const).filter((s) => this.partial[s] !== '').map((s) => ({ stream: s, text: this.partial[s] }));
+    this.partial.stdout = '';
+    this.partial.stderr = '';
+    return out;
+  }
+}
