@@ -32,7 +32,6 @@ export class OrchestratorRequests {
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.answerStatus(id, { ok: false, reason: `no answer within ${timeoutMs / 1000} s` }), timeoutMs);
-      timer.unref();
       this.statuses.set(id, { resolve, timer });
       if (!this.send({ type: 'status-request', id })) this.answerStatus(id, { ok: false, reason: 'it is restarting' });
     });
