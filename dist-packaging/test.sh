@@ -95,8 +95,8 @@ check "home is $home" test "${user_home:-}" = "$home"
 check "login shell is nologin ($user_shell)" grep -q 'nologin\|false' <<<"${user_shell:-}"
 check "group docker exists" getent group docker
 check "dispenser is in the docker group" grep -qw docker <<<"$(id -nG dispenser 2>&1)"
-check "$home is a directory, 0700, dispenser:dispenser" \
-  test "$(stat -c '%F %a %U:%G' "$home" 2>&1)" = "directory 700 dispenser:dispenser"
+check "$home is a directory, 0710, dispenser:dispenser" \
+  test "$(stat -c '%F %a %U:%G' "$home" 2>&1)" = "directory 710 dispenser:dispenser"
 check "default config installed, 0640, dispenser:dispenser" \
   test "$(stat -c '%a %U:%G' "$config" 2>&1)" = "640 dispenser:dispenser"
 check "default config is the shipped template" cmp "$config" /usr/share/dispenser/dispenser.toml
@@ -275,7 +275,7 @@ reqs=$(rpm -qp --requires "$rpm_file" 2>/dev/null)
 check "rpm does not require a host node: $(tr '\n' ' ' <<<"$reqs")" sh -c '! grep -q node' <<<"$reqs"
 scripts=$(rpm -qp --scripts "$rpm_file" 2>/dev/null)
 for pattern in 'preinstall scriptlet' 'groupadd --system docker' 'useradd --system' 'usermod -a -G docker' \
-    'postinstall scriptlet' 'install -d -m 0700 -o "$DISPENSER_USER"' 'DISPENSER_DEFAULT_CONFIG' \
+    'postinstall scriptlet' 'install -d -m 0710 -o "$DISPENSER_USER"' 'DISPENSER_DEFAULT_CONFIG' \
     'systemctl enable' 'systemctl start' 'preuninstall scriptlet' 'systemctl stop' 'systemctl disable' \
     'postuninstall scriptlet' 'systemctl restart' '[ -d /run/systemd/system ]'; do
   check "rpm scriptlets contain: $pattern" grep -qF -- "$pattern" <<<"$scripts"
@@ -290,7 +290,7 @@ rpm_quiet() { "$@" 2>&1 | grep -v 'use Alien instead\|assuming you know what you
 if out=$(rpm_quiet rpm -i --nodeps "$rpm_file"); then pass "rpm -i runs %pre/%post without a running systemd"; else fail "rpm -i" "$out"; fi
 check "rpm: user dispenser, home $home" test "$(getent passwd dispenser | cut -d: -f6)" = "$home"
 check "rpm: dispenser is in the docker group" grep -qw docker <<<"$(id -nG dispenser 2>&1)"
-check "rpm: $home is 0700 dispenser:dispenser" test "$(stat -c '%a %U:%G' "$home" 2>&1)" = "700 dispenser:dispenser"
+check "rpm: $home is 0710 dispenser:dispenser" test "$(stat -c '%a %U:%G' "$home" 2>&1)" = "710 dispenser:dispenser"
 check "rpm: default config installed" cmp "$config" /usr/share/dispenser/dispenser.toml
 check "rpm: unit is enabled (multi-user and docker.service wants links)" sh -c "test -L $wants && test -L $docker_wants"
 out=$(as_dispenser dispenser --version 2>&1)

@@ -42,9 +42,10 @@ dispenser_ensure_user() {
   usermod -a -G docker "$DISPENSER_USER"
 }
 
-# /opt/dispenser (0700, the user's) and a default dispenser.toml unless one exists.
+# /opt/dispenser (0710, the user's; the group may only pass through, to reach the control socket
+# .dispenser/control.sock) and a default dispenser.toml unless one exists.
 dispenser_ensure_home() {
-  install -d -m 0700 -o "$DISPENSER_USER" -g "$DISPENSER_USER" "$DISPENSER_HOME"
+  install -d -m 0710 -o "$DISPENSER_USER" -g "$DISPENSER_USER" "$DISPENSER_HOME"
   if [ ! -e "$DISPENSER_CONFIG" ] && [ ! -L "$DISPENSER_CONFIG" ]; then
     install -m 0640 -o "$DISPENSER_USER" -g "$DISPENSER_USER" "$DISPENSER_DEFAULT_CONFIG" "$DISPENSER_CONFIG"
     echo "dispenser: wrote a default $DISPENSER_CONFIG; add services to it, then: systemctl reload dispenser"
