@@ -157,7 +157,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     if (publisher.handle(msg)) return;
     if (msg.type === 'reload') void reload();
     else if (msg.type === 'drain') void drain();
-    else if (msg.type === 'status-request') void status(msg.id);
+    else if (msg.type === 'status-request') status(msg.id).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not gather the status; the supervisor reports it as unanswered'));
     else if (msg.type === 'logs-request') void logs(msg);
     else if (msg.type === 'logs-cancel') logStreams.get(msg.id)?.abort();
   });

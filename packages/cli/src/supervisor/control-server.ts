@@ -167,8 +167,19 @@ export class ControlServer {
   }
 }
 
+/**
+ * A client that does not read (a stopped `dispenser logs -f | less`) must not make the daemon
+ * buffer a chatty container's output without end: past this, it is disconnected.
+ */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
+
 function write(socket: Socket, frame: Parameters<typeof encodeFrame>[0]): void {
-  if (!socket.destroyed && socket.writable) socket.write(encodeFrame(frame));
+  if (socket.destroyed || !socket.writable) return;
+  if (socket.writableLength > MAX_UNSENT_BYTES) {
+    socket.destroy();
+    return;
+  }
+  socket.write(encodeFrame(frame));
 }
 
 /**
