@@ -37,10 +37,12 @@ const service = (state: string): ServiceFacts => ({
 class FakeBackend implements ControlBackend {
   state = 'running';
   private readonly startedAt = new Date(Date.now() - 10_000);
+  private looks = 0;
   readonly sinks: LogsSink[] = [];
   cancelled = 0;
   status(): Promise<Status> {
-    const now = new Date();
+    // every look is a second later: the uptime differs each time
+    const now = new Date(this.startedAt.getTime() + 10_000 + 1000 * this.looks++);
     return Promise.resolve(assembleStatus({ version: '9.9.9', pid: 1, startedAt: this.startedAt, ready: true }, { ok: true, facts: { configGeneration: 1, startedAt: this.startedAt.toISOString(), busyWith: [], services: [service(this.state)] } }, now));
   }
   logs(_params: unknown, sink: LogsSink): () => void {
