@@ -24,6 +24,7 @@ const service = (state: string): ServiceFacts => ({
   image: 'r/web',
   job: false,
   container: { id: 'a', state, health: 'none', startedAt: null, exitCode: state === 'running' ? null : 1 },
+  inspectError: null,
   runningDigest: null,
   availableDigest: null,
   lastDeploy: null,

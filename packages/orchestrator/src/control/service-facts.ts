@@ -14,6 +14,8 @@ export interface CertificateState {
 export interface ServiceObservation {
   service: ServiceConfig;
   container: ContainerInfo | undefined;
+  /** why the container could not be inspected */
+  inspectError?: string;
   runningDigest: string | undefined;
   availableDigest: string | undefined;
   lastDeploy: DeployFacts | undefined;
@@ -51,6 +53,7 @@ export function serviceFacts(o: ServiceObservation): ServiceFacts {
     image: svc.image,
     job: svc.dispenser.cron !== undefined || svc.dispenser.initialize === 'on-trigger',
     container: o.container ? containerFacts(o.container) : null,
+    inspectError: o.inspectError ?? null,
     runningDigest: o.runningDigest ?? null,
     availableDigest: o.availableDigest ?? null,
     lastDeploy: o.lastDeploy ?? null,

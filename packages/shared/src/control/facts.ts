@@ -50,8 +50,10 @@ export const serviceFactsSchema = z.strictObject({
   image: z.string(),
   /** cron, or initialize = "on-trigger": the container runs now and then, not all the time */
   job: z.boolean(),
-  /** this instance's container for the service, null when there is none */
+  /** this instance's container for the service, null when there is none (or it could not be asked: inspectError) */
   container: container.nullable(),
+  /** why the container could not be inspected (the Docker engine is unreachable), else null */
+  inspectError: z.string().nullable(),
   /** registry digest of the image the container runs, null when unknown (no container, local build) */
   runningDigest: z.string().nullable(),
   /** the digest the registry watcher saw last for the tag, null when not watched or not checked yet */

@@ -8,7 +8,7 @@ import { orchestratorFactsSchema, serviceFactsSchema, type OrchestratorFacts, ty
  */
 
 const serviceStatusSchema = serviceFactsSchema.extend({
-  /** what the service row shows: Docker's state, 'missing' (no container) or 'waiting' (a job not triggered yet) */
+  /** what the service row shows: Docker's state, 'missing' (no container), 'waiting' (a job not triggered yet) or 'unknown' (Docker cannot be asked) */
   state: z.string(),
   /** why the service is degraded; empty when it is not */
   problems: z.array(z.string()),
@@ -80,6 +80,7 @@ export function serviceStatus(facts: ServiceFacts, now: Date): ServiceStatus {
 
 function stateOf(facts: ServiceFacts): string {
   if (facts.container) return facts.container.state;
+  if (facts.inspectError !== null) return 'unknown';
   return facts.job ? 'waiting' : 'missing';
 }
 
@@ -91,7 +92,9 @@ function stateOf(facts: ServiceFacts): string {
 export function serviceProblems(facts: ServiceFacts, now: Date): string[] {
   const out: string[] = [];
   const c = facts.container;
-  if (facts.job) {
+  if (facts.inspectError !== null) {
+    out.push(`cannot inspect its container: ${facts.inspectError}`);
+  } else if (facts.job) {
     if (c && c.state !== 'running' && c.exitCode !== null && c.exitCode !== 0) out.push(`last run exited with code ${c.exitCode}`);
   } else if (!c) {
     out.push('no container');

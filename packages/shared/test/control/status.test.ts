@@ -10,6 +10,7 @@ const facts = (over: Partial<ServiceFacts> = {}): ServiceFacts => ({
   image: 'r/web:1',
   job: false,
   container: running,
+  inspectError: null,
   runningDigest: null,
   availableDigest: null,
   lastDeploy: null,
@@ -27,6 +28,7 @@ test('which services are degraded, and why', () => {
     ['health check failing', { container: { ...running, health: 'unhealthy' } }, ['health check failing']],
     ['health check starting', { container: { ...running, health: 'starting' } }, ['health check not passed yet']],
     ['no container', { container: null }, ['no container']],
+    ['Docker cannot be asked', { container: null, inspectError: 'cannot reach the Docker daemon' }, ['cannot inspect its container: cannot reach the Docker daemon']],
     ['exited', { container: { ...running, state: 'exited', exitCode: 3 } }, ['exited with code 3']],
     ['restarting', { container: { ...running, state: 'restarting', exitCode: 1 } }, ['container restarting']],
     ['job waiting for its first trigger', { job: true, container: null }, []],
@@ -53,6 +55,7 @@ test('the daemon: degraded when any service is, when still starting, or when the
 
   assert.equal(assembleStatus(daemon, orchestrator([facts(), facts({ name: 'db', container: null })]), now).degraded, true);
   assert.equal(assembleStatus(daemon, orchestrator([facts({ job: true, container: null })]), now).services?.[0]?.state, 'waiting');
+  assert.equal(assembleStatus(daemon, orchestrator([facts({ container: null, inspectError: 'gone' })]), now).services?.[0]?.state, 'unknown');
   assert.deepEqual(assembleStatus({ ...daemon, ready: false }, orchestrator([]), now).daemon.problems, ['still starting']);
 
   const gone = assembleStatus(daemon, { ok: false, reason: 'it is restarting' }, now);
