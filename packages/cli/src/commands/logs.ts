@@ -1,9 +1,7 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { DispenserError } from '@dispenser/shared/errors';
-import { controlRequest, EXIT_NO_DAEMON } from '../control/client.js';
+import { controlRequest, reportControlError } from '../control/client.js';
 import { parseSince } from '../control/since.js';
-import { reportError, toStderr } from '../report-error.js';
-import { controlSocketPath } from '../supervisor/daemon.js';
+import { controlSocketPath } from '../control/socket-path.js';
 import { controlFlags } from './control-flags.js';
 
 /** `dispenser logs SERVICE [-f] [-n N] [--since T]`: a service's container output, through the daemon. */
@@ -41,7 +39,7 @@ export default class Logs extends Command {
     try {
       await call.done;
     } catch (err) {
-      this.exit(err instanceof DispenserError && err.code === 'DAEMON_NOT_RUNNING' ? (reportError(err, toStderr), EXIT_NO_DAEMON) : reportError(err, toStderr));
+      this.exit(reportControlError(err));
     }
   }
 }

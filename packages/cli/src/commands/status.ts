@@ -1,10 +1,8 @@
 import { Command, Flags } from '@oclif/core';
 import type { Status } from '@dispenser/shared/control/status';
-import { DispenserError } from '@dispenser/shared/errors';
-import { controlRequest, EXIT_NO_DAEMON } from '../control/client.js';
+import { controlRequest, reportControlError } from '../control/client.js';
 import { renderStatus } from '../control/status-view.js';
-import { reportError, toStderr } from '../report-error.js';
-import { controlSocketPath } from '../supervisor/daemon.js';
+import { controlSocketPath } from '../control/socket-path.js';
 import { controlFlags } from './control-flags.js';
 
 /** the terminal is cleared before each new status of `--watch` */
@@ -40,7 +38,7 @@ export default class StatusCommand extends Command {
     try {
       await call.done;
     } catch (err) {
-      this.exit(err instanceof DispenserError && err.code === 'DAEMON_NOT_RUNNING' ? (reportError(err, toStderr), EXIT_NO_DAEMON) : reportError(err, toStderr));
+      this.exit(reportControlError(err));
     }
     this.exit(last && !last.degraded ? 0 : 1);
   }

@@ -2,9 +2,16 @@ import { connect, type Socket } from 'node:net';
 import { CONTROL_PROTOCOL_VERSION, encodeRequest, LineSplitter, parseFrame, payloadSchemas, type ControlMethod, type ControlRequestInput, type PayloadOf } from '@dispenser/shared/control/protocol';
 import { DispenserError, errorCode, type ErrorCode } from '@dispenser/shared/errors';
 import { errorCatalogue } from '@dispenser/shared/errors/catalogue';
+import { reportError, toStderr } from '../report-error.js';
 
 /** The exit code of a command that found no daemon to ask. */
 export const EXIT_NO_DAEMON = 2;
+
+/** Prints a control command's error; returns its exit code: 2 when no daemon runs, else 1. */
+export function reportControlError(err: unknown): number {
+  const code = reportError(err, toStderr);
+  return err instanceof DispenserError && err.code === 'DAEMON_NOT_RUNNING' ? EXIT_NO_DAEMON : code;
+}
 
 type Params<M extends ControlMethod> = Extract<ControlRequestInput, { method: M }>['params'];
 

@@ -11,7 +11,8 @@ import { clearChildCapabilities } from './privileges.js';
 import { Supervisor } from './supervisor.js';
 import { serviceManager } from './systemd.js';
 import { takeActivatedSockets } from './socket-activation.js';
-import { CONTROL_SOCKET_NAME, PID_FILE_NAME, STATE_DIR_NAME } from '@dispenser/shared/defaults';
+import { PID_FILE_NAME } from '@dispenser/shared/defaults';
+import { controlSocketPath } from '../control/socket-path.js';
 import { ControlServer } from './control-server.js';
 
 export interface DaemonOptions {
@@ -23,10 +24,6 @@ export interface DaemonOptions {
   version: string;
 }
 
-/** The control socket: in the state directory beside the config (`.dispenser/control.sock`). */
-export function controlSocketPath(configFile: string): string {
-  return resolve(dirname(resolve(configFile)), STATE_DIR_NAME, CONTROL_SOCKET_NAME);
-}
 
 /** The pid file lives next to the config unless -p says otherwise. */
 export function defaultPidFile(configFile: string): string {
