@@ -38,8 +38,10 @@ test('streamLogs against the real engine: streams apart, TTY, tail, since, follo
   assert.match(all.stdout, /^out one\nout two\ntick 1\n/);
   assert.equal(all.stderr, 'err one\n');
 
-  const last = await read(engine, plain, { follow: false, tail: 1 });
-  assert.match(last.stdout, /^tick \d+\n$/);
+  // tail on output that has stopped: the engine may answer a tail taken while a line is being written with nothing
+  const quiet = start(false, 'echo a; echo b; echo c; sleep 60');
+  await until(() => docker('logs', quiet).includes('c'));
+  assert.deepEqual(await read(engine, quiet, { follow: false, tail: 2 }), { stdout: 'b\nc\n', stderr: '' });
   assert.deepEqual(await read(engine, plain, { follow: false, since: Math.floor(Date.now() / 1000) + 3600 }), { stdout: '', stderr: '' });
 
   const tty = start(true, 'echo on the terminal; echo also stderr >&2; sleep 60');
