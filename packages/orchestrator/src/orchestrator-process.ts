@@ -148,20 +148,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     });
   };
 
-  channel?.onMessage((raw) => {
-    const msg = parseMessage(raw);
-    if (!msg) {
-      log.warn('ignored a message that is not part of the protocol');
-      return;
-    }
-    if (publisher.handle(msg)) return;
-    if (msg.type === 'reload') void reload();
-    else if (msg.type === 'drain') void drain();
-    else if (msg.type === 'status-request') status(msg.id).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not gather the status; the supervisor reports it as unanswered'));
-    else if (msg.type === 'logs-request') void logs(msg);
-    else if (msg.type === 'logs-cancel') logStreams.get(msg.id)?.abort();
-  });
-
+  // `dispenser status` and `dispenser logs`, passed on by the supervisor from its control socket
   const status = async (id: number): Promise<void> => {
     const source: StatusSource = Object.assign({}, ...components.map((c) => c.statusSource ?? {}));
     const services = await orchestrator.serviceFacts(source);
@@ -182,6 +169,20 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
       logStreams.delete(req.id);
     }
   };
+
+  channel?.onMessage((raw) => {
+    const msg = parseMessage(raw);
+    if (!msg) {
+      log.warn('ignored a message that is not part of the protocol');
+      return;
+    }
+    if (publisher.handle(msg)) return;
+    if (msg.type === 'reload') void reload();
+    else if (msg.type === 'drain') void drain();
+    else if (msg.type === 'status-request') status(msg.id).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not gather the status; the supervisor reports it as unanswered'));
+    else if (msg.type === 'logs-request') void logs(msg);
+    else if (msg.type === 'logs-cancel') logStreams.get(msg.id)?.abort();
+  });
 
   // Routes of what already runs go first: the supervisor forks the proxy workers when the proxy
   // settings arrive, and a worker that opened its listeners without routes would answer 404 for

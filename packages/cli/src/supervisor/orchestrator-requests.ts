@@ -1,6 +1,5 @@
-import type { LogsParams } from '@dispenser/shared/control/protocol';
+import type { ControlError, LogsParams } from '@dispenser/shared/control/protocol';
 import type { OrchestratorAnswer } from '@dispenser/shared/control/status';
-import type { ControlError } from '@dispenser/shared/control/protocol';
 import type { ErrorCode } from '@dispenser/shared/errors';
 import type { Message } from '@dispenser/shared/ipc/messages';
 

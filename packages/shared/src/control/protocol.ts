@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../errors/catalogue.js';
-import { statusSchema, type Status } from './status.js';
+import { statusSchema } from './status.js';
 
 /**
  * The control protocol spoken on `.dispenser/control.sock` between the `dispenser` commands and
@@ -64,7 +64,7 @@ export const payloadSchemas = {
   status: statusSchema,
   logs: logChunkSchema,
 } as const;
-export type PayloadOf<M extends ControlMethod> = M extends 'status' ? Status : LogChunk;
+export type PayloadOf<M extends ControlMethod> = z.infer<(typeof payloadSchemas)[M]>;
 
 export type RequestId = z.infer<typeof id>;
 
