@@ -114,7 +114,7 @@ export const errorCatalogue = {
   },
   ORCHESTRATOR_UNAVAILABLE: {
     area: 'cli',
-    where: 'supervisor, answered on the control socket: the orchestrator is restarting or did not answer within 5 s (`dispenser logs`; `dispenser status` still answers, degraded)',
+    where: '`dispenser logs`, answered by the supervisor: the orchestrator is restarting, or exited while the output was followed (`dispenser status` answers anyway, degraded, also when the orchestrator gives no answer within 5 s)',
     action: "try again in a few seconds; the daemon's log says why the orchestrator restarted",
   },
   LOGS_FAILED: {
