@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeArgv } from '../src/argv.js';
+import { COMMANDS, normalizeArgv } from '../src/argv.js';
 import { PACKAGED_CONFIG_FILE as PACKAGED_CONFIG } from '@dispenser/shared/defaults';
 import { defaultConfigFile } from '../src/config-path.js';
 
@@ -47,4 +47,9 @@ test('default config: the working directory\'s dispenser.toml, else a packaged i
   assert.equal(defaultConfigFile('/srv/app', has('/srv/app/dispenser.toml', PACKAGED_CONFIG)), '/srv/app/dispenser.toml');
   assert.equal(defaultConfigFile('/home/me', has(PACKAGED_CONFIG)), PACKAGED_CONFIG);
   assert.equal(defaultConfigFile('/home/me', has()), '/home/me/dispenser.toml');
+});
+
+test('every command takes global flags before it (the argv command list matches the registered commands)', async () => {
+  const { commands } = await import('../src/commands/index.js');
+  assert.deepEqual([...COMMANDS].sort(), Object.keys(commands).sort());
 });
