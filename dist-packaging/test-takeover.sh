@@ -127,8 +127,10 @@ seed_original_home() {
   printf '[service]\nimage = "nginx"\n' >"$home/web/service.toml"
 }
 # Every file under /opt/dispenser with its mode, owner and content hash.
+# Everything in the home; the home itself becomes 0710 (the dispenser group reaches the control
+# socket in .dispenser/), so its own mode is left out.
 home_listing() {
-  (cd "$home" && find . -printf '%p %m %u:%g\n' | sort && find . -type f -print0 | sort -z | xargs -0 md5sum)
+  (cd "$home" && find . -mindepth 1 -printf '%p %m %u:%g\n' | sort && find . -type f -print0 | sort -z | xargs -0 md5sum)
 }
 no_dangling_links() { ! find /etc/systemd/system -path '*.wants/dispenser.service' -xtype l | grep .; }
 links_to_ours() { test "$(readlink -f "$1")" = "$unit_path"; }
@@ -138,6 +140,7 @@ check_kept() { # $1: label, $2: the user's passwd line before, $3: home listing 
   check "$1: user dispenser kept as it was (uid, home, login shell)" test "$(getent passwd dispenser)" = "$2"
   check "$1: dispenser still in the docker group" grep -qw docker <<<"$(id -nG dispenser 2>&1)"
   check "$1: /opt/dispenser unchanged (files, modes, owners, contents)" diff <(printf '%s\n' "$3") <(home_listing)
+  check "$1: /opt/dispenser itself is 0710 dispenser:dispenser" test "$(stat -c '%a %U:%G' "$home" 2>&1)" = "710 dispenser:dispenser"
   check "$1: /usr/local/bin/dispenser is gone" test ! -e /usr/local/bin/dispenser
   out=$(as_dispenser dispenser --version 2>&1)
   check "$1: dispenser runs ours: $out" grep -q "dispenser/$npm_version " <<<"$out"
