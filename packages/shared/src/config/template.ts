@@ -7,7 +7,9 @@ import { closest } from './suggest.js';
 /**
  * `${ name }` interpolation plus Jinja `{% if %}` / `{% for %}` / `{% set %}` blocks, with
  * MiniJinja's filters and tests. nunjucks only parses; template-eval.ts renders, in a sandbox.
- * Every undefined variable is reported by name and position before anything is rendered.
+ * An undefined variable that is always evaluated is reported by name and position before anything
+ * is rendered; one in a branch that may not run (if/else bodies, the right of and/or, loop bodies)
+ * is an error only when it runs, as in the original Dispenser (MiniJinja renders lazily).
  */
 const TAGS = { variableStart: '${', variableEnd: '}' };
 interface Token { type: string; value: string; lineno: number; colno: number }
@@ -95,11 +97,35 @@ function boundNames(target: unknown): string[] {
   return [];
 }
 
-/** Undefined variables, unknown filters and unsupported tags, anywhere in the template, even in branches not taken. */
+/**
+ * Fields of a node that are evaluated only when a condition holds (or a list is not empty): an
+ * undefined name there is left to the renderer, which fails only if the branch runs.
+ */
+const CONDITIONAL_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  If: new Set(['body', 'else_']),
+  InlineIf: new Set(['body', 'else_']),
+  And: new Set(['right']),
+  Or: new Set(['right']),
+  For: new Set(['body', 'else_']),
+};
+
+/**
+ * Unknown filters and unsupported tags anywhere in the template, even in branches not taken;
+ * undefined variables wherever they are always evaluated.
+ */
 function staticProblems(root: TemplateNode, defined: ReadonlySet<string>): TemplateError[] {
   const errors: TemplateError[] = [];
   const seen = new Set<string>();
-  const visit = (node: TemplateNode, scope: ReadonlySet<string>): void => {
+  const visitAll = (node: TemplateNode, scope: ReadonlySet<string>, maybe: boolean): void => {
+    const conditional = CONDITIONAL_FIELDS[node.typename];
+    for (const f of new Set([...node.fields, 'children'])) {
+      const c = node[f];
+      const inner = maybe || (conditional?.has(f) ?? false);
+      if (Array.isArray(c)) for (const x of c) { if (isNode(x)) visit(x, scope, inner); }
+      else if (isNode(c)) visit(c, scope, inner);
+    }
+  };
+  const visit = (node: TemplateNode, scope: ReadonlySet<string>, maybe = false): void => {
     const unsupported = unsupportedMessage(node.typename);
     if (unsupported) {
       errors.push({ code: 'CONFIG_TEMPLATE_SYNTAX', line: node.lineno + 1, column: node.colno + 1, message: unsupported });
@@ -109,7 +135,7 @@ function staticProblems(root: TemplateNode, defined: ReadonlySet<string>): Templ
       case 'Symbol': {
         const name = String(node.value);
         const where = `${node.lineno}:${node.colno}`;
-        if (!scope.has(name) && !seen.has(where)) {
+        if (!maybe && !scope.has(name) && !seen.has(where)) {
           seen.add(where);
           errors.push({
             code: 'CONFIG_UNDEFINED_VARIABLE',
@@ -126,14 +152,15 @@ function staticProblems(root: TemplateNode, defined: ReadonlySet<string>): Templ
         // `for x in xs if x.on`: the condition sees the loop variable (template-eval.ts)
         const arr = node.arr as TemplateNode;
         const loopFilter = arr.typename === 'InlineIf' && !arr.else_;
-        visit(loopFilter ? (arr.body as TemplateNode) : arr, scope);
-        if (loopFilter) visit(arr.cond as TemplateNode, inner);
-        for (const c of children(node, new Set(['arr', 'name']))) visit(c, inner);
+        visit(loopFilter ? (arr.body as TemplateNode) : arr, scope, maybe);
+        if (loopFilter) visit(arr.cond as TemplateNode, inner, true);
+        // the body and else run only for a (non-)empty list
+        for (const c of children(node, new Set(['arr', 'name']))) visit(c, inner, true);
         return;
       }
       case 'Set': {
-        if (isNode(node.value)) visit(node.value, scope);
-        if (isNode(node.body)) visit(node.body, scope);
+        if (isNode(node.value)) visit(node.value, scope, maybe);
+        if (isNode(node.body)) visit(node.body, scope, maybe);
         for (const n of boundNames(node.targets)) (scope as Set<string>).add(n);
         return;
       }
@@ -143,30 +170,30 @@ function staticProblems(root: TemplateNode, defined: ReadonlySet<string>): Templ
         // `x | default(…)` is how a template gives a fallback for a name that may be undefined
         if (/^d(efault)?$/.test(String((node.name as TemplateNode).value))) {
           const [value, ...rest] = ((node.args as TemplateNode).children as TemplateNode[]);
-          if (value && value.typename !== 'Symbol') visit(value, scope);
-          for (const c of rest) visit(c, scope);
+          if (value && value.typename !== 'Symbol') visit(value, scope, maybe);
+          for (const c of rest) visit(c, scope, maybe);
         } else {
-          for (const c of children(node, new Set(['name']))) visit(c, scope);
+          for (const c of children(node, new Set(['name']))) visit(c, scope, maybe);
         }
         return;
       }
       case 'FunCall':
         // `range(3)`: the callee is a function name, not a variable; `loop.cycle(…)` is an expression
-        for (const c of children(node, new Set(['name']))) visit(c, scope);
-        if (isNode(node.name) && node.name.typename !== 'Symbol') visit(node.name, scope);
+        for (const c of children(node, new Set(['name']))) visit(c, scope, maybe);
+        if (isNode(node.name) && node.name.typename !== 'Symbol') visit(node.name, scope, maybe);
         return;
       case 'KeywordArgs':
         // in `sort(reverse=true)` the name is the argument's, not a variable
-        for (const p of node.children as TemplateNode[]) if (isNode(p.value)) visit(p.value, scope);
+        for (const p of node.children as TemplateNode[]) if (isNode(p.value)) visit(p.value, scope, maybe);
         return;
       case 'Is':
         // `x is defined` is how a template asks; the test name is not a variable either
         if (!(isNode(node.left) && node.left.typename === 'Symbol' && isNode(node.right) && /^(un)?defined$/.test(String(node.right.value)))) {
-          if (isNode(node.left)) visit(node.left, scope);
+          if (isNode(node.left)) visit(node.left, scope, maybe);
         }
         return;
       default:
-        for (const c of children(node)) visit(c, scope);
+        visitAll(node, scope, maybe);
     }
   };
   visit(root, new Set(defined));

@@ -40,3 +40,18 @@ test('a missing attribute of a defined variable is reported, not rendered as emp
   assert.equal(r.ok, false);
   if (!r.ok) assert.equal(r.errors[0]!.code, 'CONFIG_UNDEFINED_VARIABLE');
 });
+
+test('an undefined variable in a branch that does not run is not an error, as in the original Dispenser', () => {
+  const src = [
+    '{% if env == "prod" %}key = "${ prod_key }"{% else %}key = "none"{% endif %}',
+    '{% if extra is defined and extra != "" %}extra = "${ extra }"{% endif %}',
+    'v = "${ "x" if env == "stg" else prod_only }"',
+    '{% for h in empty %}${ h } ${ not_set }{% endfor %}',
+  ].join('\n');
+  assert.deepEqual(renderTemplate(src, { env: 'stg', empty: [] }), { ok: true, text: 'key = "none"\n\nv = "x"\n' });
+  // the same branch taken fails, at the name
+  const r = renderTemplate(src, { env: 'prod', empty: [] });
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.deepEqual(r.errors.map((e) => [e.code, e.line, e.column]), [['CONFIG_UNDEFINED_VARIABLE', 1, 33]]);
+});
