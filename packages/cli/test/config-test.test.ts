@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -65,6 +65,18 @@ test('--test lists every variable a later vars file overrides, with the line of 
   const r = dispenser(['-t'], { cwd: dir });
   assert.equal(r.stdout, 'Dispenser config is ok.\n');
   assert.equal(r.stderr, 'note: variable "db_host" of dispenser.vars:2 is overridden by prod.dispenser.vars:2\n');
+  assert.equal(r.status, 0);
+});
+
+test('--test notes nothing about weekdays for @weekly, which means Sunday in both Dispensers', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dispenser-weekly-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'dispenser.toml'), '[[service]]\npath = "job"\n');
+  mkdirSync(join(dir, 'job'));
+  writeFileSync(join(dir, 'job', 'service.toml'), '[service]\nname = "job"\nimage = "busybox"\n\n[dispenser]\nwatch = false\ninitialize = "on-trigger"\ncron = "@weekly"\n');
+  const r = dispenser(['-t'], { cwd: dir });
+  assert.equal(r.stdout, 'Dispenser config is ok.\n');
+  assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
 });
 

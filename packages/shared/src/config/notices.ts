@@ -38,7 +38,8 @@ function telemetry(main: LoadedMain): ConfigProblem[] {
  */
 function cronWeekdays(s: LoadedService): ConfigProblem[] {
   const cron = s.value.dispenser.cron;
-  if (cron === undefined) return [];
+  // a macro (@weekly) names its day the same way in both: there is no number to reread
+  if (cron === undefined || cron.trim().startsWith('@')) return [];
   const r = parseCron(cron);
   if (!r.ok || r.schedule.numericWeekdays === undefined) return [];
   const field = r.schedule.numericWeekdays;
