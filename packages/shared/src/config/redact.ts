@@ -38,9 +38,9 @@ export function redactor(secretValues: readonly string[]): (text: string) => str
   const forms = new Set<string>();
   for (const v of secretValues) {
     if (v === '') continue;
-    forms.add(v);
+    forms.add(fold(v));
     const json = JSON.stringify(v).slice(1, -1);
-    if (json !== v) forms.add(json);
+    if (json !== v) forms.add(fold(json));
   }
   if (forms.size === 0) return (text) => text;
   const whole = [...forms];
@@ -55,7 +55,9 @@ export function redactor(secretValues: readonly string[]): (text: string) => str
       tails.add(f.slice(f.length - n));
     }
   }
-  return (text) => {
+  return (original) => {
+    // matched without regard to case (a template can print `${ secret | upper }`); hidden in the original
+    const text = fold(original);
     const hidden = new Uint8Array(text.length);
     const hide = (from: number, to: number): void => {
       hidden.fill(1, Math.max(0, from), Math.min(text.length, to));
@@ -78,7 +80,7 @@ export function redactor(secretValues: readonly string[]): (text: string) => str
       if (hidden[i] === 0) {
         let j = i;
         while (j < text.length && hidden[j] === 0) j++;
-        out += text.slice(i, j);
+        out += original.slice(i, j);
         i = j;
       } else {
         while (i < text.length && hidden[i] === 1) i++;
@@ -87,6 +89,16 @@ export function redactor(secretValues: readonly string[]): (text: string) => str
     }
     return out;
   };
+}
+
+/** Lower case, one UTF-16 unit for one, so positions in the folded text are positions in the original. */
+function fold(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const l = c.toLowerCase();
+    out += l.length === c.length ? l : c;
+  }
+  return out;
 }
 
 export function redact(text: string, values: readonly string[]): string {

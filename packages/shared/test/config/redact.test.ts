@@ -72,3 +72,15 @@ test('a valid config comes with a redactor for its secrets', async (t) => {
   assert.equal(result.ok, true, JSON.stringify(result));
   assert.equal(result.redact?.(`PW=${secret}`), `PW=${REDACTED}`);
 });
+
+test('a secret printed in another case (| upper, | lower) is hidden in validation messages too', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'redact-case-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const secret = 'S3cr3tValueXYZ12';
+  const result = await loadWithSecret(dir, '[service]\nname = "app"\nimage = "example/app:1"\nmemory = "${ pw | lower }"\ncpus = "${ pw | upper }"\n[dispenser]\nwatch = false\n', secret);
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  const out = formatProblems(result.problems, { relativeTo: dir, ...(result.redact ? { redact: result.redact } : {}) });
+  assert.match(out, /got "\[secret\]"[\s\S]*got "\[secret\]"/);
+  assert.equal(leakedPiece(out.toLowerCase(), secret.toLowerCase()), undefined, out);
+});
