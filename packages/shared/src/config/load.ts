@@ -5,6 +5,7 @@ import { ConfigDocument } from './document.js';
 import { exists, isDirectory, readConfigFile } from './files.js';
 import type { LoadedMain, LoadedService } from './loaded.js';
 import { normalizeConfig } from './normalize.js';
+import { resolveServiceFile } from './normalize-values.js';
 import { configNotices } from './notices.js';
 import { dispenserFileSchema, serviceFileSchema } from './schema.js';
 import { validateWith } from './schema-problems.js';
@@ -140,7 +141,7 @@ async function loadServices(mainDoc: ConfigDocument, baseDir: string, entries: r
         return;
       }
       const service: LoadedService = { index, entryPath: entry.path, dir, file: serviceFile, doc: loaded.doc, value: loaded.value };
-      const fileProblems = await checkServiceFiles(service);
+      const fileProblems = await checkServiceFiles(service, baseDir);
       if (fileProblems.length) problems.set(index, fileProblems);
       services.push(service);
     }),
@@ -169,14 +170,14 @@ async function loadFile<T>(file: string, what: string, vars: Record<string, VarV
 }
 
 /** cert_file / key_file must be there to be served. */
-async function checkServiceFiles(s: LoadedService): Promise<ConfigProblem[]> {
+async function checkServiceFiles(s: LoadedService, baseDir: string): Promise<ConfigProblem[]> {
   const out: ConfigProblem[] = [];
   for (const key of ['cert_file', 'key_file'] as const) {
     const rel = s.value.proxy?.[key];
     if (rel === undefined) continue;
-    const path = resolve(s.dir, rel);
+    const path = resolveServiceFile(rel, s.dir, baseDir, existsSync);
     const read = await readConfigFile(path, key);
-    if (!read.ok) out.push(s.doc.problem(read.problem.code, ['proxy', key], `${key} ${path} ${read.missing ? 'does not exist' : 'cannot be read'}; expected a PEM file (relative paths resolve from ${s.dir})`, 'value'));
+    if (!read.ok) out.push(s.doc.problem(read.problem.code, ['proxy', key], `${key} ${path} ${read.missing ? 'does not exist' : 'cannot be read'}; expected a PEM file (relative paths resolve from ${s.dir}, or from ${baseDir} when not there)`, 'value'));
   }
   return out;
 }

@@ -20,6 +20,17 @@ export function classifyVolumeSource(source: string, serviceDir: string, exists:
 }
 
 /**
+ * A relative cert_file/key_file: from the service dir; when it is not there but is in the
+ * config dir, from there, where the original Dispenser read it (its working directory).
+ */
+export function resolveServiceFile(written: string, serviceDir: string, baseDir: string, exists: (path: string) => boolean): string {
+  const own = resolve(serviceDir, written);
+  if (isAbsolute(written) || exists(own)) return own;
+  const original = resolve(baseDir, written);
+  return exists(original) ? original : own;
+}
+
+/**
  * A telemetry base_uri: a URI is kept (less its trailing "/"), a path becomes a file:// URI.
  * The original resolved a relative path from its working directory, which its service unit
  * set to the config directory; here it resolves from the config directory itself.

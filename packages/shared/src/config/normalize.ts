@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { LoadedMain, LoadedService } from './loaded.js';
-import { classifyVolumeSource, telemetryBaseUri } from './normalize-values.js';
+import { classifyVolumeSource, resolveServiceFile, telemetryBaseUri } from './normalize-values.js';
 import type { DependsOnCondition, DispenserConfig, HstsPolicy, ServiceConfig, TelemetrySettings } from './types.js';
 import type { DispenserFile } from './schema.js';
 import { proxyWorkers, STATE_DIR_NAME } from '../defaults.js';
@@ -43,7 +43,7 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
     },
     ...(v.certbot ? { certbot: { email: v.certbot.email, directoryUrl: v.certbot.directory_url } } : {}),
     ...(v.telemetry ? { telemetry: telemetrySettings(v.telemetry, main.baseDir) } : {}),
-    services: services.map((s) => normalizeService(s, options, p.enabled, p, v.host_docker_internal)),
+    services: services.map((s) => normalizeService(s, main.baseDir, options, p.enabled, p, v.host_docker_internal)),
   };
   return deepFreeze(config);
 }
@@ -65,7 +65,7 @@ function hstsPolicy(own: { hsts?: number | false; hsts_include_subdomains?: bool
   return { maxAgeSeconds: maxAge, includeSubDomains: own.hsts_include_subdomains ?? global.hsts_include_subdomains };
 }
 
-function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnabled: boolean, globalProxy: DispenserFile['proxy'], hostDockerInternal: boolean): ServiceConfig {
+function normalizeService(s: LoadedService, baseDir: string, options: NormalizeOptions, proxyEnabled: boolean, globalProxy: DispenserFile['proxy'], hostDockerInternal: boolean): ServiceConfig {
   const v = s.value;
   const svc = v.service;
   const dependsOn: Record<string, DependsOnCondition> = {};
@@ -109,8 +109,8 @@ function normalizeService(s: LoadedService, options: NormalizeOptions, proxyEnab
             host: proxy.host.toLowerCase(),
             path: proxy.path,
             servicePort: proxy.service_port,
-            ...(proxy.cert_file ? { certFile: resolve(s.dir, proxy.cert_file) } : {}),
-            ...(proxy.key_file ? { keyFile: resolve(s.dir, proxy.key_file) } : {}),
+            ...(proxy.cert_file ? { certFile: resolveServiceFile(proxy.cert_file, s.dir, baseDir, options.exists) } : {}),
+            ...(proxy.key_file ? { keyFile: resolveServiceFile(proxy.key_file, s.dir, baseDir, options.exists) } : {}),
             ...(proxy.health_path ? { healthPath: proxy.health_path } : {}),
             healthIntervalMs: proxy.health_interval,
             healthTimeoutMs: proxy.health_timeout,
