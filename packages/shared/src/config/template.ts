@@ -98,15 +98,14 @@ function boundNames(target: unknown): string[] {
 }
 
 /**
- * Fields of a node that are evaluated only when a condition holds (or a list is not empty): an
- * undefined name there is left to the renderer, which fails only if the branch runs.
+ * Fields of a node that are evaluated only when a condition holds: an undefined name there is
+ * left to the renderer, which fails only if the branch runs. (Loop bodies: the `For` case.)
  */
 const CONDITIONAL_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
   If: new Set(['body', 'else_']),
   InlineIf: new Set(['body', 'else_']),
   And: new Set(['right']),
   Or: new Set(['right']),
-  For: new Set(['body', 'else_']),
 };
 
 /**
