@@ -1,4 +1,4 @@
-import { isIP, isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, parseTimerDuration, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
@@ -15,6 +15,13 @@ import { normalizeProxyPath, uriScheme } from './normalize-values.js';
 
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+/**
+ * A proxy host as a client's Host header may carry it: underscores are allowed (HTTP's reg-name
+ * allows them, the original Dispenser took any string, and the proxy routes them), and a fully
+ * qualified trailing dot is dropped. A host a CA cannot issue for is refused per host at
+ * certificate time (CERT_INVALID_HOST), not here.
+ */
+const PROXY_HOST = /^(?=.{1,254}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
 function converted<T>(parse: (input: string) => Parsed<T>, expected: string) {
   return z
@@ -200,7 +207,7 @@ export const serviceSectionSchema = z.strictObject({
 });
 
 export const serviceProxySchema = z.strictObject({
-  host: z.string().regex(HOSTNAME).describe('a host name like "app.example.com"'),
+  host: z.string().regex(PROXY_HOST).transform((h) => h.replace(/\.$/, '')).describe('a host name like "app.example.com"'),
   // written as the original took it ("api", "api/", "" all mean a prefix); stored as "/api", "/"
   path: z.string().transform(normalizeProxyPath).describe('a path prefix like "/api"').default(SERVICE_PROXY_DEFAULTS.path),
   service_port: port(),
@@ -237,7 +244,8 @@ export const serviceFileSchema = z.strictObject({
     .array(
       z.strictObject({
         hostname: z.string().regex(HOSTNAME).describe('a hostname'),
-        ipv4: z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address like "10.0.0.5"' }).describe('an IPv4 address'),
+        // named ipv4 by the original, which passed any address on to Docker: IPv6 works too
+        ipv4: z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IP address like "10.0.0.5" or "fd00::5"' }).describe('an IP address'),
       }),
     )
     .describe('an array of [[extra_host]] tables')

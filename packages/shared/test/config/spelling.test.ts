@@ -92,3 +92,16 @@ test('a proxy path is read as the original read it', () => {
   assert.equal(path('/'), '/');
   assert.equal(serviceFileSchema.parse({ ...base, proxy: { host: 'a.example.com', service_port: 80 } }).proxy!.path, '/');
 });
+
+test('proxy hosts and extra hosts the original passed on are accepted', () => {
+  const host = (h: string) => serviceFileSchema.parse({ ...base, proxy: { host: h, service_port: 80 } }).proxy!.host;
+  assert.equal(host('my_host'), 'my_host', 'underscore: a valid HTTP reg-name');
+  assert.equal(host('EXAMPLE.com.'), 'EXAMPLE.com', 'a fully qualified trailing dot is dropped');
+  for (const bad of ['', 'a b.example.com', 'example..com', '-x.example.com', 'a.example.com/x', 'a.example.com:8080']) {
+    assert.equal(serviceFileSchema.safeParse({ ...base, proxy: { host: bad, service_port: 80 } }).success, false, bad);
+  }
+  const extra = (ip: string) => serviceFileSchema.safeParse({ ...base, extra_host: [{ hostname: 'db', ipv4: ip }] }).success;
+  assert.equal(extra('10.0.0.5'), true);
+  assert.equal(extra('fd00::5'), true, 'IPv6, as Docker takes it');
+  assert.equal(extra('10.0.0'), false);
+});
