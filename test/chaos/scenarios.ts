@@ -8,11 +8,11 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Infra } from '@dispenser/shared/testing/infra';
-import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { docker, httpdImage, randomName, removeInstance } from '../helpers/docker.js';
+import { isAlive, startDaemon, type Daemon, type LogLine } from '@dispenser/shared/testing/daemon';
+import { docker, httpdImage, randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { get, loadLoop, waitForReply } from '../helpers/http.js';
 import { writeStack, type Stack } from '../helpers/stack.js';
-import { freePort, isAlive, lastLog, logMark, sleep, waitForLogAfter } from '../helpers/supervision.js';
+import { freePort, lastLog, logMark, sleep, waitForLogAfter } from '../helpers/supervision.js';
 
 /** concurrent request loops (one request in flight each, a fresh connection per request) */
 export const LOOPS = 2;

@@ -12,16 +12,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { infra } from '@dispenser/shared/testing/infra';
-import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { startDaemon, type Daemon, type LogLine } from '@dispenser/shared/testing/daemon';
+import { buildAndPush, docker, randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { get, waitForReply } from '../helpers/http.js';
 import { registryLogOffset, requestsSince } from '../helpers/registry-log.js';
 import { pushOciCopy } from '../helpers/registry-manifest.js';
 import { writeStack } from '../helpers/stack.js';
 import { freePort } from '@dispenser/shared/testing/ports';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The n-th log line (1-based) matching pred, counted from line index `from`. */
 function waitForNth(daemon: Daemon, pred: (l: LogLine) => boolean, n: number, timeoutMs: number, from = 0): Promise<LogLine> {

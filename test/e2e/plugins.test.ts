@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI } from '../helpers/daemon.js';
+import { CLI } from '@dispenser/shared/testing/daemon';
 
 const repoModules = fileURLToPath(new URL('../../../node_modules', import.meta.url));
 

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { infra } from '@dispenser/shared/testing/infra';
-import { startDaemon, type Daemon } from '../helpers/daemon.js';
-import { docker, httpdImage, randomName, removeInstance } from '../helpers/docker.js';
+import { startDaemon, type Daemon } from '@dispenser/shared/testing/daemon';
+import { docker, httpdImage, randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { loadLoop, waitForReply } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
 import { freePort } from '@dispenser/shared/testing/ports';

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { infra } from '@dispenser/shared/testing/infra';
-import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { startDaemon, type Daemon, type LogLine } from '@dispenser/shared/testing/daemon';
+import { buildAndPush, docker, randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { get, loadLoop, waitForReply } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
 import { freePort } from '@dispenser/shared/testing/ports';

@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
 import { freePort } from '@dispenser/shared/testing/ports';
-import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { startDaemon, type Daemon, type LogLine } from '@dispenser/shared/testing/daemon';
+import { buildAndPush, docker, randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { get, waitForReply } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
 

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { infra } from '@dispenser/shared/testing/infra';
-import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { randomName, removeInstance } from '../helpers/docker.js';
+import { startDaemon, type Daemon, type LogLine } from '@dispenser/shared/testing/daemon';
+import { randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { get } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
 import { freePorts, sleep } from '../helpers/supervision.js';
@@ -30,7 +30,7 @@ test('a restart under socket activation refuses no connection', { timeout: 120_0
   const instance = randomName('test-sockact');
   // no service: every request gets the proxy's own 404, which needs no container
   const stack = writeStack(`[proxy]\nstrategy = "http-only"\nhttp_port = ${port}\nbind = "127.0.0.1"\nworkers = 2\nshutdown_timeout = "2s"\n`, {});
-  const daemon: Daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance }, ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, '--fdname=http', process.execPath, HOLDER]);
+  const daemon: Daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance }, { wrap: ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, '--fdname=http', process.execPath, HOLDER] });
   t.after(async () => {
     await daemon.stop(30_000);
     removeInstance(instance);

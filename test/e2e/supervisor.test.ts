@@ -11,18 +11,16 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
-import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
+import { isAlive, runCli, startDaemon, type Daemon, type LogLine } from '@dispenser/shared/testing/daemon';
+import { buildAndPush, docker, randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { get, loadLoop, waitForReply } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
 import {
   freePorts,
   httpsGet,
-  isAlive,
   lastLog,
   logMark,
   processTitle,
-  runCli,
   notifyReceiver,
   type NotifyReceiver,
   sleep,

@@ -1,32 +1,16 @@
 /**
- * Helpers for end-to-end tests of the daemon's process model: one-shot CLI runs (`-s`, `down`),
- * log lines that appear after a point in time, free ports, process titles and TLS peers.
+ * Helpers for end-to-end tests of the daemon's process model: log lines that appear after a point
+ * in time, free ports, process titles and TLS peers.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import https from 'node:https';
 import tls from 'node:tls';
-import { CLI, type Daemon, type LogLine } from './daemon.js';
+import type { Daemon, LogLine } from '@dispenser/shared/testing/daemon';
 import { get } from './http.js';
 import { freePort } from '@dispenser/shared/testing/ports';
 export { freePort };
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI once (e.g. `-s stop`, `down`) and resolves with its exit code and output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Two distinct free ports (http and https). */
 export async function freePorts(n: number): Promise<number[]> {
@@ -42,7 +26,7 @@ export function logMark(d: Daemon): number {
 
 /** Waits for a log line logged at or after `mark` (lines are only ever appended). */
 export function waitForLogAfter(d: Daemon, mark: number, pred: (l: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
-  return d.waitForLog((l) => d.lines.lastIndexOf(l) >= mark && pred(l), timeoutMs);
+  return d.waitForLog(pred, timeoutMs, mark);
 }
 
 /** The last log line matching `pred`, if any. */
@@ -54,15 +38,6 @@ export function lastLog(d: Daemon, pred: (l: LogLine) => boolean): LogLine | und
 /** The process's command line as `ps` shows it (the process title once it is set). */
 export function processTitle(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface TlsPeer {
@@ -202,5 +177,4 @@ export function waitExit(child: ChildProcess, timeoutMs = 60_000): Promise<numbe
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-export { sleep };
+export { setTimeout as sleep } from 'node:timers/promises';

@@ -13,8 +13,9 @@ import { runPool } from '../src/cd/pool.js';
 import type { Deployer } from '../src/contracts.js';
 import { RegistryClient } from '../src/registry/client.js';
 import { run } from '../test/helpers/exec.js';
-import { config, service } from '../test/helpers/fakes.js';
-import { ImagePusher, randomName } from '../test/helpers/images.js';
+import { config, service } from '@dispenser/shared/testing/config';
+import { randomName } from '@dispenser/shared/testing/docker';
+import { ImagePusher } from '../test/helpers/images.js';
 import { startRegistry } from '../test/helpers/registry-server.js';
 
 const N = Number(process.env.DISPENSER_BENCH_SERVICES ?? 200);
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
       waitForExit: async () => 0,
     };
     const client = new RegistryClient();
-    const cd = startContinuousDeployment(config(images.map((img, i) => service(`s${i}`, img)), 3_600_000), { deployer, registry: client, log: quietLog(), concurrency: CONCURRENCY });
+    const cd = startContinuousDeployment(config(images.map((img, i) => service(`s${i}`, { image: img, dispenser: { watch: true } })), { delayMs: 3_600_000 }), { deployer, registry: client, log: quietLog(), concurrency: CONCURRENCY });
     proxy.reset();
     let t0 = performance.now();
     await cd.pollNow();

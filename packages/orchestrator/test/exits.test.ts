@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { IntendedStops, recordingStops } from '../src/docker/intended-stops.js';
 import type { ContainerEngine } from '../src/docker/engine.js';
 import { dockerRestarts, exitReport } from '../src/exits.js';
-import { service } from './fixtures.js';
+import { service } from '@dispenser/shared/testing/config';
 
 const proxy = { host: 'web.test', path: '/', servicePort: 8080, healthIntervalMs: 1, healthTimeoutMs: 1, deployTimeoutMs: 1, drainTimeoutMs: 1 };
 

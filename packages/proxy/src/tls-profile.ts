@@ -10,7 +10,7 @@ import type { SecureContextOptions } from 'node:tls';
  *
  * These options go on the server and on every certificate context from sni.ts. OpenSSL keeps the
  * cipher list and options of the server's context when the SNI callback swaps in a certificate's
- * (the test in tls.test.ts fails without the server's), so the second copy is for consistency: a
+ * (the test in tls-profile.test.ts fails without the server's), so the second copy is for consistency: a
  * certificate context never describes a weaker profile than the one in force.
  */
 

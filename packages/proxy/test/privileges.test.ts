@@ -36,7 +36,7 @@ test('excessPrivileges names whatever a worker holds (its due is nothing), keptR
 });
 
 // The supervisor's side (it starts workers without groups or capabilities) is tested in
-// packages/cli/test/privileges.test.ts. Here: a worker that did not get that says so and serves.
+// packages/cli/test/supervisor/privileges.test.ts. Here: a worker that did not get that says so and serves.
 test('a worker started with a group and capabilities (a plain fork as a non-root user) warns PROXY_PRIVILEGES_KEPT once and serves', { timeout: 30_000 }, async (t) => {
   if (process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status !== 0) {
     t.skip('needs root and util-linux setpriv to start a process with other credentials');

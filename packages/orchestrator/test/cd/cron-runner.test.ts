@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startContinuousDeployment } from '../../src/cd/continuous-deployment.js';
 import { FakeDeployer } from '../helpers/fake-deployer.js';
-import { FakeRegistry, FakeScheduler, config, service } from '../helpers/fakes.js';
-import { captureLog } from '../helpers/log.js';
+import { config, service } from '@dispenser/shared/testing/config';
+import { FakeRegistry, FakeScheduler } from '../helpers/fakes.js';
+import { captureLog } from '@dispenser/shared/testing/log';
 
 function setup(services: ReturnType<typeof service>[]) {
   const deployer = new FakeDeployer();
@@ -20,7 +21,7 @@ function setup(services: ReturnType<typeof service>[]) {
 const settle = () => new Promise((r) => setTimeout(r, 5));
 
 test('a cron tick recreates the job, waits for its exit, and logs exit code, duration and the next run', async (t) => {
-  const { deployer, cd, fire, find } = setup([service('backup', 'reg.test/backup:1', { watch: false, cron: '*/2 * * * * *', pull: 'always' })]);
+  const { deployer, cd, fire, find } = setup([service('backup', { image: 'reg.test/backup:1', dispenser: { watch: false, cron: '*/2 * * * * *', pull: 'always' } })]);
   t.after(() => cd.stop());
   assert.equal(find(/cron scheduled/, 'backup')[0]?.nextRun, '2030-01-01T00:00:00.000Z');
   await fire('*/2 * * * * *');
@@ -34,14 +35,14 @@ test('a cron tick recreates the job, waits for its exit, and logs exit code, dur
 });
 
 test('pull = "on-startup" does not pull on a tick', async (t) => {
-  const { deployer, cd, fire } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '0 * * * *' })]);
+  const { deployer, cd, fire } = setup([service('job', { image: 'reg.test/job:1', dispenser: { watch: false, cron: '0 * * * *' } })]);
   t.after(() => cd.stop());
   await fire('0 * * * *');
   assert.deepEqual(deployer.calls, [{ service: 'job', reason: 'cron', pull: false }]);
 });
 
 test('a tick while the previous run is still going is skipped and logged', async (t) => {
-  const { deployer, cd, fire, find } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  const { deployer, cd, fire, find } = setup([service('job', { image: 'reg.test/job:1', dispenser: { watch: false, cron: '* * * * *' } })]);
   t.after(() => cd.stop());
   await fire('* * * * *');
   await fire('* * * * *');
@@ -56,7 +57,7 @@ test('a tick while the previous run is still going is skipped and logged', async
 });
 
 test('a container still running from before Dispenser restarted counts as the previous run', async (t) => {
-  const { deployer, cd, fire, find } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  const { deployer, cd, fire, find } = setup([service('job', { image: 'reg.test/job:1', dispenser: { watch: false, cron: '* * * * *' } })]);
   t.after(() => cd.stop());
   deployer.alive.add('job');
   await fire('* * * * *');
@@ -65,7 +66,7 @@ test('a container still running from before Dispenser restarted counts as the pr
 });
 
 test('cron on a watched long-running service restarts it on every tick', async (t) => {
-  const { deployer, cd, fire, find } = setup([service('web', 'reg.test/web:1', { watch: true, cron: '0 4 * * *' })]);
+  const { deployer, cd, fire, find } = setup([service('web', { image: 'reg.test/web:1', dispenser: { watch: true, cron: '0 4 * * *' } })]);
   t.after(() => cd.stop());
   deployer.alive.add('web');
   await fire('0 4 * * *');
@@ -77,7 +78,7 @@ test('cron on a watched long-running service restarts it on every tick', async (
 });
 
 test('a failed start is logged and the schedule goes on', async (t) => {
-  const { deployer, cd, fire, find } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  const { deployer, cd, fire, find } = setup([service('job', { image: 'reg.test/job:1', dispenser: { watch: false, cron: '* * * * *' } })]);
   t.after(() => cd.stop());
   deployer.failing.add('job');
   await fire('* * * * *');
@@ -89,10 +90,10 @@ test('a failed start is logged and the schedule goes on', async (t) => {
 });
 
 test('reload reschedules changed expressions, drops removed jobs, and a bad expression does not stop the others', async (t) => {
-  const { scheduler, cd, find } = setup([service('a', 'r.test/a:1', { watch: false, cron: '0 * * * *' }), service('b', 'r.test/b:1', { watch: false, cron: '5 * * * *' })]);
+  const { scheduler, cd, find } = setup([service('a', { image: 'r.test/a:1', dispenser: { watch: false, cron: '0 * * * *' } }), service('b', { image: 'r.test/b:1', dispenser: { watch: false, cron: '5 * * * *' } })]);
   t.after(() => cd.stop());
   assert.deepEqual(scheduler.active().sort(), ['0 * * * *', '5 * * * *']);
-  await cd.update(config([service('a', 'r.test/a:1', { watch: false, cron: '30 * * * *' }), service('c', 'r.test/c:1', { watch: false, cron: 'bad' }), service('d', 'r.test/d:1', { watch: false, cron: '1 1 * * *' })]));
+  await cd.update(config([service('a', { image: 'r.test/a:1', dispenser: { watch: false, cron: '30 * * * *' } }), service('c', { image: 'r.test/c:1', dispenser: { watch: false, cron: 'bad' } }), service('d', { image: 'r.test/d:1', dispenser: { watch: false, cron: '1 1 * * *' } })]));
   assert.deepEqual(scheduler.active().sort(), ['1 1 * * *', '30 * * * *']);
   assert.equal(find(/cannot schedule/, 'c')[0]?.code, 'CRON_INVALID');
   assert.equal(find(/cron schedule removed/, 'b').length, 1);
@@ -105,7 +106,7 @@ test('a cron tick while the watcher is redeploying the same service is skipped, 
   const registry = new FakeRegistry();
   const scheduler = new FakeScheduler();
   const { log, find } = captureLog();
-  const cd = startContinuousDeployment(config([service('web', 'reg.test/web:1', { watch: true, cron: '0 4 * * *' })]), { deployer, registry, log, scheduler });
+  const cd = startContinuousDeployment(config([service('web', { image: 'reg.test/web:1', dispenser: { watch: true, cron: '0 4 * * *' } })]), { deployer, registry, log, scheduler });
   t.after(() => cd.stop());
   deployer.running.set('web', 'sha256:a');
   registry.answers.set('web', 'sha256:b');
@@ -127,7 +128,7 @@ test('a cron tick while the watcher is redeploying the same service is skipped, 
 });
 
 test('a run whose container is gone does not block the next tick, even if its exit was never reported', async (t) => {
-  const { deployer, cd, fire } = setup([service('job', 'reg.test/job:1', { watch: false, cron: '* * * * *' })]);
+  const { deployer, cd, fire } = setup([service('job', { image: 'reg.test/job:1', dispenser: { watch: false, cron: '* * * * *' } })]);
   t.after(() => cd.stop());
   await fire('* * * * *');
   deployer.alive.delete('job'); // gone, but waitForExit never resolves

@@ -4,15 +4,16 @@ import { startContinuousDeployment } from '../../src/cd/continuous-deployment.js
 import { nextInterval } from '../../src/cd/watcher.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { FakeDeployer } from '../helpers/fake-deployer.js';
-import { FakeRegistry, FakeScheduler, config, service } from '../helpers/fakes.js';
-import { captureLog } from '../helpers/log.js';
+import { config, service } from '@dispenser/shared/testing/config';
+import { FakeRegistry, FakeScheduler } from '../helpers/fakes.js';
+import { captureLog } from '@dispenser/shared/testing/log';
 
-function setup(services = [service('web', 'reg.test/web:1'), service('api', 'other.test/api:1')], delayMs = 60_000) {
+function setup(services = [service('web', { image: 'reg.test/web:1', dispenser: { watch: true } }), service('api', { image: 'other.test/api:1', dispenser: { watch: true } })], delayMs = 60_000) {
   const deployer = new FakeDeployer();
   const registry = new FakeRegistry();
   const { log, lines, find } = captureLog();
   let clock = 1_000_000;
-  const cd = startContinuousDeployment(config(services, delayMs), { deployer, registry, log, scheduler: new FakeScheduler(), now: () => clock, random: () => 0.5 });
+  const cd = startContinuousDeployment(config(services, { delayMs }), { deployer, registry, log, scheduler: new FakeScheduler(), now: () => clock, random: () => 0.5 });
   return { deployer, registry, lines, find, cd, advance: (ms: number) => (clock += ms) };
 }
 
@@ -64,7 +65,7 @@ test('a digest whose deploy failed is not retried until the registry shows anoth
 });
 
 test('a failing registry backs off alone, is logged once, and recovery is logged', async (t) => {
-  const { deployer, registry, find, cd, advance } = setup([service('web', 'reg.test/web:1'), service('web2', 'reg.test/web2:1'), service('api', 'other.test/api:1')]);
+  const { deployer, registry, find, cd, advance } = setup([service('web', { image: 'reg.test/web:1', dispenser: { watch: true } }), service('web2', { image: 'reg.test/web2:1', dispenser: { watch: true } }), service('api', { image: 'other.test/api:1', dispenser: { watch: true } })]);
   t.after(() => cd.stop());
   deployer.running.set('api', 'sha256:api1').set('web', 'sha256:w').set('web2', 'sha256:w2');
   registry.answers.set('web', unreachable()).set('web2', unreachable()).set('api', 'sha256:api1');
@@ -92,7 +93,7 @@ test('a failing registry backs off alone, is logged once, and recovery is logged
 });
 
 test('429 waits for Retry-After before asking that registry again', async (t) => {
-  const { registry, cd, advance, find, deployer } = setup([service('web', 'reg.test/web:1')], 10_000);
+  const { registry, cd, advance, find, deployer } = setup([service('web', { image: 'reg.test/web:1', dispenser: { watch: true } })], 10_000);
   t.after(() => cd.stop());
   deployer.running.set('web', 'sha256:w');
   registry.answers.set('web', new RegistryError('REGISTRY_RATE_LIMITED', 'reg.test answered 429', { scope: 'registry', status: 429, retryAfterMs: 120_000 }));
@@ -127,7 +128,7 @@ test('a missing tag or bad credentials is logged once per service and retried ev
 });
 
 test('lookups run with bounded concurrency', async (t) => {
-  const services = Array.from({ length: 40 }, (_, i) => service(`s${i}`, `reg.test/s${i}:1`));
+  const services = Array.from({ length: 40 }, (_, i) => service(`s${i}`, { image: `reg.test/s${i}:1`, dispenser: { watch: true } }));
   const deployer = new FakeDeployer();
   const registry = new FakeRegistry();
   registry.latencyMs = 5;
@@ -143,11 +144,11 @@ test('lookups run with bounded concurrency', async (t) => {
 });
 
 test('reload adds and removes watched services; pinned digests are not watched', async (t) => {
-  const { registry, cd, deployer, find } = setup([service('web', 'reg.test/web:1')]);
+  const { registry, cd, deployer, find } = setup([service('web', { image: 'reg.test/web:1', dispenser: { watch: true } })]);
   t.after(() => cd.stop());
   registry.answers.set('web', 'sha256:w').set('api', 'sha256:a');
   deployer.running.set('web', 'sha256:w').set('api', 'sha256:a');
-  await cd.update(config([service('api', 'reg.test/api:1'), service('pinned', `reg.test/p@sha256:${'1'.repeat(64)}`), service('quiet', 'reg.test/q:1', { watch: false })]));
+  await cd.update(config([service('api', { image: 'reg.test/api:1', dispenser: { watch: true } }), service('pinned', { image: `reg.test/p@sha256:${'1'.repeat(64)}`, dispenser: { watch: true } }), service('quiet', { image: 'reg.test/q:1', dispenser: { watch: false } })]));
   await cd.pollNow();
   assert.deepEqual(registry.asked, ['api']);
   assert.equal(find(/not watching/, 'pinned').length, 1);
@@ -161,7 +162,7 @@ test('the poll interval gets up to 10 % (at most 5 s) of jitter and never comes 
 });
 
 test('polls asked for while one runs queue behind it instead of overlapping', async (t) => {
-  const { registry, cd, deployer } = setup([service('web', 'reg.test/web:1')]);
+  const { registry, cd, deployer } = setup([service('web', { image: 'reg.test/web:1', dispenser: { watch: true } })]);
   t.after(() => cd.stop());
   registry.latencyMs = 20;
   registry.answers.set('web', 'sha256:w');
@@ -176,7 +177,7 @@ test('the timer polls on its own every delay', async (t) => {
   const registry = new FakeRegistry();
   registry.answers.set('web', 'sha256:1');
   deployer.running.set('web', 'sha256:1');
-  const cd = startContinuousDeployment(config([service('web', 'reg.test/web:1')], 50), { deployer, registry, log: captureLog().log, scheduler: new FakeScheduler() });
+  const cd = startContinuousDeployment(config([service('web', { image: 'reg.test/web:1', dispenser: { watch: true } })], { delayMs: 50 }), { deployer, registry, log: captureLog().log, scheduler: new FakeScheduler() });
   t.after(() => cd.stop());
   await new Promise((r) => setTimeout(r, 600));
   assert.ok(registry.asked.length >= 3, `polled ${registry.asked.length} times in 600 ms with a 50 ms delay`);

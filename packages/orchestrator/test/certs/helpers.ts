@@ -4,57 +4,12 @@ import { connect, createSecureContext, type PeerCertificate, type SecureContext 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
 import type { DispenserConfig, ServiceConfig, CertbotSettings, ProxyStrategy } from '@dispenser/shared/config/types';
-import type { CertEntry, Route } from '@dispenser/shared/ipc/messages';
-import type { Logger } from '@dispenser/shared/log';
-import type { ProxyPublisher } from '../../src/contracts.js';
+import type { CertEntry } from '@dispenser/shared/ipc/messages';
 import { lockPort } from '@dispenser/shared/testing/port-lock';
-import { config, service } from '../fixtures.js';
-
-/** Stands in for the supervisor + proxy workers: keeps the latest snapshots. */
-export class MemoryPublisher implements ProxyPublisher {
-  certs: readonly CertEntry[] = [];
-  certSnapshots = 0;
-  tokens: Readonly<Record<string, string>> = {};
-  /** every challenge snapshot, to check tokens were published and withdrawn */
-  challengeHistory: Readonly<Record<string, string>>[] = [];
-  private waiters: (() => void)[] = [];
-
-  async publishRoutes(_routes: readonly Route[]): Promise<void> {}
-  async publishCerts(certs: readonly CertEntry[]): Promise<void> {
-    this.certs = certs;
-    this.certSnapshots += 1;
-    for (const w of this.waiters.splice(0)) w();
-  }
-  /** a slow fan-out: tokens reach the "workers" only this long after the publish call */
-  challengeDelayMs = 0;
-  async publishChallenges(tokens: Readonly<Record<string, string>>): Promise<void> {
-    if (this.challengeDelayMs) await new Promise((r) => setTimeout(r, this.challengeDelayMs));
-    this.tokens = tokens;
-    this.challengeHistory.push(tokens);
-  }
-  cert(host: string): CertEntry | undefined {
-    return this.certs.find((c) => c.hosts.includes(host));
-  }
-  /** resolves once a published snapshot satisfies pred */
-  async waitFor(pred: (p: MemoryPublisher) => boolean, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pred(this)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for a certificate snapshot');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-}
+import { config, service } from '@dispenser/shared/testing/config';
+import type { MemoryPublisher } from '@dispenser/shared/testing/publisher';
 
 /** Answers HTTP-01 challenges from the publisher's tokens, as a proxy worker would. */
 export async function startChallengeServer(
@@ -142,18 +97,6 @@ export function makeConfig(opts: {
     ...base,
     proxy: { ...base.proxy, strategy: opts.strategy ?? 'https-only', bind: '127.0.0.1', connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000 },
   };
-}
-
-/** A logger whose lines the test can read. */
-export function captureLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
-  const out: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'debug', base: { component: 'orchestrator' } }, stream), lines: () => out };
 }
 
 /**

@@ -1,9 +1,6 @@
-import type { DispenserConfig, ServiceConfig, ServiceDispenserConfig } from '@dispenser/shared/config/types';
 import type { DigestSource } from '../../src/registry/client.js';
 import type { ImageReference } from '../../src/registry/reference.js';
 import type { ScheduledJob, Scheduler } from '../../src/cd/scheduler.js';
-import { config as baseConfig, service as baseService } from '../fixtures.js';
-import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 /** A registry answer per repository: a digest, or an error to throw. */
 export class FakeRegistry implements DigestSource {
@@ -45,24 +42,4 @@ export class FakeScheduler implements Scheduler {
   active(): string[] {
     return [...this.jobs].filter(([, j]) => !j.cancelled).map(([e]) => e);
   }
-}
-
-/** A watched service under /srv: the shared fixture with what the CD tests need. */
-export function service(name: string, image: string, dispenser: Partial<ServiceDispenserConfig> = {}): ServiceConfig {
-  return baseService(name, {
-    dir: `/srv/${name}`,
-    file: `/srv/${name}/service.toml`,
-    image,
-    dispenser: { watch: true, initialize: 'immediately', pull: 'on-startup', strategy: 'recreate', ...dispenser },
-  });
-}
-
-export function config(services: ServiceConfig[], delayMs = 60_000): DispenserConfig {
-  return baseConfig(services, {
-    configFile: '/srv/dispenser.toml',
-    baseDir: '/srv',
-    stateDir: '/srv/.dispenser',
-    delayMs,
-    proxy: testProxySettings({ enabled: false, strategy: 'http-only', bind: '127.0.0.1', connectTimeoutMs: 1000, upstreamTimeoutMs: 1000, shutdownTimeoutMs: 1000 }),
-  });
 }

@@ -2,14 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomName } from '@dispenser/shared/testing/docker';
 import { infraEnv } from '@dispenser/shared/testing/infra';
 import { run } from './exec.js';
 
 export const TEST_LABEL = 'dispenser.test=cd';
-
-export function randomName(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
 
 /**
  * Builds and pushes test images. Every image is labelled with this session's id so cleanup

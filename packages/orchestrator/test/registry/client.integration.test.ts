@@ -9,7 +9,8 @@ import { infra } from '@dispenser/shared/testing/infra';
 import { RegistryClient } from '../../src/registry/client.js';
 import { DockerCredentials } from '../../src/registry/credentials.js';
 import { parseReference } from '../../src/registry/reference.js';
-import { ImagePusher, randomName } from '../helpers/images.js';
+import { randomName } from '@dispenser/shared/testing/docker';
+import { ImagePusher } from '../helpers/images.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry-server.js';
 import { startTokenIssuer, type TokenIssuer } from '../helpers/token-issuer.js';
 
