@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnvFile } from '../src/env-file.js';
-import { freePort, runCli, startCli, Workspace } from './helpers/daemon.js';
+import { runCli, startDaemon } from '@dispenser/shared/testing/daemon';
+import { fakeChildren, freePort, Workspace } from './helpers/workspace.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'dispenser-envfile-'));
@@ -45,13 +46,13 @@ test('the daemon loads .env at start into the orchestrator\'s environment, not t
   const ws = new Workspace(t);
   ws.writeConfig({ port: await freePort(), workers: 1, tag: 'x' });
   writeFileSync(join(ws.dir, '.env'), 'DISPENSER_TEST_PROBE=s3cr3t-value\n');
-  const cli = startCli(t, ['-c', ws.configFile]);
-  await cli.waitFor((l) => l.msg === 'dispenser ready');
-  const started = await cli.waitFor((l) => l.component === 'fake-orchestrator' && l.msg === 'started');
+  const cli = startDaemon(['-c', ws.configFile], fakeChildren, { t });
+  await cli.waitForLog((l) => l.msg === 'dispenser ready');
+  const started = await cli.waitForLog((l) => l.component === 'fake-orchestrator' && l.msg === 'started');
   assert.equal(started.probe, 's3cr3t-value');
-  const worker = await cli.waitFor((l) => l.component === 'fake-worker' && l.msg === 'started');
+  const worker = await cli.waitForLog((l) => l.component === 'fake-worker' && l.msg === 'started');
   assert.equal(worker.probe, null);
-  const loaded = await cli.waitFor((l) => Array.isArray(l.variables));
+  const loaded = await cli.waitForLog((l) => Array.isArray(l.variables));
   assert.deepEqual(loaded.variables, ['DISPENSER_TEST_PROBE']);
   const supervisorLines = cli.lines.filter((l) => l.component !== 'fake-orchestrator' && l.component !== 'fake-worker');
   assert.ok(!JSON.stringify(supervisorLines).includes('s3cr3t-value'), 'the value is not logged');

@@ -17,11 +17,11 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '@dispenser/shared/testing/daemon';
+import { docker } from '@dispenser/shared/testing/docker';
 import { infraEnv } from '@dispenser/shared/testing/infra';
 import { freePort } from '@dispenser/shared/testing/ports';
 
-const CLI = fileURLToPath(new URL('../../../cli/bin/run.js', import.meta.url));
 const CONCURRENCY = 8;
 const STEADY_MS = 5000;
 
@@ -29,10 +29,6 @@ interface Sample {
   at: number;
   ms: number;
   ok: boolean;
-}
-
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 function buildImage(ref: string, base: string, body: string): void {

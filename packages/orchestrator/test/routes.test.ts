@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { routeTable } from '../src/routes.js';
-import { containerInfo as info, service } from './fixtures.js';
+import { service } from '@dispenser/shared/testing/config';
+import { containerInfo as info } from './helpers/fakes.js';
 
 test('route table: every declared proxied service; upstream = IP on the instance network when running, null otherwise (503, not 404)', () => {
   const proxy = (host: string, path = '/') => ({ host, path, servicePort: 8080, healthIntervalMs: 1, healthTimeoutMs: 1, deployTimeoutMs: 1, drainTimeoutMs: 1 });

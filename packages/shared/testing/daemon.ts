@@ -156,8 +156,9 @@ export interface CliResult {
 }
 
 /** Runs the CLI once (`-s stop`, `down`, `--help`, a refusal) and resolves with its exit code and output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], {
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     env: { ...process.env, ...BASE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -68,8 +68,8 @@ test('dev -s NAME… runs the daemon with only those services', async (t) => {
 test('dev without -s runs the daemon in dev mode with every service; flags may come before dev', async (t) => {
   const ws = new Workspace(t);
   ws.writeConfig({ port: 1, workers: 0, enabled: false, tag: 'x' });
-  const cli = startCli(t, ['-c', ws.configFile, 'dev']);
-  const started = await cli.waitFor((l) => l.component === 'fake-orchestrator' && l.msg === 'started');
+  const cli = startDaemon(['-c', ws.configFile, 'dev'], fakeChildren, { t });
+  const started = await cli.waitForLog((l) => l.component === 'fake-orchestrator' && l.msg === 'started');
   assert.equal(started.devServices, '[]');
   assert.equal(started.configFile, ws.configFile);
   process.kill(cli.pid, 'SIGTERM');

@@ -1,3 +1,4 @@
+import type { ContainerInfo } from '../../src/docker/engine.js';
 import type { DigestSource } from '../../src/registry/client.js';
 import type { ImageReference } from '../../src/registry/reference.js';
 import type { ScheduledJob, Scheduler } from '../../src/cd/scheduler.js';
@@ -42,4 +43,12 @@ export class FakeScheduler implements Scheduler {
   active(): string[] {
     return [...this.jobs].filter(([, j]) => !j.cancelled).map(([e]) => e);
   }
+}
+
+/** A container as the engine inspects it: never started unless `state` says so, on the "dispenser" network when `ip` is given. */
+export function containerInfo(state: Record<string, unknown>, ip?: string): ContainerInfo {
+  return {
+    State: { Running: false, StartedAt: '0001-01-01T00:00:00Z', ExitCode: 0, Status: 'created', ...state },
+    NetworkSettings: { Networks: ip ? { dispenser: { IPAddress: ip } } : {} },
+  } as unknown as ContainerInfo;
 }

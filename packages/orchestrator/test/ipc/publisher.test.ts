@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage, type Message } from '@dispenser/shared/ipc/messages';
 import { ProcessPublisher } from '../../src/ipc/publisher.js';
-import { config } from '../fixtures.js';
+import { config } from '@dispenser/shared/testing/config';
 
 test('publisher: versions increase per kind and a publish resolves on applied ≥ its version', async () => {
   const sent: Message[] = [];

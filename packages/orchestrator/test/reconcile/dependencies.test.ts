@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerInfo } from '../../src/docker/engine.js';
 import { conditionState, servicesInCycles } from '../../src/reconcile/dependencies.js';
-import { containerInfo as info } from '../fixtures.js';
+import { containerInfo as info } from '../helpers/fakes.js';
 
 const started = '2026-01-01T00:00:00Z';
 const conditionCases: Array<[string, ContainerInfo | undefined, 'started' | 'completed' | 'healthy', string]> = [

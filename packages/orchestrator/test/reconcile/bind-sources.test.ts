@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { instanceFromEnv } from '@dispenser/shared/instance';
-import { createMissingBindSources } from '../src/reconcile/bind-sources.js';
-import { desiredService } from '../src/reconcile/desired.js';
-import { service } from './fixtures.js';
+import { createMissingBindSources } from '../../src/reconcile/bind-sources.js';
+import { desiredService } from '../../src/reconcile/desired.js';
+import { service } from '@dispenser/shared/testing/config';
 
 const spec = desiredService(
   service('web', {

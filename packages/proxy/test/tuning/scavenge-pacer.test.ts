@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BYTES_PER_REQUEST, MAX_BYTES, MIN_BYTES, ScavengePacer } from '../src/tuning/scavenge-pacer.js';
-import { proxyWorkerExecArgv } from '../src/tuning/exec-argv.js';
+import { BYTES_PER_REQUEST, MAX_BYTES, MIN_BYTES, ScavengePacer } from '../../src/tuning/scavenge-pacer.js';
+import { proxyWorkerExecArgv } from '../../src/tuning/exec-argv.js';
 
 const KB64 = 64 * 1024;
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { quickAckUnavailable } from '../src/tuning/quick-ack.js';
-import { captureLogger, route, startProxy } from './helpers.js';
+import { quickAckUnavailable } from '../../src/tuning/quick-ack.js';
+import { captureLogger, route, startProxy } from '../helpers.js';
 
 const HEAD_PART = 60 * 1024;
 const TAIL = 4 * 1024;

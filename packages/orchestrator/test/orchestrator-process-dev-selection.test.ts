@@ -5,7 +5,7 @@ import { createLogger } from '@dispenser/shared/log';
 import { instanceFromEnv } from '@dispenser/shared/instance';
 import type { ContainerEngine } from '../src/docker/engine.js';
 import { runOrchestratorProcess } from '../src/orchestrator-process.js';
-import { config } from './fixtures.js';
+import { config } from '@dispenser/shared/testing/config';
 
 /** Enough of an engine for a reconcile of nothing. */
 const idleEngine = {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProxyWorker } from '../src/proxy-worker.js';
-import { NO_TUNING, type TuningHooks } from '../src/tuning/index.js';
-import { tuningOff } from '../src/tuning/switches.js';
-import { captureLogger, get, route, startBackend, testSettings } from './helpers.js';
+import { ProxyWorker } from '../../src/proxy-worker.js';
+import { NO_TUNING, type TuningHooks } from '../../src/tuning/index.js';
+import { tuningOff } from '../../src/tuning/switches.js';
+import { captureLogger, get, route, startBackend, testSettings } from '../helpers.js';
 
 test('benchmark switch: only known piece names are turned off; unset turns nothing off', () => {
   assert.deepEqual([...tuningOff('quick-ack, malloc-trim,nonsense,')], ['quick-ack', 'malloc-trim']);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { MallocTrimmer, mallocTrimUnavailable } from '../src/tuning/malloc-trimmer.js';
+import { MallocTrimmer, mallocTrimUnavailable } from '../../src/tuning/malloc-trimmer.js';
 
 function trimmer() {
   const traffic = { started: 0 };
