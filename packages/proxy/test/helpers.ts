@@ -10,6 +10,7 @@ import type { Logger } from '@dispenser/shared/log';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import { ProxyWorker } from '../src/proxy-worker.js';
+import { captureLog } from '@dispenser/shared/testing/log';
 import { testProxySettings } from '@dispenser/shared/testing/proxy-settings';
 
 export interface Backend {
@@ -70,20 +71,6 @@ export function makeCert(names: string[], kind: 'ec' | 'rsa' = 'ec'): Cert {
   }
 }
 
-export interface LogLine {
-  obj: Record<string, unknown>;
-  msg: string;
-}
-
-/** A logger that keeps what it is given, for asserting on the access log. */
-export function captureLogger(lines: LogLine[] = []): Logger {
-  const record = (obj: unknown, msg?: string) => {
-    lines.push(typeof obj === 'string' ? { obj: {}, msg: obj } : { obj: obj as Record<string, unknown>, msg: msg ?? '' });
-  };
-  const logger = { info: record, warn: record, error: record, fatal: record, debug: () => undefined, trace: () => undefined, child: () => logger };
-  return logger as unknown as Logger;
-}
-
 /** Loopback, ports chosen by the system, short upstream timeouts. */
 export function testSettings(over: Partial<ProxySettings> = {}): ProxySettings {
   return testProxySettings({ strategy: 'both', httpPort: 0, httpsPort: 0, bind: '127.0.0.1', connectTimeoutMs: 2_000, upstreamTimeoutMs: 5_000, shutdownTimeoutMs: 2_000, ...over });
@@ -94,7 +81,7 @@ export function route(host: string, path: string, port: number, service = host):
 }
 
 /** An in-process worker listening on loopback with the given settings. */
-export async function startProxy(settings: Partial<ProxySettings> = {}, logger: Logger = captureLogger()): Promise<ProxyWorker> {
+export async function startProxy(settings: Partial<ProxySettings> = {}, logger: Logger = captureLog({ level: 'info', component: 'proxy' }).log): Promise<ProxyWorker> {
   const w = new ProxyWorker(logger);
   await w.apply({ type: 'proxy-settings', version: 1, settings: testSettings(settings) });
   return w;

@@ -7,7 +7,8 @@ import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import { MAX_WAITING } from '../src/pipeline.js';
 import { MAX_CONCURRENT_STREAMS } from '../src/listeners.js';
-import { captureLogger, makeCert, route, startBackend, startProxy, type Cert, type LogLine } from './helpers.js';
+import { captureLog, type CapturedLine } from '@dispenser/shared/testing/log';
+import { makeCert, route, startBackend, startProxy, type Cert } from './helpers.js';
 
 /**
  * What one client connection can hold: pipelined requests are forwarded one at a time, HTTP/2
@@ -17,8 +18,8 @@ import { captureLogger, makeCert, route, startBackend, startProxy, type Cert, ty
 const HOST = 'l.test';
 const cert: Cert = makeCert([HOST]);
 
-async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: LogLine[]) {
-  const w = await startProxy({ strategy: 'both', ...settings }, captureLogger(lines));
+async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: CapturedLine[]) {
+  const w = await startProxy({ strategy: 'both', ...settings }, captureLog({ level: 'info', component: 'proxy', into: lines }).log);
   t.after(() => w.drain(100));
   await w.apply({ type: 'routes', version: 1, routes });
   await w.apply({ type: 'certs', version: 1, certs: [{ hosts: [HOST], ...cert }] });
@@ -88,7 +89,7 @@ test('a client that stops reading the response is dropped after send_timeout (HT
     pump();
   });
   t.after(() => be.close());
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { w, http, https } = await proxyWith(t, [route(HOST, '/', be.port)], { sendTimeoutMs: 300, accessLog: true }, lines);
 
   // HTTP/1.1: the client never reads (its receive buffer fills)
@@ -113,8 +114,8 @@ test('a client that stops reading the response is dropped after send_timeout (HT
   assert.equal(w.traffic.inFlight, 0);
   const access = lines.filter((l) => l.msg === 'access');
   assert.equal(access.length, 2);
-  assert.ok(access.every((l) => l.obj['aborted'] === true && l.obj['error'] === 'DISPENSER_SEND_TIMEOUT'), JSON.stringify(access.map((l) => l.obj)));
-  assert.equal(lines.some((l) => l.obj['code'] === 'PROXY_UPSTREAM_FAILED'), false, 'not reported as the service failing');
+  assert.ok(access.every((l) => l['aborted'] === true && l['error'] === 'DISPENSER_SEND_TIMEOUT'), JSON.stringify(access.map((l) => l.obj)));
+  assert.equal(lines.some((l) => l['code'] === 'PROXY_UPSTREAM_FAILED'), false, 'not reported as the service failing');
 });
 
 test('HTTP/2: a header block begun and never finished does not hold the connection past the idle close', { timeout: 20_000 }, async (t) => {

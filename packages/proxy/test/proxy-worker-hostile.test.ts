@@ -4,12 +4,13 @@ import { connect, createServer as netServer, type AddressInfo, type Socket } fro
 import { createServer as httpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
-import { captureLogger, h2get, h2session, makeCert, route, startBackend, startProxy, type LogLine } from './helpers.js';
+import { captureLog, type CapturedLine } from '@dispenser/shared/testing/log';
+import { h2get, h2session, makeCert, route, startBackend, startProxy } from './helpers.js';
 
 // Hostile clients and odd upstreams: each case here broke the proxy once (issue 17).
 
-async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: LogLine[]) {
-  const w = await startProxy({ strategy: 'both', ...settings }, captureLogger(lines));
+async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: CapturedLine[]) {
+  const w = await startProxy({ strategy: 'both', ...settings }, captureLog({ level: 'info', component: 'proxy', into: lines }).log);
   t.after(() => w.drain(100));
   await w.apply({ type: 'routes', version: 1, routes });
   return { w, http: w.listeners.httpPort!, https: w.listeners.httpsPort ?? 0 };
@@ -221,12 +222,12 @@ test('an upstream 101 to a plain request is a prompt 502; bare-LF response lines
   const upgrade = await rawBackend(t, () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n');
   const bareLf = await rawBackend(t, () => 'HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\nhello');
   const doubtful = await rawBackend(t, () => 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { http } = await proxyWith(t, [route('up.test', '/', upgrade.port), route('lf.test', '/', bareLf.port), route('dbl.test', '/', doubtful.port)], { upstreamTimeoutMs: 30_000 }, lines);
   const started = Date.now();
   assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: up.test\r\nConnection: close\r\n\r\n', 5000)), 502);
   assert.ok(Date.now() - started < 2000, 'answered at once, not after the upstream timeout');
-  assert.ok(lines.some((l) => l.obj['code'] === 'PROXY_UPSTREAM_FAILED' && l.obj['cause'] === 'EUNEXPECTED_UPGRADE' && l.obj['service'] === 'up.test'));
+  assert.ok(lines.some((l) => l['code'] === 'PROXY_UPSTREAM_FAILED' && l['cause'] === 'EUNEXPECTED_UPGRADE' && l['service'] === 'up.test'));
 
   const lf = await raw(http, 'GET / HTTP/1.1\r\nHost: lf.test\r\nConnection: close\r\n\r\n');
   assert.equal(statusOf(lf), 200);
@@ -244,12 +245,12 @@ test('an upstream 101 to a plain request is a prompt 502; bare-LF response lines
 
 test('502s are logged at warn with service, upstream and cause by default, and a flood is rate-limited', async (t) => {
   const deadPort = await refusingPort();
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { http } = await proxyWith(t, [route('dead.test', '/', deadPort, 'deadsvc')], {}, lines);
   for (let i = 0; i < 60; i++) assert.equal(statusOf(await raw(http, 'GET / HTTP/1.1\r\nHost: dead.test\r\nConnection: close\r\n\r\n')), 502);
-  const warns = lines.filter((l) => l.obj['code'] === 'PROXY_UPSTREAM_FAILED');
+  const warns = lines.filter((l) => l['code'] === 'PROXY_UPSTREAM_FAILED');
   assert.ok(warns.length >= 1 && warns.length <= 20, `${warns.length} warn lines for 60 failures`);
-  assert.deepEqual([warns[0]!.obj['service'], warns[0]!.obj['upstream'], warns[0]!.obj['cause'], warns[0]!.obj['status']], ['deadsvc', `127.0.0.1:${deadPort}`, 'ECONNREFUSED', 502]);
+  assert.deepEqual([warns[0]!['service'], warns[0]!['upstream'], warns[0]!['cause'], warns[0]!['status']], ['deadsvc', `127.0.0.1:${deadPort}`, 'ECONNREFUSED', 502]);
   assert.equal(lines.some((l) => l.msg === 'access'), false, 'access log is off by default');
 });
 
@@ -257,12 +258,12 @@ test('the access log shows what the client got: 499 when it left before the answ
   const slow = await startBackend('slow', () => undefined);
   const cut = await rawBackend(t, () => 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial', true);
   t.after(() => slow.close());
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { http } = await proxyWith(t, [route('slow.test', '/', slow.port), route('cut.test', '/', cut.port)], { accessLog: true }, lines);
   await raw(http, 'GET /gone HTTP/1.1\r\nHost: slow.test\r\n\r\n', 200);
   await raw(http, 'GET /cut HTTP/1.1\r\nHost: cut.test\r\n\r\n', 1000);
   await new Promise((r) => setTimeout(r, 100));
-  const access = (path: string) => lines.find((l) => l.msg === 'access' && l.obj['path'] === path)?.obj;
+  const access = (path: string) => lines.find((l) => l.msg === 'access' && l['path'] === path);
   assert.equal(access('/gone')?.['status'], 499);
   assert.equal(access('/gone')?.['aborted'], true);
   assert.equal(access('/cut')?.['status'], 200);
@@ -286,7 +287,7 @@ test('Connection cannot strip a body\'s framing: Connection: content-length smug
 test('repeated single-value trailers reach an HTTP/2 client joined, and the stream ends', async (t) => {
   const be = await rawBackend(t, () => 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nEtag: "a"\r\nEtag: "b"\r\nLast-Modified: x\r\nLast-Modified: y\r\nX-Bad: a\x01b\r\n\r\n');
   const cert = makeCert(['a.test']);
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { w, https } = await proxyWith(t, [route('a.test', '/', be.port)], { accessLog: true }, lines);
   await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['a.test'], ...cert }] });
   const session = h2session(https, 'a.test', cert.certPem);
@@ -302,7 +303,7 @@ test('repeated single-value trailers reach an HTTP/2 client joined, and the stre
   assert.equal(trailers['etag'], '"a", "b"');
   assert.equal(trailers['x-bad'], undefined, 'a value with a control character is dropped');
   assert.equal(w.traffic.inFlight, 0, 'the request was settled');
-  assert.equal(lines.find((l) => l.msg === 'access' && l.obj['path'] === '/t')?.obj['status'], 200);
+  assert.equal(lines.find((l) => l.msg === 'access' && l['path'] === '/t')?.['status'], 200);
 });
 
 test('a 101 without Upgrade, and statuses outside 200-599, are 502 for HTTP/1.1 clients too', async (t) => {
@@ -319,7 +320,7 @@ test('an HTTP/2 client that resets its stream before the answer is logged as 499
   const slow = await startBackend('slow', () => undefined);
   t.after(() => slow.close());
   const cert = makeCert(['a.test']);
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { w, https } = await proxyWith(t, [route('a.test', '/', slow.port)], { accessLog: true }, lines);
   await w.apply({ type: 'certs', version: 1, certs: [{ hosts: ['a.test'], ...cert }] });
   const session = h2session(https, 'a.test', cert.certPem);
@@ -329,7 +330,7 @@ test('an HTTP/2 client that resets its stream before the answer is logged as 499
   await new Promise((r) => setTimeout(r, 100));
   stream.close(0x8 /* CANCEL */);
   for (let i = 0; i < 50 && !lines.some((l) => l.msg === 'access'); i++) await new Promise((r) => setTimeout(r, 20));
-  const access = lines.find((l) => l.msg === 'access' && l.obj['path'] === '/reset')?.obj;
+  const access = lines.find((l) => l.msg === 'access' && l['path'] === '/reset');
   assert.equal(access?.['status'], 499);
   assert.equal(access?.['aborted'], true);
 });
@@ -350,7 +351,7 @@ test('an Upgrade offer other than WebSocket is ignored: the request is answered 
 
 test('a WebSocket upgrade the upstream refuses reaches the client with a checked head, and is logged with its status', async (t) => {
   const refuse = await rawBackend(t, () => 'HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\nX-Bad: a\x01b\r\nX-Ok: yes\r\n\r\n4\r\nnope\r\n0\r\n\r\n');
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { http } = await proxyWith(t, [route('ws.test', '/', refuse.port)], { accessLog: true }, lines);
   const answer = await raw(http, 'GET /ws HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 3000);
   assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n/);
@@ -358,14 +359,14 @@ test('a WebSocket upgrade the upstream refuses reaches the client with a checked
   assert.match(answer, /x-ok: yes/i);
   assert.match(answer, /\r\n\r\nnope$/);
   for (let i = 0; i < 50 && !lines.some((l) => l.msg === 'access'); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(lines.find((l) => l.msg === 'access')?.obj['status'], 403);
+  assert.equal(lines.find((l) => l.msg === 'access')?.['status'], 403);
 });
 
 test('a flood of failures for one service does not hide the warn line of another', async (t) => {
   const deadPort = await refusingPort();
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const { http } = await proxyWith(t, [route('flood.test', '/', deadPort, 'flood'), route('quiet.test', '/', deadPort, 'quiet')], {}, lines);
   for (let i = 0; i < 40; i++) await raw(http, 'GET / HTTP/1.1\r\nHost: flood.test\r\nConnection: close\r\n\r\n');
   await raw(http, 'GET / HTTP/1.1\r\nHost: quiet.test\r\nConnection: close\r\n\r\n');
-  assert.ok(lines.some((l) => l.obj['code'] === 'PROXY_UPSTREAM_FAILED' && l.obj['service'] === 'quiet'));
+  assert.ok(lines.some((l) => l['code'] === 'PROXY_UPSTREAM_FAILED' && l['service'] === 'quiet'));
 });

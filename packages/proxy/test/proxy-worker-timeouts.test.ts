@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import type { ProxyWorker } from '../src/proxy-worker.js';
-import { captureLogger, get, h2get, h2session, makeCert, route, startBackend, startProxy, type Cert, type LogLine } from './helpers.js';
+import { captureLog, type CapturedLine } from '@dispenser/shared/testing/log';
+import { get, h2get, h2session, makeCert, route, startBackend, startProxy, type Cert } from './helpers.js';
 
 /**
  * Client-side timeouts on real loopback sockets, with short settings: headers, keep-alive idle,
@@ -19,8 +20,8 @@ import { captureLogger, get, h2get, h2session, makeCert, route, startBackend, st
 const HOST = 't.test';
 const cert: Cert = makeCert([HOST]);
 
-async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings>, lines?: LogLine[]): Promise<{ w: ProxyWorker; http: number; https: number }> {
-  const w = await startProxy(settings, captureLogger(lines));
+async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings>, lines?: CapturedLine[]): Promise<{ w: ProxyWorker; http: number; https: number }> {
+  const w = await startProxy(settings, captureLog({ level: 'info', component: 'proxy', into: lines }).log);
   t.after(() => w.drain(100));
   await w.apply({ type: 'routes', version: 1, routes });
   await w.apply({ type: 'certs', version: 1, certs: [{ hosts: [HOST], ...cert }] });
@@ -158,7 +159,7 @@ for (const tls of [false, true]) {
   test(`${proto}: an upload that keeps moving outlives body_timeout; a stalled one gets 408, logged as 408`, async (t) => {
     const be = await countingBackend();
     t.after(() => be.close());
-    const lines: LogLine[] = [];
+    const lines: CapturedLine[] = [];
     const p = await proxyWith(t, [route(HOST, '/', be.port)], { bodyTimeoutMs: 400, accessLog: true }, lines);
     const port = tls ? p.https : p.http;
 
@@ -177,8 +178,8 @@ for (const tls of [false, true]) {
     assert.match(data, /^HTTP\/1\.1 408 /);
     assert.match(data, /connection: close/i);
     assert.ok(Date.now() - started >= 350);
-    const entry = lines.find((l) => l.msg === 'access' && l.obj.path === '/stall');
-    assert.equal(entry?.obj.status, 408);
+    const entry = lines.find((l) => l.msg === 'access' && l.path === '/stall');
+    assert.equal(entry?.status, 408);
   });
 }
 
@@ -205,7 +206,7 @@ test('HTTP: time the proxy spends not reading (upstream backpressure) does not c
 test('HTTP/2: an upload that keeps moving outlives body_timeout; a stalled stream gets 408 and is closed', async (t) => {
   const be = await countingBackend();
   t.after(() => be.close());
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const p = await proxyWith(t, [route(HOST, '/', be.port)], { bodyTimeoutMs: 400, accessLog: true }, lines);
   const session = h2session(p.https, HOST, cert.certPem);
   t.after(() => session.destroy());
@@ -236,8 +237,8 @@ test('HTTP/2: an upload that keeps moving outlives body_timeout; a stalled strea
   const r = await Promise.race([stalled.reply, sleep(4000).then(() => ({ status: -1, body: '' }))]);
   assert.equal(r.status, 408);
   assert.ok(await Promise.race([closed, sleep(2000).then(() => false)]), 'the stream is closed');
-  const entry = lines.find((l) => l.msg === 'access' && l.obj.path === '/stall');
-  assert.equal(entry?.obj.status, 408);
+  const entry = lines.find((l) => l.msg === 'access' && l.path === '/stall');
+  assert.equal(entry?.status, 408);
   assert.equal((await h2get(session, '/')).status, 200, 'the session goes on');
 });
 

@@ -10,7 +10,8 @@ import { connect } from 'node:net';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import { compileRoutes, lookup } from '../src/table.js';
 import { UNAVAILABLE_RETRY_AFTER_S } from '../src/handler.js';
-import { captureLogger, get, route, startBackend, startProxy, type LogLine } from './helpers.js';
+import { captureLog, type CapturedLine } from '@dispenser/shared/testing/log';
+import { get, route, startBackend, startProxy } from './helpers.js';
 
 function down(host: string, path: string, service = host): Route {
   return { service, host, path, upstream: null };
@@ -30,8 +31,8 @@ test('table: a declared route without upstream is found (not undefined) and hold
 
 test('proxy: 503 with Retry-After for a declared service that is not running, 404 for what nobody declares, logged without a failure warn', async (t) => {
   const web = await startBackend('web');
-  const lines: LogLine[] = [];
-  const w = await startProxy({ accessLog: true }, captureLogger(lines));
+  const lines: CapturedLine[] = [];
+  const w = await startProxy({ accessLog: true }, captureLog({ level: 'info', component: 'proxy', into: lines }).log);
   t.after(async () => {
     await w.drain(100);
     await web.close();
@@ -59,10 +60,10 @@ test('proxy: 503 with Retry-After for a declared service that is not running, 40
   assert.match(raw, new RegExp(`retry-after: ${UNAVAILABLE_RETRY_AFTER_S}\\r\\n`, 'i'));
 
   await new Promise((r) => setTimeout(r, 50));
-  const access = lines.filter((l) => l.msg === 'access' && l.obj.status === 503);
+  const access = lines.filter((l) => l.msg === 'access' && l.status === 503);
   assert.ok(access.length >= 3, 'every 503 is in the access log');
-  assert.ok(access.every((l) => l.obj.upstream === null && typeof l.obj.service === 'string'));
-  assert.deepEqual(lines.filter((l) => l.obj.code === 'PROXY_UPSTREAM_FAILED' || l.obj.code === 'PROXY_UPSTREAM_TIMEOUT'), [], 'not an upstream failure');
+  assert.ok(access.every((l) => l.upstream === null && typeof l.service === 'string'));
+  assert.deepEqual(lines.filter((l) => l.code === 'PROXY_UPSTREAM_FAILED' || l.code === 'PROXY_UPSTREAM_TIMEOUT'), [], 'not an upstream failure');
 });
 
 test('proxy: the service coming back (a new snapshot with its upstream) is served at once', async (t) => {

@@ -10,10 +10,11 @@ import type { ProxySettings } from '@dispenser/shared/config/types';
 import type { Route } from '@dispenser/shared/ipc/messages';
 import { ProxyWorker } from '../src/proxy-worker.js';
 import { tlsResumes, tlsSession } from '@dispenser/shared/testing/tls-session';
-import { captureLogger, get, h2get, h2session, handshake, makeCert, route, startBackend, startProxy, testSettings, type LogLine } from './helpers.js';
+import { captureLog, type CapturedLine } from '@dispenser/shared/testing/log';
+import { get, h2get, h2session, handshake, makeCert, route, startBackend, startProxy, testSettings } from './helpers.js';
 
-async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: LogLine[]): Promise<{ w: ProxyWorker; http: number; https: number }> {
-  const w = await startProxy(settings, captureLogger(lines));
+async function proxyWith(t: TestContext, routes: Route[], settings: Partial<ProxySettings> = {}, lines?: CapturedLine[]): Promise<{ w: ProxyWorker; http: number; https: number }> {
+  const w = await startProxy(settings, captureLog({ level: 'info', component: 'proxy', into: lines }).log);
   t.after(() => w.drain(100));
   await w.apply({ type: 'routes', version: 1, routes });
   return { w, http: w.listeners.httpPort!, https: w.listeners.httpsPort ?? 0 };
@@ -177,7 +178,7 @@ test('a TLS session from one worker resumes on another with the same ticket keys
   await keysAfterListening.w.apply(certs);
   await keysAfterListening.w.apply({ type: 'tls-ticket-keys', version: 1, keys: shared });
   // the order a starting worker gets them in: keys before the TLS listener opens
-  const keysFirst = new ProxyWorker(captureLogger());
+  const keysFirst = new ProxyWorker(captureLog({ level: 'info', component: 'proxy' }).log);
   t.after(() => keysFirst.drain(100));
   await keysFirst.apply({ type: 'tls-ticket-keys', version: 1, keys: shared });
   await keysFirst.apply({ type: 'proxy-settings', version: 1, settings: testSettings() });
@@ -257,7 +258,7 @@ test('WebSocket upgrade passes through; the access log records requests', async 
     ws.on('message', (m) => ws.send(`echo ${String(m)}`));
   });
   t.after(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
-  const lines: LogLine[] = [];
+  const lines: CapturedLine[] = [];
   const wsPort = (wss.address() as AddressInfo).port;
   const { http } = await proxyWith(t, [route('ws.test', '/', wsPort)], { accessLog: true }, lines);
 
@@ -274,21 +275,21 @@ test('WebSocket upgrade passes through; the access log records requests', async 
   await get(http, '/plain', { host: 'ws.test' }); // the ws server answers plain HTTP with 426
   await new Promise((r) => setTimeout(r, 50));
   const access = lines.filter((l) => l.msg === 'access');
-  const plain = access.find((l) => l.obj.path === '/plain');
+  const plain = access.find((l) => l.path === '/plain');
   assert.ok(plain, 'access line for the plain request');
-  assert.equal(plain.obj.host, 'ws.test');
-  assert.equal(plain.obj.upstream, `127.0.0.1:${wsPort}`);
-  assert.equal(typeof plain.obj.status, 'number');
-  assert.equal(typeof plain.obj.durationMs, 'number');
-  assert.ok(access.some((l) => l.obj.path === '/socket' && l.obj.status === 101));
+  assert.equal(plain.host, 'ws.test');
+  assert.equal(plain.upstream, `127.0.0.1:${wsPort}`);
+  assert.equal(typeof plain.status, 'number');
+  assert.equal(typeof plain.durationMs, 'number');
+  assert.ok(access.some((l) => l.path === '/socket' && l.status === 101));
 
   // what the proxy answers itself is logged too
   await get(http, '/nowhere', { host: 'unknown.test' });
   await new Promise((r) => setTimeout(r, 50));
-  const unknown = lines.find((l) => l.msg === 'access' && l.obj.path === '/nowhere');
-  assert.equal(unknown?.obj.status, 404);
-  assert.equal(unknown?.obj.host, 'unknown.test');
-  assert.equal(unknown?.obj.upstream, null);
+  const unknown = lines.find((l) => l.msg === 'access' && l.path === '/nowhere');
+  assert.equal(unknown?.status, 404);
+  assert.equal(unknown?.host, 'unknown.test');
+  assert.equal(unknown?.upstream, null);
 });
 
 test('a client that goes away aborts the upstream request', async (t) => {

@@ -23,13 +23,15 @@ export interface CaptureOptions {
   level?: pino.Level;
   /** the `component` field every line carries; default orchestrator */
   component?: string;
+  /** the array the lines go to, when the test declared it before the logger */
+  into?: CapturedLine[];
 }
 
 /** pino's numeric levels, for assertions: `lines.filter((l) => l.level === LEVEL.warn)` */
 export const LEVEL = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 
 export function captureLog(opts: CaptureOptions = {}): CapturedLog {
-  const lines: CapturedLine[] = [];
+  const lines = opts.into ?? [];
   const log = pino({ level: opts.level ?? 'debug', base: { component: opts.component ?? 'orchestrator' } }, {
     write(s: string) {
       for (const line of s.split('\n')) if (line) lines.push(JSON.parse(line) as CapturedLine);

@@ -6,7 +6,8 @@ import type { ProxySettings } from '@dispenser/shared/config/types';
 import { freePort, waitPort } from '@dispenser/shared/testing/ports';
 import { which } from '@dispenser/shared/testing/tools';
 import type { Cert } from '../helpers.js';
-import { captureLogger, route, startProxy } from '../helpers.js';
+import { captureLog } from '@dispenser/shared/testing/log';
+import { route, startProxy } from '../helpers.js';
 import type { RecordingBackend } from './backend.js';
 
 /**
@@ -36,7 +37,7 @@ export interface Target {
 /** Dispenser's proxy worker, in this process (as packages/proxy/test/helpers.ts startProxy). */
 export async function startDispenser(backend: RecordingBackend, cert: Cert): Promise<Target> {
   const settings: Partial<ProxySettings> = { upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS, connectTimeoutMs: 1_000, shutdownTimeoutMs: 500, headerTimeoutMs: HEADER_TIMEOUT_MS };
-  const w = await startProxy(settings, captureLogger());
+  const w = await startProxy(settings, captureLog({ level: 'info', component: 'proxy' }).log);
   await w.apply({ type: 'routes', version: 1, routes: [route(HOST, '/', backend.ports.root!, 'root'), route(HOST, '/public', backend.ports.public!, 'public')] });
   await w.apply({ type: 'certs', version: 1, certs: [{ hosts: [HOST], ...cert }] });
   const crashes: Error[] = [];

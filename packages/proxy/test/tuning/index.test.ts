@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ProxyWorker } from '../../src/proxy-worker.js';
 import { NO_TUNING, type TuningHooks } from '../../src/tuning/index.js';
 import { tuningOff } from '../../src/tuning/switches.js';
-import { captureLogger, get, route, startBackend, testSettings } from '../helpers.js';
+import { captureLog } from '@dispenser/shared/testing/log';
+import { get, route, startBackend, testSettings } from '../helpers.js';
 
 test('benchmark switch: only known piece names are turned off; unset turns nothing off', () => {
   assert.deepEqual([...tuningOff('quick-ack, malloc-trim,nonsense,')], ['quick-ack', 'malloc-trim']);
@@ -30,7 +31,7 @@ test('the tuning hooks see every upstream response and every body byte; without 
   const counting: TuningHooks = { upstreamResponse: () => void seen.responses++, bodyBytes: (n) => void (seen.bytes += n) };
   const bodies: string[] = [];
   for (const tuning of [counting, NO_TUNING]) {
-    const w = new ProxyWorker(captureLogger(), [], tuning);
+    const w = new ProxyWorker(captureLog({ level: 'info', component: 'proxy' }).log, [], tuning);
     await w.apply({ type: 'proxy-settings', version: 1, settings: testSettings() });
     await w.apply({ type: 'routes', version: 1, routes: [route('t.test', '/', be.port)] });
     const r = await get(w.listeners.httpPort!, '/', { host: 't.test' }, 'POST', 'y'.repeat(50_000));

@@ -4,7 +4,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { quickAckUnavailable } from '../../src/tuning/quick-ack.js';
-import { captureLogger, route, startProxy } from '../helpers.js';
+import { captureLog } from '@dispenser/shared/testing/log';
+import { route, startProxy } from '../helpers.js';
 
 const HEAD_PART = 60 * 1024;
 const TAIL = 4 * 1024;
@@ -83,7 +84,7 @@ test('a backend that holds the tail of a response under Nagle is not made to wai
     return;
   }
 
-  const w = await startProxy({}, captureLogger());
+  const w = await startProxy({}, captureLog({ level: 'info', component: 'proxy' }).log);
   t.after(() => w.drain(100));
   await w.apply({ type: 'routes', version: 1, routes: [route('nagle.test', '/', backend.port)] });
   const proxied = await medianMs(w.listeners.httpPort!, 'nagle.test', 10);
