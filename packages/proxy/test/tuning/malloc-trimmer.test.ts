@@ -34,7 +34,7 @@ test('without the addon the trimmer starts no timer', () => {
  * since none of them is at the top of the heap. Prints its RSS in MB before and after one tick.
  */
 const FREED_BELOW_THE_TOP = `
-  const { MallocTrimmer } = await import(${JSON.stringify(new URL('../src/tuning/malloc-trimmer.js', import.meta.url).href)});
+  const { MallocTrimmer } = await import(${JSON.stringify(new URL('../../src/tuning/malloc-trimmer.js', import.meta.url).href)});
   let big = [];
   const pins = [];
   for (let i = 0; i < 400; i++) {
