@@ -48,7 +48,7 @@ export interface Daemon {
   exited: Promise<number | null>;
   /** the first log line from index `from` on matching `pred` */
   find(pred: (l: LogLine) => boolean, from?: number): LogLine | undefined;
-  /** waits for a log line from index `from` on; rejects on timeout or when the process is gone */
+  /** waits for a log line from index `from` on; rejects on timeout or once the output has ended */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number, from?: number): Promise<LogLine>;
   /** SIGTERM, wait for exit (SIGKILL after `timeoutMs`); resolves with the exit code */
   stop(timeoutMs?: number): Promise<number | null>;
