@@ -9,9 +9,9 @@ import { existsSync, lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { infra } from '@dispenser/shared/testing/infra';
 import type { Status } from '@dispenser/shared/control/status';
-import { CLI, startDaemon, type Daemon } from '../helpers/daemon.js';
-import { buildAndPush, docker, randomName, removeInstance } from '../helpers/docker.js';
-import { freePort, runCli, sleep, waitExit } from '../helpers/supervision.js';
+import { CLI, runCli, startDaemon, type Daemon } from '@dispenser/shared/testing/daemon';
+import { buildAndPush, docker, randomName, removeInstance } from '@dispenser/shared/testing/docker';
+import { freePort, sleep, waitExit } from '../helpers/supervision.js';
 import { writeStack } from '../helpers/stack.js';
 
 /** runs `dispenser status --json` until `pred` holds; returns the last status and exit code */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { infra } from '@dispenser/shared/testing/infra';
 import { DockerodeEngine } from '../../src/docker/dockerode-engine.js';
 import type { LogOptions } from '../../src/docker/engine.js';
-import { TEST_LABEL, docker, rand } from '../docker-helpers.js';
+import { docker } from '@dispenser/shared/testing/docker';
+import { TEST_LABEL, rand } from '../helpers/docker.js';
 
 /** what streamLogs hands out, joined per stream */
 async function read(engine: DockerodeEngine, id: string, options: LogOptions, signal = new AbortController().signal): Promise<{ stdout: string; stderr: string }> {
