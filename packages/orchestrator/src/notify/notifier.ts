@@ -19,7 +19,7 @@ export class Notifier implements EventSink {
   private readonly deliveryOptions: DeliveryOptions;
 
   constructor(private readonly opts: NotifierOptions) {
-    this.log = opts.log.child({ part: 'notify' });
+    this.log = opts.log.child({ module: 'notify' });
     this.deliveryOptions = { ...opts, log: this.log, origin: { host: opts.host ?? hostname(), instance: opts.instance }, signal: this.abort.signal };
   }
 
