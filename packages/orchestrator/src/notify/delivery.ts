@@ -72,9 +72,10 @@ export class TargetDelivery {
 
   enqueue(item: QueuedEvent): void {
     if (this.signal.aborted) return;
-    if (this.queue.length >= (this.opts.queueSize ?? NOTIFY_DEFAULTS.queueSize)) {
+    const queueSize = this.opts.queueSize ?? NOTIFY_DEFAULTS.queueSize;
+    if (this.queue.length >= queueSize) {
       this.queue.shift();
-      if (++this.dropped === 1) this.log.warn({ code: 'NOTIFY_QUEUE_FULL', queueSize: this.queue.length + 1 }, 'notification queue full: dropping the oldest notifications until the webhook catches up');
+      if (++this.dropped === 1) this.log.warn({ code: 'NOTIFY_QUEUE_FULL', queueSize }, 'notification queue full: dropping the oldest notifications until the webhook catches up');
     }
     this.queue.push(item);
     if (!this.running) void this.drain();
