@@ -1,5 +1,6 @@
 import { DEPENDENCY_TIMEOUT_MS } from '@dispenser/shared/defaults';
-import { DispenserError } from '@dispenser/shared/errors';
+import type { ServiceConfig } from '@dispenser/shared/config/types';
+import { codeOr, DispenserError } from '@dispenser/shared/errors';
 import { LABELS } from '@dispenser/shared/instance';
 import { serviceLogger, type Logger } from '@dispenser/shared/log';
 import type { Activities } from './activities.js';
@@ -7,6 +8,7 @@ import type { DeployReason } from './contracts.js';
 import type { DeployRecords } from './deploy-records.js';
 import type { ContainerEngine } from './docker/engine.js';
 import type { KeyedLock } from './keyed-lock.js';
+import type { DeployEvents } from './notify/deploy-events.js';
 import type { Applier, PullMode } from './reconcile/apply.js';
 import { awaitCondition } from './reconcile/dependencies.js';
 import type { DesiredService } from './reconcile/desired.js';
@@ -30,6 +32,8 @@ export interface ServiceDeployerOptions {
   dependencyTimeoutMs?: number;
   /** aborted when the orchestrator stops: dependency waits end early */
   signal: AbortSignal;
+  /** deploy-succeeded / -failed / -rolled-back ([[notify]]) */
+  events: DeployEvents;
 }
 
 /** How a service gets its new container: redeploys (CD watcher, cron) and reconcile's deploys. */
@@ -38,28 +42,39 @@ export class ServiceDeployer {
 
   /** see Deployer.redeploy */
   async redeploy(service: string, opts: { reason: DeployReason; pull: boolean }): Promise<void> {
-    const { engine, applier, services, activities, lock, signal } = this.opts;
+    const { services, activities, lock } = this.opts;
     const d = services.desired(service);
     const svc = services.service(service);
     const log = serviceLogger(this.opts.log, service);
     await lock.run(service, () => activities.during(`the ${opts.reason} redeploy of ${service}`, () => this.opts.records.track(service, opts.reason, async () => {
-      log.info({ reason: opts.reason, pull: opts.pull }, `redeploying ${service} (${opts.reason})`);
-      // a digest-triggered deploy exists to run the new image: falling back to the old one would hide the failure
-      const mode: PullMode = !opts.pull ? 'local-or-pull' : opts.reason === 'digest' ? 'pull-strict' : 'pull-or-local';
-      await applier.ensureImage(d, mode, log);
-      const existing = await engine.inspectContainer(d.containerName);
-      if (existing && existing.Config.Labels?.[LABELS.managed] !== 'true') {
-        throw new DispenserError('CONTAINER_NAME_CONFLICT', `a container named ${d.containerName} exists and is not managed by Dispenser; it was left alone`, {
-          hint: `remove or rename it (docker rm -f ${d.containerName}) or rename the service`,
-        });
+      try {
+        await this.redeployLocked(d, svc, opts, log);
+      } catch (err) {
+        // failures before the deploy itself (pull, name conflict, depends_on) are failed deploys too
+        this.opts.events.failed(service, err, opts.reason, { image: d.image });
+        throw err;
       }
-      for (const [dep, condition] of Object.entries(svc.dependsOn)) {
-        if (!services.find(dep)) continue;
-        await awaitCondition(engine, dep, services.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? DEPENDENCY_TIMEOUT_MS, log, signal });
-      }
-      await this.deploy(d, existing?.Id, log, opts.reason);
     })));
     await this.opts.routes.publish();
+  }
+
+  private async redeployLocked(d: DesiredService, svc: ServiceConfig, opts: { reason: DeployReason; pull: boolean }, log: Logger): Promise<void> {
+    const { engine, applier, services, signal } = this.opts;
+    log.info({ reason: opts.reason, pull: opts.pull }, `redeploying ${d.service} (${opts.reason})`);
+    // a digest-triggered deploy exists to run the new image: falling back to the old one would hide the failure
+    const mode: PullMode = !opts.pull ? 'local-or-pull' : opts.reason === 'digest' ? 'pull-strict' : 'pull-or-local';
+    await applier.ensureImage(d, mode, log);
+    const existing = await engine.inspectContainer(d.containerName);
+    if (existing && existing.Config.Labels?.[LABELS.managed] !== 'true') {
+      throw new DispenserError('CONTAINER_NAME_CONFLICT', `a container named ${d.containerName} exists and is not managed by Dispenser; it was left alone`, {
+        hint: `remove or rename it (docker rm -f ${d.containerName}) or rename the service`,
+      });
+    }
+    for (const [dep, condition] of Object.entries(svc.dependsOn)) {
+      if (!services.find(dep)) continue;
+      await awaitCondition(engine, dep, services.desired(dep).containerName, condition, { timeoutMs: this.opts.dependencyTimeoutMs ?? DEPENDENCY_TIMEOUT_MS, log, signal });
+    }
+    await this.deploy(d, existing?.Id, log, opts.reason);
   }
 
   /**
@@ -77,13 +92,25 @@ export class ServiceDeployer {
 
   private async deployOnce(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     const { engine, applier, rollouts, services } = this.opts;
-    const old = existingId ? await engine.inspectContainer(existingId) : undefined;
-    if (!existingId || !old) return applier.createAndStart(d, log);
-    if (d.strategy === 'rollout') {
-      const svc = services.find(d.service);
-      if (svc?.proxy && old.State.Running && !hasHostPorts(d)) return rollouts.run(d, svc.proxy, existingId, log, trigger);
+    let rollout = false;
+    try {
+      const old = existingId ? await engine.inspectContainer(existingId) : undefined;
+      let id: string;
+      if (!existingId || !old) id = await applier.createAndStart(d, log);
+      else {
+        const svc = services.find(d.service);
+        rollout = d.strategy === 'rollout' && svc?.proxy !== undefined && old.State.Running && !hasHostPorts(d);
+        id = rollout ? await rollouts.run(d, svc!.proxy!, existingId, log, trigger) : await applier.replace(existingId, d, log);
+      }
+      // the same id back: a rollout not retried, the old container still serves (logged as such)
+      if (id !== existingId) this.opts.events.succeeded(d.service, trigger, d.image);
+      return id;
+    } catch (err) {
+      // a failed rollout other than an interrupted one removed its candidate: the old container serves
+      const rolledBack = rollout && codeOr(err, 'ROLLOUT_FAILED') !== 'ROLLOUT_INCOMPLETE';
+      this.opts.events.failed(d.service, err, trigger, { image: d.image, rolledBack });
+      throw err;
     }
-    return applier.replace(existingId, d, log);
   }
 }
 

@@ -3,6 +3,7 @@ import { LABELS } from '@dispenser/shared/instance';
 import { serviceLogger, type Logger } from '@dispenser/shared/log';
 import type { ContainerEngine, EngineEvent } from './docker/engine.js';
 import type { IntendedStops } from './docker/intended-stops.js';
+import type { EventSink } from './notify/events.js';
 import { EXIT_LOG_LINES, exitReport } from './exits.js';
 import type { Services } from './services.js';
 
@@ -14,6 +15,8 @@ export interface ExitReporterOptions {
   log: Logger;
   /** aborted when the orchestrator stops: exits are no longer reported */
   signal: AbortSignal;
+  /** container-exited is told here (error-level exits only) */
+  events: EventSink;
 }
 
 /**
@@ -40,8 +43,10 @@ export class ExitReporter {
       if (!report) return;
       const log = serviceLogger(baseLog, svc.name);
       const fields = { code: report.code, container: name, exitCode, restartPolicy: svc.restart, restartedBy: report.restartedBy, lastLogs: redacted, hint: report.hint };
-      if (report.level === 'error') log.error(fields, report.message);
-      else log.info(fields, report.message);
+      if (report.level === 'error') {
+        log.error(fields, report.message);
+        this.opts.events.emit({ event: 'container-exited', service: svc.name, code: report.code, message: report.message, details: { container: name, exitCode, restartedBy: report.restartedBy } });
+      } else log.info(fields, report.message);
     } catch (err) {
       baseLog.warn({ err: errorMessage(err), container: e.attributes.name }, 'cannot report a container exit');
     }

@@ -2,12 +2,15 @@ import type { DispenserConfig } from '@dispenser/shared/config/types';
 import type { LoadOptions, LoadResult } from '@dispenser/shared/config/load';
 import { problemLine } from '@dispenser/shared/config/problem';
 import { codeOr, DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { instanceFromEnv } from '@dispenser/shared/instance';
 import { envelope, parseMessage, type Envelope, type Message, type MessageOf } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import { SerialQueue } from '@dispenser/shared/serial-queue';
 import type { Component, StatusSource } from './contracts.js';
 import type { ContainerEngine } from './docker/engine.js';
 import { ProcessPublisher } from './ipc/publisher.js';
+import { Notifier, type NotifierOptions } from './notify/notifier.js';
+import type { EventSink } from './notify/events.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 import { stableStringify } from './reconcile/hash.js';
 import { Coalescer } from './reload/coalescer.js';
@@ -25,6 +28,8 @@ export interface ComponentContext {
   log: Logger;
   /** `dispenser dev`: self-signed certificates, no ACME */
   dev: boolean;
+  /** [[notify]]: where the components tell what happened */
+  events: EventSink;
 }
 
 export interface OrchestratorProcessDeps {
@@ -39,6 +44,8 @@ export interface OrchestratorProcessDeps {
   /** the long-lived parts (CD watcher + cron, certificates); started after the first reconcile */
   createComponents: (ctx: ComponentContext) => Component[] | Promise<Component[]>;
   orchestratorOptions?: Partial<OrchestratorOptions>;
+  /** delivery timing and transport of [[notify]] (tests) */
+  notifyOptions?: Partial<Omit<NotifierOptions, 'log' | 'instance'>>;
 }
 
 export interface OrchestratorProcess {
@@ -82,7 +89,10 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   logNotices(log, first);
 
   const publisher = new ProcessPublisher(channel ? (raw) => channel.send(raw as Envelope) : undefined);
-  const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: selection !== undefined, ...deps.orchestratorOptions });
+  const instance = deps.orchestratorOptions?.instance ?? instanceFromEnv();
+  const notifier = new Notifier({ log, instance: instance.name, ...deps.notifyOptions });
+  notifier.setTargets(config.notify, first.redact);
+  const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: selection !== undefined, instance, events: notifier, ...deps.orchestratorOptions });
   orchestrator.setRedactor(first.redact);
   let components: Component[] = [];
   let draining = false;
@@ -97,6 +107,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     orchestrator.stop();
     for (const stream of logStreams.values()) stream.abort();
     await Promise.allSettled(components.map((c) => c.stop()));
+    notifier.stop();
     log.info('orchestrator stopped; containers keep running');
     deps.exit(0);
   };
@@ -114,6 +125,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     const before = config;
     config = next.config;
     orchestrator.setRedactor(next.redact);
+    notifier.setTargets(config.notify, next.redact);
     // whether the supervisor can apply them in place is its decision (config/restart-required.ts)
     if (stableStringify(before.proxy) !== stableStringify(config.proxy)) void publisher.publishProxySettings(config.proxy);
     log.info({ reload: next.seq }, `applying reload ${next.seq}`);
@@ -136,6 +148,8 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
         next.problems.forEach((p, i) => log.error({ code: p.code, file: p.file, line: p.line, reload: seq }, texts[i] ?? p.message));
         log.warn({ reload: seq }, `reload ${seq}: the new configuration is invalid; the ${pending.busy ? 'configuration being applied' : 'running one'} stays`);
         send({ type: 'reloaded', ok: false, errors: texts });
+        // told to the running config's targets: the rejected one is not in force
+        notifier.emit({ event: 'reload-rejected', code: next.problems[0]?.code ?? 'CONFIG_INVALID', message: `reload ${seq} rejected; the ${pending.busy ? 'configuration being applied' : 'running one'} stays:\n${texts.join('\n')}`, details: { reload: seq, problems: texts.length } });
         return undefined;
       }
       logNotices(log, next, seq);
@@ -193,7 +207,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   await orchestrator.reconcile(config, 'startup');
   if (draining) return { orchestrator, reload, drain };
   void orchestrator.watchEngine();
-  components = await deps.createComponents({ orchestrator, publisher, config, log, dev: deps.only !== undefined });
+  components = await deps.createComponents({ orchestrator, publisher, config, log, dev: deps.only !== undefined, events: notifier });
   send({ type: 'ready', component: 'orchestrator' });
   log.info({ instance: orchestrator.instance.name, services: config.services.length }, 'orchestrator ready');
   return { orchestrator, reload, drain };

@@ -15,6 +15,8 @@ import { EngineEventStream } from './docker/event-stream.js';
 import { IntendedStops, recordingStops } from './docker/intended-stops.js';
 import { ExitReporter } from './exit-reporter.js';
 import { KeyedLock } from './keyed-lock.js';
+import { DeployEvents } from './notify/deploy-events.js';
+import { NO_EVENTS, type EventSink } from './notify/events.js';
 import { Applier } from './reconcile/apply.js';
 import { ReconcileLoop, type ReconcileMode, type ReconcileResult } from './reconcile/loop.js';
 import { RoutePublisher } from './route-publisher.js';
@@ -42,6 +44,8 @@ export interface OrchestratorOptions {
   publishTimeoutMs?: number;
   /** `dispenser dev`: only some services are loaded; never remove the containers of the others */
   partial?: boolean;
+  /** deploys and unexpected exits are told here ([[notify]]); default: nowhere */
+  events?: EventSink;
 }
 
 export type { FailedRollout, ReconcileResult };
@@ -96,6 +100,7 @@ export class Orchestrator implements Deployer {
       ...(opts.stopTimeoutS !== undefined ? { stopTimeoutS: opts.stopTimeoutS } : {}),
     });
     const files = new RolloutFiles(services, log);
+    const deployEvents = new DeployEvents(opts.events ?? NO_EVENTS);
     this.rollouts = new RolloutRunner({ engine, applier, routes, services, files, activities, signal });
     this.interrupted = new InterruptedRollouts({ engine, applier, routes, services, files, activities, lock, log, signal });
     this.deployer = new ServiceDeployer({
@@ -109,6 +114,7 @@ export class Orchestrator implements Deployer {
       lock,
       log,
       signal,
+      events: deployEvents,
       ...(opts.dependencyTimeoutMs !== undefined ? { dependencyTimeoutMs: opts.dependencyTimeoutMs } : {}),
     });
     this.loop = new ReconcileLoop({
@@ -121,10 +127,11 @@ export class Orchestrator implements Deployer {
       log,
       signal,
       partial: opts.partial === true,
+      deployEvents,
       ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
       ...(opts.retryMaxMs !== undefined ? { retryMaxMs: opts.retryMaxMs } : {}),
     });
-    this.exits = new ExitReporter({ engine, services, intendedStops, log, signal });
+    this.exits = new ExitReporter({ engine, services, intendedStops, log, signal, events: opts.events ?? NO_EVENTS });
     this.events = new EngineEventStream(engine, this.instance, log);
     this.events.on('container', (e) => this.onContainerEvent(e));
     this.events.on('reconnected', () => {

@@ -86,6 +86,23 @@ export const DEFAULT_NETWORK = Object.freeze({
   gateway: '172.28.0.1',
 });
 
+/**
+ * `[[notify]]`: the format when unset, and how deliveries behave (not configurable, documented in
+ * operations.md): each target keeps at most `queueSize` notifications waiting (the oldest is
+ * dropped beyond), tries each one `attempts` times with doubling delays from `retryBaseMs` up to
+ * `retryMaxMs`, and gives a request `timeoutMs` to be answered.
+ */
+export const NOTIFY_DEFAULTS = Object.freeze({
+  format: 'json' as const,
+  queueSize: 1000,
+  attempts: 6,
+  retryBaseMs: 1_000,
+  retryMaxMs: 60_000,
+  timeoutMs: 10_000,
+});
+/** `cert-expiring` is told when a certificate that could not be renewed expires within this. */
+export const NOTIFY_CERT_EXPIRING_MS = 14 * 24 * 60 * 60 * 1000;
+
 // ---- service.toml ------------------------------------------------------------------------------
 
 /** A service's `[proxy]` keys (durations in ms). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { parseDuration } from '../src/config/units.js';
-import { ACME_DIRECTORY_URL, HSTS_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS, defaultProxySettings, proxyWorkers } from '../src/defaults.js';
+import { ACME_DIRECTORY_URL, HSTS_DEFAULTS, NOTIFY_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS, defaultProxySettings, proxyWorkers } from '../src/defaults.js';
 
 // tsc does not copy the docs: resolve them from the package dir (dist/test → ../../../../docs)
 const DOCS = fileURLToPath(new URL('../../../../docs/configuration/', import.meta.url));
@@ -55,6 +55,7 @@ test('dispenser.toml reference: every [proxy] default in the table is the one Di
   assert.match(docs.get('[proxy] workers')!, /CPU count/);
   assert.equal(documentedValue(docs.get('delay')!, false), POLL_DELAY_S);
   assert.equal(documentedValue(docs.get('[certbot] directory_url')!, false), ACME_DIRECTORY_URL);
+  assert.equal(documentedValue(docs.get('format')!, false), NOTIFY_DEFAULTS.format, '[[notify]] format');
 });
 
 test('service.toml reference: every [proxy] default in the table is the one Dispenser uses', () => {

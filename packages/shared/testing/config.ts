@@ -36,6 +36,7 @@ export function config(services: ServiceConfig[], overrides: Partial<DispenserCo
     stateDir: '/tmp/dispenser-test/.dispenser',
     delayMs: 60_000,
     networks: [],
+    notify: [],
     proxy: testProxySettings({ strategy: 'http-only' }),
     services,
     ...overrides,

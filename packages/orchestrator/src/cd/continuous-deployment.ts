@@ -1,6 +1,7 @@
 import type { DispenserConfig } from '@dispenser/shared/config/types';
 import { createLogger, type Logger } from '@dispenser/shared/log';
 import type { Component, Deployer } from '../contracts.js';
+import type { EventSink } from '../notify/events.js';
 import { RegistryClient, type DigestSource } from '../registry/client.js';
 import { DockerCredentials } from '../registry/credentials.js';
 import { CronRunner } from './cron-runner.js';
@@ -19,6 +20,8 @@ export interface ContinuousDeploymentDeps {
   concurrency?: number;
   now?: () => number;
   random?: () => number;
+  /** cron-failed and registry-auth-failed are told here */
+  events?: EventSink;
 }
 
 export interface ContinuousDeployment extends Component {
@@ -43,11 +46,12 @@ export function startContinuousDeployment(config: DispenserConfig, deps: Continu
     log,
     inFlight,
     delayMs: config.delayMs,
+    ...(deps.events ? { events: deps.events } : {}),
     ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.random ? { random: deps.random } : {}),
   });
-  const cron = new CronRunner({ deployer: deps.deployer, scheduler: deps.scheduler ?? nodeScheduler, log, inFlight, ...(deps.now ? { now: deps.now } : {}) });
+  const cron = new CronRunner({ deployer: deps.deployer, scheduler: deps.scheduler ?? nodeScheduler, log, inFlight, ...(deps.now ? { now: deps.now } : {}), ...(deps.events ? { events: deps.events } : {}) });
   const reported = new Set<string>();
 
   const apply = (cfg: DispenserConfig): void => {

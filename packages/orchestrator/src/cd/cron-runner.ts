@@ -1,6 +1,7 @@
 import type { Logger } from '@dispenser/shared/log';
 import { codeOr, errorMessage } from '@dispenser/shared/errors';
 import type { Deployer } from '../contracts.js';
+import type { EventSink } from '../notify/events.js';
 import type { InFlight } from './in-flight.js';
 import type { ScheduledJob, Scheduler } from './scheduler.js';
 import type { CronTarget } from './targets.js';
@@ -11,6 +12,8 @@ export interface CronRunnerOptions {
   log: Logger;
   inFlight: InFlight;
   now?: () => number;
+  /** cron-failed is told here */
+  events?: EventSink;
 }
 
 interface Job {
@@ -115,7 +118,10 @@ export class CronRunner {
     try {
       await this.options.inFlight.track(t.service, this.options.deployer.redeploy(t.service, { reason: 'cron', pull: t.pull === 'always' }));
     } catch (err) {
-      log.error({ code: codeOr(err, 'DEPLOY_FAILED'), durationMs: this.now() - started }, `cron run could not start: ${errorMessage(err)}`);
+      const code = codeOr(err, 'DEPLOY_FAILED');
+      const message = `cron run of ${t.service} could not start: ${errorMessage(err)}`;
+      log.error({ code, durationMs: this.now() - started }, message);
+      this.options.events?.emit({ event: 'cron-failed', service: t.service, code, message, details: { cron: t.cron } });
       return;
     }
     if (t.restart) {
@@ -126,7 +132,10 @@ export class CronRunner {
       const exitCode = await this.options.deployer.waitForExit(t.service);
       const fields = { exitCode, durationMs: this.now() - started };
       if (exitCode === 0) log.info(fields, 'cron run finished');
-      else log.warn(fields, `cron run exited with code ${exitCode}`);
+      else {
+        log.warn(fields, `cron run exited with code ${exitCode}`);
+        this.options.events?.emit({ event: 'cron-failed', service: t.service, message: `cron run of ${t.service} exited with code ${exitCode}`, details: { cron: t.cron, ...fields } });
+      }
     } catch (err) {
       log.error({ code: codeOr(err, 'DOCKER_ERROR'), durationMs: this.now() - started }, `cannot wait for the cron run to finish: ${errorMessage(err)}`);
     }

@@ -8,6 +8,7 @@ import { afterDeploy, decide, tagMissing, type WatchMemory } from './decide.js';
 import type { InFlight } from './in-flight.js';
 import { runPool } from './pool.js';
 import type { WatchTarget } from './targets.js';
+import type { EventSink } from '../notify/events.js';
 
 export interface WatcherOptions {
   deployer: Deployer;
@@ -19,7 +20,12 @@ export interface WatcherOptions {
   concurrency?: number;
   now?: () => number;
   random?: () => number;
+  /** registry-auth-failed is told here */
+  events?: EventSink;
 }
+
+/** registry answers that say the credentials are missing or wrong, not that the registry is down */
+const AUTH_FAILURES: ReadonlySet<string> = new Set(['REGISTRY_UNAUTHORIZED', 'REGISTRY_AUTH_UNSUPPORTED']);
 
 interface ServiceState {
   image: string;
@@ -158,7 +164,10 @@ export class DigestWatcher {
   private report(t: WatchTarget, state: ServiceState, status: 'ok' | ErrorCode, problem?: { level: 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }): void {
     if (state.status === status) return;
     const log = this.options.log.child({ service: t.service });
-    if (problem) log[problem.level]({ image: t.image, code: status, ...problem.fields }, problem.msg);
+    if (problem) {
+      log[problem.level]({ image: t.image, code: status, ...problem.fields }, problem.msg);
+      if (AUTH_FAILURES.has(status)) this.options.events?.emit({ event: 'registry-auth-failed', service: t.service, code: status, message: problem.msg, details: { image: t.image, registry: t.ref.registry } });
+    }
     else if (state.status !== 'ok') log.info({ image: t.image }, 'watch check works again');
     state.status = status;
   }
@@ -227,8 +236,11 @@ export class DigestWatcher {
       this.health.set(registry, tr.next);
       const retryInMs = tr.next.until - this.now();
       const services = this.targets.filter((x) => x.ref.registry === registry).map((x) => x.service);
-      if (tr.change === 'failing') this.options.log.warn({ registry, services, code, retryInMs, ...(hint ? { hint } : {}) }, `registry check failed, backing off: ${errorMessage(err)}; not checking ${services.join(', ')} until then, their containers keep running`);
-      else this.options.log.debug({ registry, code, retryInMs }, 'registry still failing');
+      if (tr.change === 'failing') {
+        const msg = `registry check failed, backing off: ${errorMessage(err)}; not checking ${services.join(', ')} until then, their containers keep running`;
+        this.options.log.warn({ registry, services, code, retryInMs, ...(hint ? { hint } : {}) }, msg);
+        if (AUTH_FAILURES.has(code)) this.options.events?.emit({ event: 'registry-auth-failed', code, message: msg, details: { registry, services: services.join(', ') } });
+      } else this.options.log.debug({ registry, code, retryInMs }, 'registry still failing');
       return;
     }
     if (code === 'REGISTRY_MANIFEST_NOT_FOUND') state.memory = tagMissing(state.memory);

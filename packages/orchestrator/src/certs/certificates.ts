@@ -15,6 +15,7 @@ import { CheckScheduler } from './schedule.js';
 import { SelfSignedIssuer } from './self-signed.js';
 import { hostStatuses, type HostCertStatus } from './status.js';
 import { CertStore } from './store.js';
+import type { EventSink } from '../notify/events.js';
 
 export type { HostProblem } from './host-state.js';
 export type { HostCertStatus };
@@ -37,6 +38,8 @@ export interface CertificatesDeps {
   acmeRequestTimeoutMs?: number;
   /** cert_file changes are picked up this long after the last write (default 200 ms) */
   fileDebounceMs?: number;
+  /** cert-renewal-failed and cert-expiring are told here */
+  events?: EventSink;
 }
 
 /** The certificate manager; `status()` and `idle()` are for `dispenser status` and tests. */
@@ -182,7 +185,7 @@ class CertificateManager implements Certificates {
       if (state.plan.source.kind !== 'acme' || !this.issuer) continue;
       const decision = decideRenewal(renewalState(state), this.now());
       if (decision.action !== 'order') continue;
-      const issued = await orderCertificate(state, this.issuer, decision.reason, { store: this.store, now: this.now, current: (s) => this.isCurrent(s), signal: this.abort.signal });
+      const issued = await orderCertificate(state, this.issuer, decision.reason, { store: this.store, now: this.now, current: (s) => this.isCurrent(s), signal: this.abort.signal, ...(this.deps.events ? { events: this.deps.events } : {}) });
       if (issued) await this.publisher.publish();
     }
   }

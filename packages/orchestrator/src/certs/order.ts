@@ -1,4 +1,6 @@
 import { errorCode } from '@dispenser/shared/errors';
+import { NOTIFY_CERT_EXPIRING_MS } from '@dispenser/shared/defaults';
+import type { EventSink } from '../notify/events.js';
 import type { AcmeIssuer } from './acme-issuer.js';
 import { CertError, CertErrorCode } from './errors.js';
 import { problemOf, type HostState } from './host-state.js';
@@ -13,6 +15,8 @@ export interface OrderDeps {
   current(state: HostState): boolean;
   /** aborted when the certificate manager stops: a certificate issued then is stored, not served */
   signal: AbortSignal;
+  /** cert-renewal-failed and cert-expiring are told here */
+  events?: EventSink;
 }
 
 /**
@@ -47,6 +51,14 @@ export async function orderCertificate(state: HostState, issuer: AcmeIssuer, rea
       { code: state.error.code, hint: state.error.hint, failures: state.failures, retryAt: state.retryAt.toISOString(), serving: state.current ? 'previous certificate' : 'none' },
       state.error.message,
     );
+    const service = state.plan.services.join(', ');
+    const details = { host, failures: state.failures, retryAt: state.retryAt.toISOString() };
+    deps.events?.emit({ event: 'cert-renewal-failed', service, code: state.error.code, message: `the certificate for ${host} could not be ${state.current ? 'renewed' : 'issued'}: ${state.error.message}`, details });
+    const left = state.current ? state.current.info.notAfter.getTime() - deps.now().getTime() : undefined;
+    if (left !== undefined && left < NOTIFY_CERT_EXPIRING_MS) {
+      const when = left <= 0 ? 'has expired' : `expires in ${Math.max(1, Math.floor(left / 86_400_000))} day(s)`;
+      deps.events?.emit({ event: 'cert-expiring', service, code: state.error.code, message: `the certificate served for ${host} ${when} (${state.current!.info.notAfter.toISOString()}) and could not be renewed`, details: { ...details, notAfter: state.current!.info.notAfter.toISOString() } });
+    }
     return false;
   }
 }

@@ -17,6 +17,7 @@ import { desiredServices } from './desired.js';
 import { ensureNetworks } from './networks.js';
 import { observe } from './observe.js';
 import { plan, type Action } from './plan.js';
+import type { DeployEvents } from '../notify/deploy-events.js';
 
 export interface ReconcileResult {
   actions: Action[];
@@ -28,6 +29,9 @@ export interface ReconcileResult {
 
 export type ReconcileMode = 'startup' | 'reload';
 
+/** actions that deploy a container: their failures are failed deploys */
+const DEPLOYS: ReadonlySet<Action['kind']> = new Set(['create', 'recreate', 'takeover', 'start']);
+
 export interface ReconcileLoopOptions {
   engine: ContainerEngine;
   applier: Applier;
@@ -38,6 +42,8 @@ export interface ReconcileLoopOptions {
   log: Logger;
   /** `dispenser dev`: only some services are loaded; never remove the containers of the others */
   partial: boolean;
+  /** failed deploys are told here ([[notify]]) */
+  deployEvents?: DeployEvents;
   /** retry of failed services / an unreachable daemon: base and cap of the backoff */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -95,6 +101,8 @@ export class ReconcileLoop {
       log.error({ code: error.code, hint: error.hint }, error.message);
     }
     const failed = outcomes.filter((o) => !o.ok);
+    // what failed before its deploy (a pull, a dependency); the deploy's own failures are told already
+    for (const o of failed) if (o.error && DEPLOYS.has(o.action)) this.opts.deployEvents?.failed(o.service, o.error, 'reconcile');
     if (services.config === config && !signal.aborted && (error || failed.length > 0)) {
       const delay = backoffDelay(this.retryAttempt++, this.opts.retryBaseMs ?? FAULT_RETRY.baseMs, this.opts.retryMaxMs ?? FAULT_RETRY.maxMs);
       log.warn({ services: failed.map((o) => o.service), delayMs: delay }, `retrying ${error ? 'reconcile' : failed.map((o) => o.service).join(', ')} in ${Math.round(delay / 1000)} s`);

@@ -94,8 +94,10 @@ async function load(file: string, options: LoadOptions): Promise<LoadResult> {
   problems.push(...validateAcrossFiles(loadedMain, selection.services, selection.allNames));
   if (problems.length > 0) return finish({ ok: false, problems });
   const config = normalizeConfig(loadedMain, selection.services, { exists: existsSync, ...(options.only ? { loadedNames: new Set(selection.services.map((s) => s.value.service.name)) } : {}) });
-  const notices = redactProblems(inReadingOrder(configNotices(loadedMain, selection.services), fileRank), vars.secretValues);
-  return { ok: true, config, notices, redact: redactor(vars.secretValues), overrides: vars.overrides };
+  // a [[notify]] secret written as plain text is a secret all the same
+  const secretValues = [...vars.secretValues, ...config.notify.flatMap((n) => (n.secret === undefined ? [] : [n.secret]))];
+  const notices = redactProblems(inReadingOrder(configNotices(loadedMain, selection.services), fileRank), secretValues);
+  return { ok: true, config, notices, redact: redactor(secretValues), overrides: vars.overrides };
 }
 
 /** Files in the order they were first mentioned, each file's problems top to bottom. */

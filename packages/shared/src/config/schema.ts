@@ -2,10 +2,11 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DURATION_EXPECTED, HSTS_ONE_YEAR_SECONDS, parseCpus, parseDuration, parseMemory, parseTimerDuration, type Parsed } from './units.js';
 import { splitShellWords } from './shell-words.js';
-import { ACME_DIRECTORY_URL, HOST_DOCKER_INTERNAL, HSTS_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS } from '../defaults.js';
+import { ACME_DIRECTORY_URL, HOST_DOCKER_INTERNAL, HSTS_DEFAULTS, NOTIFY_DEFAULTS, POLL_DELAY_S, PROXY_DEFAULTS, SERVICE_PROXY_DEFAULTS } from '../defaults.js';
 import { spelledEnum } from './spelling.js';
 import { CRON_EXPECTED, parseCron } from './cron.js';
 import { normalizeProxyPath, uriScheme } from './normalize-values.js';
+import { NOTIFY_EVENTS } from './types.js';
 
 /**
  * zod schemas for every key of dispenser.toml and service.toml (SPEC §4–5 plus the documented
@@ -160,6 +161,16 @@ export const telemetrySchema = z.looseObject({
     .optional(),
 });
 
+const NOTIFY_EVENTS_EXPECTED = `one of ${NOTIFY_EVENTS.map((e) => `"${e}"`).join(', ')}`;
+
+/** [[notify]]: a webhook told about deploys, exits, cron, certificates, registry auth and reloads. */
+export const notifySchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).describe('an http:// or https:// URL'),
+  format: spelledEnum(['json', 'slack', 'ntfy']).describe('one of "json", "slack", "ntfy"').default(NOTIFY_DEFAULTS.format),
+  events: z.array(spelledEnum(NOTIFY_EVENTS).describe(NOTIFY_EVENTS_EXPECTED)).min(1).describe(`a non-empty array of events, each ${NOTIFY_EVENTS_EXPECTED}`).optional(),
+  secret: z.string().min(1).describe('a non-empty shared secret (best a secret variable: secret = "${ name }")').optional(),
+});
+
 export const dispenserFileSchema = z.strictObject({
   delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(POLL_DELAY_S),
   host_docker_internal: bool().default(HOST_DOCKER_INTERNAL),
@@ -168,6 +179,7 @@ export const dispenserFileSchema = z.strictObject({
   proxy: proxySettingsSchema.prefault({}),
   certbot: certbotSchema.optional(),
   telemetry: telemetrySchema.optional(),
+  notify: z.array(notifySchema).describe('an array of [[notify]] tables').default([]),
 });
 
 const envValue = z

@@ -128,6 +128,36 @@ export interface ServiceConfig {
   healthcheck?: HealthcheckConfig;
 }
 
+/**
+ * What a [[notify]] target can be told about, in the order the docs list them. The config's
+ * `events` filter is checked against this list; the orchestrator emits exactly these.
+ */
+export const NOTIFY_EVENTS = [
+  'deploy-succeeded',
+  'deploy-failed',
+  'deploy-rolled-back',
+  'container-exited',
+  'cron-failed',
+  'cert-renewal-failed',
+  'cert-expiring',
+  'registry-auth-failed',
+  'reload-rejected',
+] as const;
+export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
+/** json: Dispenser's own body; slack: an incoming-webhook `{ text }`; ntfy: a plain-text message with Title/Tags/Priority headers */
+export type NotifyFormat = 'json' | 'slack' | 'ntfy';
+
+/** One [[notify]] webhook. */
+export interface NotifyTarget {
+  /** http:// or https://; its path and query may carry a token, so logs show only its origin */
+  url: string;
+  format: NotifyFormat;
+  /** absent: every event */
+  events?: readonly NotifyEventName[];
+  /** signs each body (HMAC-SHA256); a secret value, scrubbed by the config's redactor */
+  secret?: string;
+}
+
 export interface DispenserConfig {
   /** absolute path of dispenser.toml */
   configFile: string;
@@ -140,5 +170,6 @@ export interface DispenserConfig {
   proxy: ProxySettings;
   certbot?: CertbotSettings;
   telemetry?: TelemetrySettings;
+  notify: readonly NotifyTarget[];
   services: readonly ServiceConfig[];
 }

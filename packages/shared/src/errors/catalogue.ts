@@ -10,7 +10,7 @@
  */
 
 /** A section of docs/reference/errors.md. */
-export type ErrorArea = 'cli' | 'config' | 'containers' | 'rollouts' | 'cd' | 'certs' | 'proxy';
+export type ErrorArea = 'cli' | 'config' | 'containers' | 'rollouts' | 'cd' | 'certs' | 'notify' | 'proxy';
 
 export interface ErrorEntry {
   area: ErrorArea;
@@ -569,6 +569,23 @@ export const errorCatalogue = {
     area: 'cd',
     where: "`cron-runner.ts`: whether a cron run is still going, or how it ended, could not be read from Docker; `dispenser down` (`cli/src/commands/down.ts`): the containers and networks to remove could not be listed",
     action: 'read the message (it carries what Docker answered); `docker info` shows whether the engine is healthy',
+  },
+
+  // Notifications ([[notify]])
+  NOTIFY_FAILED: {
+    area: 'notify',
+    where: '`notify/delivery.ts`, warn: a notification was not delivered after every attempt (no answer, a connection error, 408, 429 or 5xx each time); logged with the webhook\'s origin only',
+    action: 'check that the receiver is up and reachable from this machine; the notification is dropped, the next ones are tried',
+  },
+  NOTIFY_REJECTED: {
+    area: 'notify',
+    where: '`notify/delivery.ts`, warn: the webhook answered another 3xx or 4xx (not retried)',
+    action: 'check `url` and `format` (a Slack URL with `format = "slack"`, an ntfy topic URL with `format = "ntfy"`) and the receiver\'s signature check',
+  },
+  NOTIFY_QUEUE_FULL: {
+    area: 'notify',
+    where: '`notify/delivery.ts`, warn: more notifications were waiting for one webhook than its queue holds (1000); the oldest were dropped, and a second line counts them once the queue is empty',
+    action: 'nothing for the deploys (they never wait on notifications); make the receiver answer, or narrow `events`',
   },
 
   // Certificates
