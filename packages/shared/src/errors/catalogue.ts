@@ -715,6 +715,16 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/** The code's anchor on docs/reference/errors.md (each table row carries its codes' anchors). */
+export function errorAnchor(code: ErrorCode): string {
+  return code.toLowerCase().replaceAll('_', '-');
+}
+
+/** Where a code is documented, relative to the repository (and the packages' /usr/share/doc). */
+export function errorDocsLink(code: ErrorCode): string {
+  return `docs/reference/errors.md#${errorAnchor(code)}`;
+}
+
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(errorCatalogue, code);
 }

@@ -1,4 +1,4 @@
-import { errorCatalogue, type ErrorArea, type ErrorEntry } from './catalogue.js';
+import { errorAnchor, errorCatalogue, type ErrorArea, type ErrorCode, type ErrorEntry } from './catalogue.js';
 
 /**
  * Renders the code tables of docs/reference/errors.md from the catalogue. The page keeps its
@@ -22,7 +22,8 @@ export function renderErrorTable(area: ErrorArea, catalogue: Catalogue = errorCa
   }
   const cell = (text: string): string => text.replaceAll('|', '\\|');
   const lines = ['| code | where | what to do |', '|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.codes.map((c) => `\`${c}\``).join(', ')} | ${cell(r.entry.where)} | ${cell(r.entry.action)} |`);
+  // an anchor per code, so a log line's code links straight to its row (errorDocsLink)
+  for (const r of rows) lines.push(`| ${r.codes.map((c) => `<a id="${errorAnchor(c as ErrorCode)}"></a>\`${c}\``).join(', ')} | ${cell(r.entry.where)} | ${cell(r.entry.action)} |`);
   return lines.join('\n');
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorCatalogue, isErrorCode, type ErrorEntry } from '../../src/errors/catalogue.js';
+import { errorCatalogue, errorDocsLink, isErrorCode, type ErrorCode, type ErrorEntry } from '../../src/errors/catalogue.js';
 import { renderErrorTable, updateErrorReference } from '../../src/errors/reference.js';
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
@@ -15,6 +15,16 @@ test('docs/reference/errors.md lists exactly the codes of the catalogue, as the 
   for (const code of Object.keys(errorCatalogue)) assert.ok(page.includes(`\`${code}\``), `${code} is not on the page`);
 });
 
+test("every code's docs link lands on its row of docs/reference/errors.md", () => {
+  const page = readFileSync(PAGE, 'utf8');
+  for (const code of Object.keys(errorCatalogue) as ErrorCode[]) {
+    const [file, anchor] = errorDocsLink(code).split('#');
+    assert.equal(file, 'docs/reference/errors.md');
+    assert.match(page, new RegExp(`<a id="${anchor}"></a>\`${code}\``), `no anchor for ${code}`);
+  }
+  assert.equal(errorDocsLink('CONFIG_NOT_FOUND'), 'docs/reference/errors.md#config-not-found');
+});
+
 test('codes that follow each other with the same text share a row; a | in the text does not split a cell', () => {
   const catalogue: Record<string, ErrorEntry> = {
     A_ONE: { area: 'cli', where: 'w', action: 'a' },
@@ -22,7 +32,7 @@ test('codes that follow each other with the same text share a row; a | in the te
     B: { area: 'cli', where: 'x | y', action: 'a' },
     C: { area: 'proxy', where: 'elsewhere', action: 'a' },
   };
-  assert.equal(renderErrorTable('cli', catalogue), ['| code | where | what to do |', '|---|---|---|', '| `A_ONE`, `A_TWO` | w | a |', '| `B` | x \\| y | a |'].join('\n'));
+  assert.equal(renderErrorTable('cli', catalogue), ['| code | where | what to do |', '|---|---|---|', '| <a id="a-one"></a>`A_ONE`, <a id="a-two"></a>`A_TWO` | w | a |', '| <a id="b"></a>`B` | x \\| y | a |'].join('\n'));
   assert.throws(() => updateErrorReference('# no tables\n', catalogue), /no table for the area "cli"/);
 });
 
