@@ -14,6 +14,8 @@ import type { EventSink } from './notify/events.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 import { stableStringify } from './reconcile/hash.js';
 import { Coalescer } from './reload/coalescer.js';
+import { orchestratorMetrics } from './metrics.js';
+import { processSamples } from '@dispenser/shared/metrics/process-samples';
 
 /** The IPC channel to the supervisor (process.send / process.on('message') in production). */
 export interface Channel {
@@ -128,12 +130,15 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
     notifier.setTargets(config.notify, next.redact);
     // whether the supervisor can apply them in place is its decision (config/restart-required.ts)
     if (stableStringify(before.proxy) !== stableStringify(config.proxy)) void publisher.publishProxySettings(config.proxy);
+    if (stableStringify(before.metrics) !== stableStringify(config.metrics)) sendMetricsSettings();
     log.info({ reload: next.seq }, `applying reload ${next.seq}`);
     await orchestrator.reconcile(config, 'reload');
     await Promise.allSettled(components.map((c) => c.update(config)));
     generation += 1;
     send({ type: 'reloaded', ok: true, errors: [] });
   };
+  // the supervisor hosts the metrics listener; it learns where from here (it never reads the config)
+  const sendMetricsSettings = (): void => send({ type: 'metrics-settings', listen: config.metrics ? { ...config.metrics.listen } : null });
   const pending = new Coalescer<Accepted>(apply);
   let received = 0;
   const validations = new SerialQueue();
@@ -191,7 +196,8 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
       return;
     }
     if (publisher.handle(msg)) return;
-    if (msg.type === 'reload') void reload();
+    if (msg.type === 'metrics-request') send({ type: 'metrics-report', id: msg.id, samples: [...orchestratorMetrics.samples(), ...processSamples('orchestrator')] });
+    else if (msg.type === 'reload') void reload();
     else if (msg.type === 'drain') void drain();
     else if (msg.type === 'status-request') status(msg.id).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not gather the status; the supervisor reports it as unanswered'));
     else if (msg.type === 'logs-request') void logs(msg);
@@ -204,6 +210,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   await orchestrator.publishInitialRoutes(config);
   // the supervisor caches these for every proxy worker; not awaited: the workers may start later
   void publisher.publishProxySettings(config.proxy);
+  sendMetricsSettings();
   await orchestrator.reconcile(config, 'startup');
   if (draining) return { orchestrator, reload, drain };
   void orchestrator.watchEngine();

@@ -2,7 +2,8 @@ import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@dispenser/shared/log';
-import { lookup, type CompiledRoute, type UnavailableRoute } from './table.js';
+import { lookup, type CompiledRoute, type TableEntry, type UnavailableRoute } from './table.js';
+import type { ProxyMetrics } from './metrics.js';
 import { checkHead, type RequestHead } from './request-target.js';
 import { KeyedLogLimiter } from './log-limiter.js';
 import { pipelineOf } from './pipeline.js';
@@ -56,6 +57,8 @@ export interface HandlerDeps {
   tuning: TuningHooks;
   /** caps the warn lines for failed upstream exchanges (502/504), per service */
   upstreamErrors: KeyedLogLimiter;
+  /** this worker's request counters (a route carries its service's; `unrouted` for the rest) */
+  metrics: ProxyMetrics;
 }
 
 /** How this request is forwarded: the current settings' trust rule and timeouts, for a checked head. */
@@ -125,10 +128,14 @@ export function redirectLocation(host: string, url: string, httpsPort: number): 
   return `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${url.startsWith('/') ? url : `/${url}`}`;
 }
 
-/** A response the proxy gives itself (ACME answer, redirect, 400, 404, 503): logged like forwarded ones. */
-function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string | undefined, status: number, body: string, extra?: Record<string, string>, reason?: string, service?: string): void {
+/**
+ * A response the proxy gives itself (ACME answer, redirect, 400, 404, 503): logged and counted like
+ * forwarded ones; under its route's service when it has one.
+ */
+function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string | undefined, status: number, body: string, extra?: Record<string, string>, reason?: string, route?: TableEntry): void {
   reply(res, status, body, extra);
-  if (deps.state.settings.accessLog) deps.log.info({ host, path: req.url, method: req.method, status, ...(service !== undefined ? { service } : {}), upstream: null, durationMs: 0, ...(reason ? { reason } : {}) }, 'access');
+  (route?.metrics ?? deps.metrics.unrouted).request(req.method, status);
+  if (deps.state.settings.accessLog) deps.log.info({ host, path: req.url, method: req.method, status, ...(route ? { service: route.service } : {}), upstream: null, durationMs: 0, ...(reason ? { reason } : {}) }, 'access');
 }
 
 /**
@@ -136,7 +143,7 @@ function answer(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLi
  * failure (nothing was tried), so no warn line: the orchestrator already logged why it is down.
  */
 function unavailable(deps: HandlerDeps, req: ClientRequestLike, res: ClientResponseLike, host: string, route: UnavailableRoute): void {
-  answer(deps, req, res, host, 503, bodies[503]!, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) }, 'SERVICE_NOT_RUNNING', route.service);
+  answer(deps, req, res, host, 503, bodies[503]!, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) }, 'SERVICE_NOT_RUNNING', route);
 }
 
 /**
@@ -184,10 +191,12 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     }
     // HTTP/1.1: one forwarded request at a time per connection (pipeline.ts)
     const line = req.httpVersionMajor === 1 ? pipelineOf(req.socket as Socket) : undefined;
+    const counters = route.metrics;
     const forward = (): void => {
-      const started = settings.accessLog ? performance.now() : 0;
+      const started = performance.now();
       traffic.inFlight++;
       traffic.started++;
+      counters.inFlight++;
       const body = watchBody(req, res, settings.bodyTimeoutMs);
       let settled = false;
       const settle = (err: ForwardError | undefined, delivered: boolean): void => {
@@ -201,12 +210,19 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
           reply(res, status, bodies[status]!);
           if (!before) errorStatus = status;
           // a client that would not read is the client's doing, not the service's
-          if (err.code !== SEND_TIMEOUT) warnUpstreamFailure(deps, route, status, err, req.method, url, !before);
+          if (err.code !== SEND_TIMEOUT) {
+            warnUpstreamFailure(deps, route, status, err, req.method, url, !before);
+            counters.upstreamError(status);
+          }
         }
+        const { status, aborted } = outcome(res, delivered, errorStatus);
+        const durationMs = performance.now() - started;
+        counters.request(req.method, status);
+        counters.duration(durationMs);
+        counters.inFlight--;
         if (settings.accessLog) {
-          const { status, aborted } = outcome(res, delivered, errorStatus);
           deps.log.info(
-            { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round((performance.now() - started) * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : body?.stalled ? { error: BODY_TIMEOUT } : {}) },
+            { host, path: url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round(durationMs * 10) / 10, ...(aborted ? { aborted } : {}), ...(err ? { error: err.code ?? err.message } : body?.stalled ? { error: BODY_TIMEOUT } : {}) },
             'access',
           );
         }
@@ -226,6 +242,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     const queued = line.submit({
       start: forward,
       cancel: () => {
+        counters.request(req.method, 499);
         if (settings.accessLog) deps.log.info({ host, path: url, method: req.method, status: 499, aborted: true, service: route.service, upstream: route.upstreamKey, durationMs: 0 }, 'access');
       },
     });
@@ -239,6 +256,7 @@ export function createRequestHandler(deps: HandlerDeps, tls: boolean) {
     } catch (err) {
       deps.log.error({ code: 'PROXY_REQUEST_FAILED', err: (err as Error).message, path: req.url }, 'request failed inside the proxy');
       reply(res, 502, bodies[502]!);
+      deps.metrics.unrouted.request(req.method, 502);
     }
   };
 }
@@ -281,32 +299,40 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean, onRequest:
       serveWithoutUpgrade(req, socket, onRequest);
       return;
     }
+    const unrouted = deps.metrics.unrouted;
     if (traffic.draining) {
       rawReply(socket, 503, 'Service Unavailable');
+      unrouted.request(req.method, 503);
       return;
     }
     const head = checkHead(req.url ?? '', req.rawHeaders);
     if (!head.ok) {
       rawReply(socket, 400, 'Bad Request');
+      unrouted.request(req.method, 400);
       return;
     }
     const host = head.host;
     if (!tls && settings.strategy === 'https-only') {
       rawReply(socket, 301, 'Moved Permanently', `location: ${redirectLocation(host, head.url, state.boundHttpsPort)}\r\n`);
+      unrouted.request(req.method, 301);
       return;
     }
     const route = lookup(state.table, host, head.path);
     if (!route) {
       rawReply(socket, 404, 'Not Found');
+      unrouted.request(req.method, 404);
       return;
     }
+    const counters = route.metrics;
     if (route.upstream === null) {
       rawReply(socket, 503, 'Service Unavailable', `retry-after: ${UNAVAILABLE_RETRY_AFTER_S}\r\n`);
+      counters.request(req.method, 503);
       if (settings.accessLog) deps.log.info({ host, path: head.url, method: req.method, status: 503, service: route.service, upstream: null, durationMs: 0, reason: 'SERVICE_NOT_RUNNING' }, 'access');
       return;
     }
     traffic.inFlight++;
     traffic.started++;
+    counters.inFlight++;
     traffic.upgraded.add(socket);
     const started = performance.now();
     forwardUpgrade(
@@ -323,9 +349,16 @@ export function createUpgradeHandler(deps: HandlerDeps, tls: boolean, onRequest:
         } else {
           socket.destroy();
         }
-        if (err && !upgraded) warnUpstreamFailure(deps, route, statusForError(err), err, req.method, head.url, true);
+        if (err && !upgraded) {
+          warnUpstreamFailure(deps, route, statusForError(err), err, req.method, head.url, true);
+          counters.upstreamError(statusForError(err));
+        }
+        const status = upgraded ? 101 : refusedWith ?? (err ? statusForError(err) : 499);
+        // counted, but kept out of the duration histogram: a WebSocket's lifetime is no latency
+        counters.request(req.method, status);
+        counters.inFlight--;
         if (settings.accessLog) {
-          deps.log.info({ host, path: head.url, method: req.method, status: upgraded ? 101 : refusedWith ?? (err ? statusForError(err) : 499), service: route.service, upstream: route.upstreamKey, durationMs: Math.round(performance.now() - started) }, 'access');
+          deps.log.info({ host, path: head.url, method: req.method, status, service: route.service, upstream: route.upstreamKey, durationMs: Math.round(performance.now() - started) }, 'access');
         }
         if (--traffic.inFlight === 0 && traffic.onIdle) traffic.onIdle();
       },

@@ -8,6 +8,7 @@ import { initialState, type ProxyState } from './state.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { newTraffic, newUpstreamErrorLimiter, type Traffic } from './handler.js';
 import { Listeners } from './listeners.js';
+import { ProxyMetrics } from './metrics.js';
 import { dataPathTuning, type TuningHooks } from './tuning/index.js';
 
 /**
@@ -19,6 +20,7 @@ export class ProxyWorker {
   readonly state: ProxyState = initialState();
   readonly pool = new UpstreamPool();
   readonly traffic: Traffic = newTraffic();
+  readonly metrics = new ProxyMetrics();
   readonly listeners: Listeners;
   private readonly versions = new Map<SnapshotKind, number>();
   private readonly queue = new SerialQueue();
@@ -33,7 +35,7 @@ export class ProxyWorker {
     sockets: readonly ListenSocket[] = [],
     tuning?: TuningHooks,
   ) {
-    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, tuning: tuning ?? dataPathTuning(this.traffic), upstreamErrors: newUpstreamErrorLimiter() }, sockets);
+    this.listeners = new Listeners({ state: this.state, pool: this.pool, traffic: this.traffic, log, tuning: tuning ?? dataPathTuning(this.traffic), upstreamErrors: newUpstreamErrorLimiter(), metrics: this.metrics }, sockets);
   }
 
   get isListening(): boolean {
@@ -53,8 +55,9 @@ export class ProxyWorker {
     if (held !== undefined && snapshot.version < held) return 'stale';
     switch (snapshot.type) {
       case 'routes': {
-        const table = compileRoutes(snapshot.routes, snapshot.version);
+        const table = compileRoutes(snapshot.routes, snapshot.version, this.metrics);
         this.state.table = table;
+        this.metrics.retainOnly(new Set(snapshot.routes.map((r) => r.service)));
         this.pool.retainOnly(table.upstreams);
         break;
       }

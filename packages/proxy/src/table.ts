@@ -1,6 +1,7 @@
 import type { Route, Upstream } from '@dispenser/shared/ipc/messages';
 import { hostOfAuthority } from './request-target.js';
 import { hstsValue } from './hsts.js';
+import { ProxyMetrics, type ServiceMetrics } from './metrics.js';
 
 /**
  * The routing table: compiled once per routes snapshot, looked up synchronously per request.
@@ -17,6 +18,8 @@ export interface CompiledRoute {
   readonly upstreamKey: string;
   /** Strict-Transport-Security value for HTTPS responses, built here so a request only reads it */
   readonly hsts: string | undefined;
+  /** this service's request counters, found here so a request only increments them */
+  readonly metrics: ServiceMetrics;
 }
 
 /**
@@ -30,6 +33,7 @@ export interface UnavailableRoute {
   readonly upstream: null;
   readonly upstreamKey: null;
   readonly hsts: string | undefined;
+  readonly metrics: ServiceMetrics;
 }
 
 /** What a lookup finds: a route to forward on, or one whose service is down. */
@@ -55,13 +59,14 @@ export function upstreamKey(u: Upstream): string {
   return u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
 }
 
-export function compileRoutes(routes: readonly Route[], version = 0): RouteTable {
+/** `metrics`: the worker's counters, which outlive any one table (a throwaway set by default, for tests) */
+export function compileRoutes(routes: readonly Route[], version = 0, metrics: ProxyMetrics = new ProxyMetrics()): RouteTable {
   const hosts = new Map<string, TableEntry[]>();
   const upstreams = new Set<string>();
   for (const r of routes) {
     const host = hostOfAuthority(r.host);
     if (host === undefined) continue;
-    const common = { service: r.service, host, prefix: normalizePrefix(r.path), hsts: r.hsts ? hstsValue(r.hsts) : undefined };
+    const common = { service: r.service, host, prefix: normalizePrefix(r.path), hsts: r.hsts ? hstsValue(r.hsts) : undefined, metrics: metrics.forService(r.service) };
     const compiled: TableEntry = Object.freeze(
       r.upstream
         ? { ...common, upstream: Object.freeze({ host: r.upstream.host, port: r.upstream.port }), upstreamKey: upstreamKey(r.upstream) }

@@ -14,6 +14,7 @@ import { ProxyWorker } from './proxy-worker.js';
 import { startProcessTuning } from './tuning/index.js';
 import { LogLimiter } from './log-limiter.js';
 import { workerPrivilegesKept } from './privileges.js';
+import { processSamples } from '@dispenser/shared/metrics/process-samples';
 
 const workerIndex = Number(process.env.DISPENSER_WORKER_INDEX ?? 0);
 process.title = `dispenser: proxy worker ${workerIndex}`;
@@ -55,6 +56,11 @@ process.on('message', (raw: unknown) => {
   const msg = openEnvelope<Message>(raw);
   if (!msg) {
     log.warn('ignored an IPC message that is not part of the protocol');
+    return;
+  }
+  if (msg.type === 'metrics-request') {
+    // answered even while draining: the worker is still up, and its counters still count
+    send({ type: 'metrics-report', id: msg.id, samples: [...worker.metrics.samples(), ...processSamples(`proxy-worker-${workerIndex}`)] });
     return;
   }
   if (isSnapshot(msg)) {

@@ -132,3 +132,10 @@ export const DEPENDENCY_TIMEOUT_MS = 5 * 60_000;
 export const ROUTES_CONFIRM_TIMEOUT_MS = 15_000;
 /** Retry of per-service faults and of a lost Docker engine: doubling from base up to max. */
 export const FAULT_RETRY = Object.freeze({ baseMs: 2_000, maxMs: 60_000 });
+
+/**
+ * How long a scrape of the metrics listener waits for each child's numbers. A child that has not
+ * answered by then (stuck, restarting) is reported as down (dispenser_up 0, /healthz 503) rather
+ * than holding the scrape; Prometheus's own scrape timeout is 10 s by default.
+ */
+export const METRICS_SCRAPE_TIMEOUT_MS = 2_000;

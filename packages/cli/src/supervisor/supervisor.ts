@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { settingsChange } from '@dispenser/shared/config/restart-required';
-import { CONTROL_ORCHESTRATOR_TIMEOUT_MS, KILL_GRACE_MS, PROXY_DEFAULTS, TICKET_KEY_ROTATION_MS } from '@dispenser/shared/defaults';
+import { CONTROL_ORCHESTRATOR_TIMEOUT_MS, KILL_GRACE_MS, METRICS_SCRAPE_TIMEOUT_MS, PROXY_DEFAULTS, TICKET_KEY_ROTATION_MS } from '@dispenser/shared/defaults';
 import { assembleStatus } from '@dispenser/shared/control/status';
+import { processSamples } from '@dispenser/shared/metrics/process-samples';
+import type { MetricSample } from '@dispenser/shared/metrics/sample';
 import type { Logger } from '@dispenser/shared/log';
 import { isSnapshot, TICKET_KEYS_BYTES, type Message, type MessageOf, type ProxySettingsSnapshot, type Snapshot } from '@dispenser/shared/ipc/messages';
 import { AckTracker } from './ack-tracker.js';
@@ -14,6 +16,8 @@ import { SnapshotCache } from './snapshot-cache.js';
 import type { ServiceManager } from './systemd.js';
 import type { ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
 import { reportSocketUse } from './socket-activation.js';
+import { MetricsGatherer, type ScrapeTarget } from './metrics-gather.js';
+import { MetricsServer, type Health } from './metrics-server.js';
 
 export interface SupervisorOptions {
   log: Logger;
@@ -29,6 +33,8 @@ export interface SupervisorOptions {
   activatedSockets?: readonly ListenSocket[];
   /** how long a control request waits for the orchestrator (default 5 s) */
   controlTimeoutMs?: number;
+  /** how long a scrape waits for each child (default METRICS_SCRAPE_TIMEOUT_MS) */
+  metricsScrapeTimeoutMs?: number;
 }
 
 const HANDOVER_FIRST_RETRY_MS = 50;
@@ -57,12 +63,17 @@ export class Supervisor {
   private readonly requests: OrchestratorRequests;
   private readonly startedAt = new Date();
   private resolveFinished!: (code: number) => void;
+  private readonly gatherer: MetricsGatherer;
+  /** the [metrics] listener; opened when the orchestrator's metrics-settings name an address */
+  readonly metrics: MetricsServer;
   /** resolves with the exit code once everything has stopped */
   readonly finished: Promise<number>;
 
   constructor(private readonly options: SupervisorOptions) {
     this.log = options.log;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.gatherer = new MetricsGatherer(options.metricsScrapeTimeoutMs ?? METRICS_SCRAPE_TIMEOUT_MS);
+    this.metrics = new MetricsServer({ collect: () => this.collectMetrics() }, this.log.child({ component: 'metrics' }));
     this.orchestrator = new ManagedChild(
       'orchestrator',
       options.spawnOrchestrator,
@@ -134,7 +145,7 @@ export class Supervisor {
     this.log.info({ drainTimeoutMs: timeoutMs }, 'stopping: draining proxy workers and the orchestrator');
     const drain: Message = { type: 'drain', timeoutMs };
     const all = [this.orchestrator, ...this.workers.values()].map((c) => c.stop(drain, killAfterMs));
-    this.stopping = Promise.all(all).then(() => {
+    this.stopping = Promise.all([...all, this.metrics.close()]).then(() => {
       this.log.info({ code }, 'stopped');
       this.resolveFinished(code);
       return code;
@@ -158,6 +169,11 @@ export class Supervisor {
         return;
       case 'reloaded':
         return this.reloaded(msg);
+      case 'metrics-settings':
+        void this.metrics.configure(this.stopping ? null : msg.listen);
+        return;
+      case 'metrics-report':
+        return this.gatherer.report('orchestrator', msg);
       case 'fatal':
         return this.fatal(msg, 'orchestrator');
       default:
@@ -263,6 +279,8 @@ export class Supervisor {
         this.readyWorkers.add(index);
         this.checkReady();
         return;
+      case 'metrics-report':
+        return this.gatherer.report(workerName(index), msg);
       case 'fatal':
         // A replacement worker that cannot start (e.g. a reload moved the port onto one another
         // process holds, which the running workers survived) must not take the serving ones down:
@@ -275,6 +293,29 @@ export class Supervisor {
       default:
         this.log.warn({ worker: index, type: msg.type }, 'ignored an unexpected message from a proxy worker');
     }
+  }
+
+  /**
+   * One scrape: every child's samples (asked over IPC, at most the scrape timeout), the
+   * supervisor's own, `dispenser_up` per process, and the health /healthz reports. Expected are
+   * the orchestrator and every configured worker; one that is not running, not ready yet or does
+   * not answer in time is down.
+   */
+  private async collectMetrics(): Promise<{ samples: MetricSample[]; health: Health }> {
+    const workers = this.runningSettings ? workerCount(this.runningSettings) : 0;
+    const targets: ScrapeTarget[] = [{ name: 'orchestrator', send: sender(this.orchestrator) }];
+    for (let index = 1; index <= workers; index++) targets.push({ name: workerName(index), send: sender(this.workers.get(index)) });
+    const { samples, answered } = await this.gatherer.gather(targets);
+    const problems: string[] = [];
+    if (!this.runningSettings) problems.push('orchestrator: has not sent the proxy settings yet (starting)');
+    for (const [name, ok] of answered) {
+      samples.push({ name: 'dispenser_up', labels: { process: name }, value: ok ? 1 : 0 });
+      const ready = name === 'orchestrator' ? this.orchestratorReady : this.readyWorkers.has(Number(name.slice(WORKER_PREFIX.length)));
+      if (!ok) problems.push(`${name}: did not answer`);
+      else if (!ready) problems.push(`${name}: not ready`);
+    }
+    samples.push({ name: 'dispenser_up', labels: { process: 'supervisor' }, value: 1 }, ...processSamples('supervisor'));
+    return { samples, health: { healthy: problems.length === 0 && !this.stopping, problems: this.stopping ? ['supervisor: stopping', ...problems] : problems } };
   }
 
   private settle(): void {
@@ -308,6 +349,8 @@ export class Supervisor {
   }
 
   private orchestratorExited(): void {
+    // not ready again (for /healthz) until the restarted one says so; `dispenser ready` stays announced
+    this.orchestratorReady = false;
     // a restarted orchestrator reads the configuration afresh; nothing answers the old reload
     this.endReload();
     this.requests.orchestratorGone();
@@ -317,6 +360,18 @@ export class Supervisor {
     this.log.fatal({ from, code: msg.code, error: msg.message }, `fatal error in ${from}: ${msg.message}; stopping dispenser`);
     void this.stop(1);
   }
+}
+
+const WORKER_PREFIX = 'proxy-worker-';
+
+/** a worker's `process` label */
+function workerName(index: number): string {
+  return `${WORKER_PREFIX}${index}`;
+}
+
+function sender(slot: ManagedChild | undefined): ScrapeTarget['send'] {
+  const child = slot?.child;
+  return child ? (msg) => child.send(msg) : undefined;
 }
 
 function portsChanged(a: Settings, b: Settings): boolean {

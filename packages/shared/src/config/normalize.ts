@@ -44,6 +44,7 @@ export function normalizeConfig(main: LoadedMain, services: readonly LoadedServi
     ...(v.certbot ? { certbot: { email: v.certbot.email, directoryUrl: v.certbot.directory_url } } : {}),
     ...(v.telemetry ? { telemetry: telemetrySettings(v.telemetry, main.baseDir) } : {}),
     notify: v.notify.map((n) => ({ url: n.url, format: n.format, ...(n.events ? { events: [...new Set(n.events)] } : {}), ...(n.secret !== undefined ? { secret: n.secret } : {}) })),
+    ...(v.metrics ? { metrics: { listen: { ...v.metrics.listen } } } : {}),
     services: services.map((s) => normalizeService(s, main.baseDir, options, p.enabled, p, v.host_docker_internal)),
   };
   return deepFreeze(config);

@@ -171,6 +171,24 @@ export const notifySchema = z.strictObject({
   secret: z.string().min(1).describe('a non-empty shared secret (best a secret variable: secret = "${ name }")').optional(),
 });
 
+export const LISTEN_EXPECTED = 'an IP address and port such as "127.0.0.1:9180" or "[::1]:9180"';
+
+/** `host:port` with a literal IP (IPv6 in brackets) → { host, port }; no name lookups, as for [proxy] bind. */
+export function parseListenAddress(input: string): Parsed<{ host: string; port: number }> {
+  const fail = { ok: false as const, expected: LISTEN_EXPECTED };
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(input.trim());
+  if (!m) return fail;
+  const host = (m[1] ?? m[2])!;
+  const port = Number(m[3]);
+  if (isIP(host) === 0 || (m[1] !== undefined) !== (isIP(host) === 6) || port < 1 || port > 65535) return fail;
+  return { ok: true, value: { host, port } };
+}
+
+/** [metrics]: absent = no metrics listener (the default) */
+export const metricsSchema = z.strictObject({
+  listen: converted(parseListenAddress, LISTEN_EXPECTED),
+});
+
 export const dispenserFileSchema = z.strictObject({
   delay: z.number().int().min(1).describe('an integer number of seconds ≥ 1').default(POLL_DELAY_S),
   host_docker_internal: bool().default(HOST_DOCKER_INTERNAL),
@@ -180,6 +198,7 @@ export const dispenserFileSchema = z.strictObject({
   certbot: certbotSchema.optional(),
   telemetry: telemetrySchema.optional(),
   notify: z.array(notifySchema).describe('an array of [[notify]] tables').default([]),
+  metrics: metricsSchema.optional(),
 });
 
 const envValue = z

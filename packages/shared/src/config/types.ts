@@ -3,7 +3,7 @@
  * Produced only by the config pipeline (load.ts); durations are milliseconds, memory is bytes,
  * CPUs are nano-CPUs, and every path is absolute.
  */
-import type { ProxySettings } from '../ipc/messages.js';
+import type { MetricsSettings, ProxySettings } from '../ipc/messages.js';
 
 /** Declared once, by its IPC schema (the proxy workers receive it as is). */
 export type { ProxySettings };
@@ -158,6 +158,11 @@ export interface NotifyTarget {
   secret?: string;
 }
 
+/** Declared once, by its IPC message (the supervisor opens the listener). */
+export interface MetricsConfig {
+  listen: NonNullable<MetricsSettings['listen']>;
+}
+
 export interface DispenserConfig {
   /** absolute path of dispenser.toml */
   configFile: string;
@@ -171,5 +176,7 @@ export interface DispenserConfig {
   certbot?: CertbotSettings;
   telemetry?: TelemetrySettings;
   notify: readonly NotifyTarget[];
+  /** [metrics]; absent: no metrics listener */
+  metrics?: MetricsConfig;
   services: readonly ServiceConfig[];
 }

@@ -44,6 +44,14 @@ function hostPorts(main: LoadedMain, services: readonly LoadedService[]): Config
     }
   }
   const out: ConfigProblem[] = [];
+  const metrics = main.value.metrics?.listen;
+  if (metrics) {
+    // the proxy binds one address for both ports; a wildcard on either side overlaps every address
+    const overlaps = proxy.enabled && (proxy.bind === metrics.host || isWildcard(proxy.bind) || isWildcard(metrics.host));
+    const owner = overlaps ? owners.get(metrics.port) : undefined;
+    if (owner) out.push(main.doc.problem('CONFIG_PORT_CLASH', ['metrics', 'listen'], `metrics port ${metrics.port} is already used by ${owner}; choose another port`, 'value'));
+    else owners.set(metrics.port, `the metrics listener in ${main.file}`);
+  }
   for (const s of services) {
     s.value.port.forEach((p, i) => {
       const owner = owners.get(p.host);
@@ -146,4 +154,8 @@ function perService(services: readonly LoadedService[], proxyEnabled: boolean): 
     }
   }
   return out;
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
 }

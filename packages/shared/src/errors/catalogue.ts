@@ -142,6 +142,16 @@ export const errorCatalogue = {
     where: 'orchestrator (`orchestrator/src/main.ts`) and proxy workers (`proxy/src/worker.ts`), warn: the IPC channel closed because the supervisor died without stopping them (`kill -9`, crash, OOM); the orchestrator exits at once, a worker within 0.8 s',
     action: "find out why the supervisor died (journal, `dmesg` for the OOM killer); start Dispenser again (systemd's `Restart=` does)",
   },
+  METRICS_LISTEN_FAILED: {
+    area: 'cli',
+    where: 'supervisor, error (`supervisor/metrics-server.ts`): the `[metrics] listen` address cannot be opened (in use, not an address of this machine); Dispenser runs on without metrics',
+    action: 'free the port or change `[metrics] listen`, then reload',
+  },
+  METRICS_UNKNOWN_SAMPLE: {
+    area: 'cli',
+    where: 'supervisor, warn (`supervisor/metrics-server.ts`): a process reported a metric no family declares; it is left out of `/metrics`',
+    action: 'a bug: report it with the line',
+  },
   SUPERVISOR_CAPABILITIES_INHERITED: {
     area: 'cli',
     where: 'supervisor at start, warn (`supervisor/privileges.ts`): its ambient capabilities could not be cleared, so children inherit them',
@@ -241,7 +251,7 @@ export const errorCatalogue = {
   },
   CONFIG_PORT_CLASH: {
     area: 'config',
-    where: "`validate.ts`: a host port published twice, or on the proxy's port",
+    where: "`validate.ts`: a host port published twice, or on the proxy's or the metrics listener's port",
     action: 'choose another host port',
   },
   CONFIG_UNKNOWN_NETWORK: {

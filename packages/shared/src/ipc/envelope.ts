@@ -28,6 +28,10 @@ export const messageTypes = [
   'logs-chunk',
   'logs-end',
   'logs-cancel',
+  // metrics ([metrics] in dispenser.toml)
+  'metrics-settings',
+  'metrics-request',
+  'metrics-report',
 ] as const;
 const knownTypes: ReadonlySet<string> = new Set(messageTypes);
 

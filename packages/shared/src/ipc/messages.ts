@@ -193,6 +193,38 @@ const logsEnd = z.strictObject({
 /** supervisor → orchestrator: the client left; stop streaming */
 const logsCancel = z.strictObject({ type: z.literal('logs-cancel'), id: z.number().int() });
 
+// ---- metrics ([metrics] in dispenser.toml; docs/operations.md#metrics) ----
+
+/**
+ * orchestrator → supervisor: where the metrics listener should be, from [metrics] listen (null:
+ * off). Sent at start and after every reload applied; the supervisor opens, moves or closes it.
+ */
+const metricsSettings = z.strictObject({
+  type: z.literal('metrics-settings'),
+  listen: z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).nullable(),
+});
+export type MetricsSettings = z.infer<typeof metricsSettings>;
+
+/** supervisor → any child: a scrape is under way; answer with metrics-report carrying this id */
+const metricsRequest = z.strictObject({ type: z.literal('metrics-request'), id: z.number().int().nonnegative() });
+export type MetricsRequest = z.infer<typeof metricsRequest>;
+
+const metricSample = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/),
+  labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()),
+  value: z.number(),
+});
+
+/** any child → supervisor: this process's samples for the scrape `id` (families.ts names them) */
+const metricsReport = z.strictObject({
+  type: z.literal('metrics-report'),
+  id: z.number().int().nonnegative(),
+  samples: z.array(metricSample),
+});
+export type MetricsReport = z.infer<typeof metricsReport>;
+
+// ---- end of metrics ----
+
 export const messageSchema = z.discriminatedUnion('type', [
   routesSnapshot,
   certsSnapshot,
@@ -212,6 +244,9 @@ export const messageSchema = z.discriminatedUnion('type', [
   logsChunk,
   logsEnd,
   logsCancel,
+  metricsSettings,
+  metricsRequest,
+  metricsReport,
 ]);
 export type Message = z.infer<typeof messageSchema>;
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
