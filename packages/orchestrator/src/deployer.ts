@@ -15,6 +15,7 @@ import type { DesiredService } from './reconcile/desired.js';
 import type { RoutePublisher } from './route-publisher.js';
 import type { RolloutRunner } from './rollout/runner.js';
 import type { Services } from './services.js';
+import { orchestratorMetrics } from './metrics.js';
 
 export interface ServiceDeployerOptions {
   engine: ContainerEngine;
@@ -91,6 +92,17 @@ export class ServiceDeployer {
   }
 
   private async deployOnce(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
+    try {
+      const id = await this.deployNow(d, existingId, log, trigger);
+      orchestratorMetrics.deploy(d.service, 'success');
+      return id;
+    } catch (err) {
+      orchestratorMetrics.deploy(d.service, 'failure');
+      throw err;
+    }
+  }
+
+  private async deployNow(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     const { engine, applier, rollouts, services } = this.opts;
     let rollout = false;
     try {

@@ -10,6 +10,7 @@ import { createLogger } from '@dispenser/shared/log';
 import type { Component } from './contracts.js';
 import { startContinuousDeployment } from './cd/index.js';
 import { startCertificates } from './certs/certificates.js';
+import { certificateSamples, orchestratorMetrics } from './metrics.js';
 import { DockerodeEngine } from './docker/dockerode-engine.js';
 import { runOrchestratorProcess, type Channel, type ComponentContext } from './orchestrator-process.js';
 
@@ -51,6 +52,7 @@ function devServices(): readonly string[] | undefined | null {
 async function createComponents(ctx: ComponentContext): Promise<Component[]> {
   // Certificates first: stored ones are published before `ready`, so a restart serves HTTPS at once.
   const certificates = await startCertificates(ctx.config, { publisher: ctx.publisher, dev: ctx.dev, log: ctx.log, events: ctx.events });
+  orchestratorMetrics.gauge(() => certificateSamples(certificates.status()));
   const cd = startContinuousDeployment(ctx.config, { deployer: ctx.orchestrator, log: ctx.log, events: ctx.events });
   return [certificates, cd];
 }

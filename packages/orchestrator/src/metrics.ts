@@ -1,4 +1,7 @@
+import { LABELS, ownershipFilter, type InstanceIdentity } from '@dispenser/shared/instance';
 import type { MetricSample } from '@dispenser/shared/metrics/sample';
+import type { ContainerEngine } from './docker/engine.js';
+import type { HostCertStatus } from './certs/status.js';
 
 /**
  * The orchestrator's counters (image checks, deploys, rollbacks, cron runs) and the gauges it
@@ -10,8 +13,8 @@ import type { MetricSample } from '@dispenser/shared/metrics/sample';
 export type DeployResult = 'success' | 'failure';
 export type CronResult = 'success' | 'failure';
 
-/** a source of gauge samples read at scrape time; must not throw, must answer from memory */
-export type GaugeSource = () => MetricSample[];
+/** a source of gauge samples read at scrape time (a failing one is left out of that scrape) */
+export type GaugeSource = () => MetricSample[] | Promise<MetricSample[]>;
 
 export class OrchestratorMetrics {
   private readonly counters = new Map<string, MetricSample>();
@@ -48,17 +51,31 @@ export class OrchestratorMetrics {
     return () => this.gauges.delete(source);
   }
 
-  samples(): MetricSample[] {
-    const out = [...this.counters.values()].map((s) => ({ ...s }));
-    for (const source of this.gauges) {
-      try {
-        out.push(...source());
-      } catch {
-        // a broken gauge must not take the other metrics with it
-      }
-    }
+  /** Counters and every gauge; a gauge that fails (Docker unreachable) is left out, not the rest. */
+  async samples(): Promise<MetricSample[]> {
+    const out = [...this.counters.values()].map((s) => ({ ...s, labels: { ...s.labels } }));
+    const gauges = await Promise.allSettled([...this.gauges].map(async (source) => source()));
+    for (const g of gauges) if (g.status === 'fulfilled') out.push(...g.value);
     return out;
   }
+}
+
+/** dispenser_containers: this instance's containers by service and Docker state, asked of the engine on each scrape. */
+export async function containerSamples(engine: ContainerEngine, instance: InstanceIdentity): Promise<MetricSample[]> {
+  const counts = new Map<string, MetricSample>();
+  for (const c of await engine.listContainers(ownershipFilter(instance).label)) {
+    const service = c.labels[LABELS.service] ?? '';
+    const key = `${service}\0${c.state}`;
+    const held = counts.get(key);
+    if (held) held.value++;
+    else counts.set(key, { name: 'dispenser_containers', labels: { service, state: c.state }, value: 1 });
+  }
+  return [...counts.values()];
+}
+
+/** dispenser_certificate_expiry_timestamp_seconds: every configured host with a certificate served. */
+export function certificateSamples(statuses: readonly HostCertStatus[]): MetricSample[] {
+  return statuses.flatMap((s) => (s.notAfter ? [{ name: 'dispenser_certificate_expiry_timestamp_seconds', labels: { host: s.host }, value: Math.floor(s.notAfter.getTime() / 1000) }] : []));
 }
 
 /**

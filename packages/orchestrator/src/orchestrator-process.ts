@@ -14,7 +14,7 @@ import type { EventSink } from './notify/events.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 import { stableStringify } from './reconcile/hash.js';
 import { Coalescer } from './reload/coalescer.js';
-import { orchestratorMetrics } from './metrics.js';
+import { containerSamples, orchestratorMetrics } from './metrics.js';
 import { processSamples } from '@dispenser/shared/metrics/process-samples';
 
 /** The IPC channel to the supervisor (process.send / process.on('message') in production). */
@@ -97,6 +97,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: selection !== undefined, instance, events: notifier, ...deps.orchestratorOptions });
   orchestrator.setRedactor(first.redact);
   let components: Component[] = [];
+  orchestratorMetrics.gauge(() => containerSamples(deps.engine, orchestrator.instance));
   let draining = false;
   // 1 for the configuration read at start, +1 for each reload applied (`dispenser status`)
   let generation = 1;
@@ -196,7 +197,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
       return;
     }
     if (publisher.handle(msg)) return;
-    if (msg.type === 'metrics-request') send({ type: 'metrics-report', id: msg.id, samples: [...orchestratorMetrics.samples(), ...processSamples('orchestrator')] });
+    if (msg.type === 'metrics-request') void orchestratorMetrics.samples().then((samples) => send({ type: 'metrics-report', id: msg.id, samples: [...samples, ...processSamples('orchestrator')] }));
     else if (msg.type === 'reload') void reload();
     else if (msg.type === 'drain') void drain();
     else if (msg.type === 'status-request') status(msg.id).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not gather the status; the supervisor reports it as unanswered'));

@@ -5,6 +5,7 @@ import type { EventSink } from '../notify/events.js';
 import type { InFlight } from './in-flight.js';
 import type { ScheduledJob, Scheduler } from './scheduler.js';
 import type { CronTarget } from './targets.js';
+import { orchestratorMetrics } from '../metrics.js';
 
 export interface CronRunnerOptions {
   deployer: Deployer;
@@ -122,10 +123,12 @@ export class CronRunner {
       const message = `cron run of ${t.service} could not start: ${errorMessage(err)}`;
       log.error({ code, durationMs: this.now() - started }, message);
       this.options.events?.emit({ event: 'cron-failed', service: t.service, code, message, details: { cron: t.cron } });
+      orchestratorMetrics.cronRun(t.service, 'failure');
       return;
     }
     if (t.restart) {
       log.info({ durationMs: this.now() - started }, 'cron: service restarted');
+      orchestratorMetrics.cronRun(t.service, 'success');
       return;
     }
     try {
@@ -136,7 +139,9 @@ export class CronRunner {
         log.warn(fields, `cron run exited with code ${exitCode}`);
         this.options.events?.emit({ event: 'cron-failed', service: t.service, message: `cron run of ${t.service} exited with code ${exitCode}`, details: { cron: t.cron, ...fields } });
       }
+      orchestratorMetrics.cronRun(t.service, exitCode === 0 ? 'success' : 'failure');
     } catch (err) {
+      orchestratorMetrics.cronRun(t.service, 'failure');
       log.error({ code: codeOr(err, 'DOCKER_ERROR'), durationMs: this.now() - started }, `cannot wait for the cron run to finish: ${errorMessage(err)}`);
     }
   }

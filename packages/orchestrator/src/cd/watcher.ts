@@ -9,6 +9,7 @@ import type { InFlight } from './in-flight.js';
 import { runPool } from './pool.js';
 import type { WatchTarget } from './targets.js';
 import type { EventSink } from '../notify/events.js';
+import { orchestratorMetrics } from '../metrics.js';
 
 export interface WatcherOptions {
   deployer: Deployer;
@@ -187,9 +188,11 @@ export class DigestWatcher {
       this.health.set(registry, tr.next);
       if (tr.change === 'recovered') this.options.log.info({ registry }, 'registry reachable again; polling resumes');
     } catch (err) {
+      orchestratorMetrics.imageCheck(t.service, false);
       this.registryFailed(t, state, err);
       return;
     }
+    orchestratorMetrics.imageCheck(t.service, true);
 
     state.available = registryDigest;
 

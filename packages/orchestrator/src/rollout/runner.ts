@@ -14,6 +14,7 @@ import type { RolloutFiles } from './files.js';
 import { runRollout } from './procedure.js';
 import { journalProgress } from './progress.js';
 import { engineSteps } from './steps.js';
+import { orchestratorMetrics } from '../metrics.js';
 
 export interface RolloutRunnerOptions {
   engine: ContainerEngine;
@@ -94,6 +95,7 @@ export class RolloutRunner {
         throw e;
       }
       routes.dropOverride(d.service);
+      orchestratorMetrics.rollback(d.service);
       // rolled back (the candidate is removed, the old one serves): nothing left to resume
       await journal?.clear(d.service).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove the rollout record'));
       // only the image/config is to blame for these; a proxy that did not confirm or a missing bind
