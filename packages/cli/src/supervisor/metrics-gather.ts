@@ -16,6 +16,7 @@ export interface Gathered {
 
 interface Pending {
   waitingFor: Set<string>;
+  answered: Set<string>;
   samples: MetricSample[];
   finish: () => void;
 }
@@ -34,26 +35,27 @@ export class MetricsGatherer {
   gather(targets: readonly ScrapeTarget[]): Promise<Gathered> {
     const id = this.nextId++;
     const answered = new Map(targets.map((t) => [t.name, false]));
-    const entry: Pending = { waitingFor: new Set(), samples: [], finish: () => undefined };
+    const entry: Pending = { waitingFor: new Set(), answered: new Set(), samples: [], finish: () => undefined };
     const done = new Promise<Gathered>((resolve) => {
       const timer = setTimeout(() => entry.finish(), this.timeoutMs);
       entry.finish = () => {
         clearTimeout(timer);
         this.pending.delete(id);
-        for (const name of answered.keys()) answered.set(name, !entry.waitingFor.has(name));
+        for (const name of answered.keys()) answered.set(name, entry.answered.has(name));
         resolve({ samples: entry.samples, answered });
       };
     });
     this.pending.set(id, entry);
+    // every name first: a child answering at once must not end the scrape before the others are asked
+    for (const t of targets) if (t.send) entry.waitingFor.add(t.name);
+    if (entry.waitingFor.size === 0) entry.finish();
     for (const t of targets) {
-      entry.waitingFor.add(t.name);
       try {
         t.send?.({ type: 'metrics-request', id });
       } catch {
         // a channel closing under us: that child simply does not answer
       }
     }
-    if (targets.every((t) => !t.send)) entry.finish();
     return done;
   }
 
@@ -61,6 +63,7 @@ export class MetricsGatherer {
   report(name: string, msg: MessageOf<'metrics-report'>): void {
     const entry = this.pending.get(msg.id);
     if (!entry || !entry.waitingFor.delete(name)) return;
+    entry.answered.add(name);
     for (const s of msg.samples) entry.samples.push({ name: s.name, labels: { ...s.labels, ...(s.name.startsWith('process_') ? { process: name } : {}) }, value: s.value });
     if (entry.waitingFor.size === 0) entry.finish();
   }

@@ -228,3 +228,55 @@ test('a reload that changes the number of workers: one warning that it needs a r
   assert.equal(lines.filter((l) => /restart/.test(l.msg)).length, 2);
   await h.supervisor.stop(0);
 });
+
+test('metrics: a scrape gathers every child over IPC; one that does not answer is down (dispenser_up 0, /healthz 503) and does not hold the scrape', async (t) => {
+  let stuck = true;
+  const answer = (c: FakeChild, msg: Message, process: string) => {
+    if (msg.type === 'metrics-request') c.emit({ type: 'metrics-report', id: msg.id, samples: [{ name: 'process_open_fds', labels: { process }, value: 7 }, { name: 'dispenser_proxy_requests_total', labels: { service: 'web', method: 'GET', status_class: '2xx' }, value: 2 }] });
+  };
+  const h = harness((w, index) => {
+    const ack = w.onReceive;
+    w.onReceive = (msg) => {
+      ack(msg);
+      if (index === 2 && stuck) return;
+      answer(w, msg, `proxy-worker-${index}`);
+    };
+  }, { metricsScrapeTimeoutMs: 300 });
+  t.after(() => h.supervisor.stop(0));
+  h.supervisor.start();
+  const o = h.orchestrators[0]!;
+  o.onReceive = (msg) => answer(o, msg, 'orchestrator');
+  o.emit(settings(2));
+  o.emit({ type: 'metrics-settings', listen: { host: '127.0.0.1', port: 0 } });
+  o.emit({ type: 'ready', component: 'orchestrator' });
+  await until(() => h.workers.length === 2);
+  h.workers.forEach((w, i) => w.emit({ type: 'ready', component: 'proxy', worker: i + 1 }));
+  await until(() => h.supervisor.metrics.address !== undefined);
+  const base = `http://127.0.0.1:${h.supervisor.metrics.address!.port}`;
+
+  const started = Date.now();
+  const metrics = await fetch(`${base}/metrics`);
+  assert.ok(Date.now() - started < 2000, 'the scrape ends at the timeout');
+  const text = await metrics.text();
+  assert.match(text, /^dispenser_up\{process="proxy-worker-2"\} 0$/m);
+  assert.match(text, /^dispenser_up\{process="proxy-worker-1"\} 1$/m);
+  assert.match(text, /^dispenser_up\{process="orchestrator"\} 1$/m);
+  // worker 1 and the orchestrator report 2 each: summed
+  assert.match(text, /^dispenser_proxy_requests_total\{method="GET",service="web",status_class="2xx"\} 4$/m);
+  const sick = await fetch(`${base}/healthz`);
+  assert.equal(sick.status, 503);
+  assert.match(await sick.text(), /proxy-worker-2: did not answer/);
+
+  stuck = false;
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  // a worker that died is down until its replacement is ready
+  h.workers[0]!.exit(1);
+  assert.equal((await fetch(`${base}/healthz`)).status, 503);
+  await until(() => h.workers.length === 3);
+  h.workers[2]!.emit({ type: 'ready', component: 'proxy', worker: 1 });
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+
+  // a reload without [metrics] closes the listener
+  o.emit({ type: 'metrics-settings', listen: null });
+  await until(() => h.supervisor.metrics.address === undefined);
+});
