@@ -9,11 +9,11 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { infra } from '@dispenser/shared/testing/infra';
 import { which } from '@dispenser/shared/testing/tools';
-import { startDaemon, type Daemon, type LogLine } from '../helpers/daemon.js';
-import { docker, httpdImage, randomName, removeInstance } from '../helpers/docker.js';
+import { isAlive, startDaemon, type Daemon, type LogLine } from '@dispenser/shared/testing/daemon';
+import { docker, httpdImage, randomName, removeInstance } from '@dispenser/shared/testing/docker';
 import { get, readReply, waitForReply, type Reply } from '../helpers/http.js';
 import { writeStack } from '../helpers/stack.js';
-import { freePorts, isAlive, processTitle, sleep } from '../helpers/supervision.js';
+import { freePorts, processTitle, sleep } from '../helpers/supervision.js';
 
 const READY = (l: LogLine): boolean => l.component === 'supervisor' && l.msg === 'dispenser ready';
 
@@ -83,7 +83,7 @@ service_port = 8080
     stack.remove();
   });
   httpdImage(image, env.baseImage, 'hello');
-  daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance });
+  daemon = startDaemon(['-c', stack.configFile], { DISPENSER_INSTANCE: instance }, { t });
   await daemon.waitForLog(READY, 90_000);
   await waitForReply(httpPort, '/', host, (r) => r.status === 200 && r.body === 'hello\n');
 
