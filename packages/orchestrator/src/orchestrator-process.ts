@@ -97,7 +97,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   const orchestrator = new Orchestrator({ engine: deps.engine, publisher, log, partial: selection !== undefined, instance, events: notifier, ...deps.orchestratorOptions });
   orchestrator.setRedactor(first.redact);
   let components: Component[] = [];
-  orchestratorMetrics.gauge(() => containerSamples(deps.engine, orchestrator.instance));
+  const dropContainerGauge = orchestratorMetrics.gauge(() => containerSamples(deps.engine, orchestrator.instance));
   let draining = false;
   // 1 for the configuration read at start, +1 for each reload applied (`dispenser status`)
   let generation = 1;
@@ -107,6 +107,7 @@ export async function runOrchestratorProcess(deps: OrchestratorProcessDeps): Pro
   const drain = async (): Promise<void> => {
     if (draining) return;
     draining = true;
+    dropContainerGauge();
     orchestrator.stop();
     for (const stream of logStreams.values()) stream.abort();
     await Promise.allSettled(components.map((c) => c.stop()));

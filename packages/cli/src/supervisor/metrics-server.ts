@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { MetricsSettings } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from '@dispenser/shared/metrics/exposition';
@@ -35,7 +35,7 @@ export class MetricsServer {
     private readonly log: Logger,
   ) {}
 
-  /** The address in use, once listening (tests read the port of a `:0`-like setup from here). */
+  /** The address in use, once listening (tests that ask for port 0 read the port from here). */
   get address(): { host: string; port: number } | undefined {
     const a = this.server?.address();
     return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
@@ -80,7 +80,7 @@ export class MetricsServer {
     }
   }
 
-  private async handle(method: string | undefined, url: string | undefined, res: import('node:http').ServerResponse): Promise<void> {
+  private async handle(method: string | undefined, url: string | undefined, res: ServerResponse): Promise<void> {
     const path = (url ?? '/').split('?')[0];
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { allow: 'GET, HEAD' });
     if (path !== '/metrics' && path !== '/healthz') return send(res, 404, 'text/plain; charset=utf-8', 'Not found: try /metrics or /healthz\n');
@@ -98,7 +98,7 @@ export class MetricsServer {
   }
 }
 
-function send(res: import('node:http').ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
   if (res.destroyed) return;
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
