@@ -63,10 +63,12 @@ test('orchestrator process: start, reload (invalid, valid), drain', { timeout: 1
     }))!;
     h.orchestrators.push(proc.orchestrator);
     // routes of what runs first (nothing yet: the declared route without upstream), before the
-    // settings that make the supervisor fork workers; again before slow work and after the pass
-    assert.deepEqual(ch.received.map((m) => m.type), ['routes', 'proxy-settings', 'routes', 'routes', 'ready']);
+    // settings that make the supervisor fork workers; again before slow work and after the pass.
+    // metrics-settings (null: no [metrics]) tells the supervisor whether to open its metrics listener
+    assert.deepEqual(ch.received.map((m) => m.type), ['routes', 'proxy-settings', 'metrics-settings', 'routes', 'routes', 'ready']);
+    assert.deepEqual(ch.received[2], { type: 'metrics-settings', listen: null });
     assert.deepEqual((ch.received[0] as Extract<Message, { type: 'routes' }>).routes.map((r) => [r.host, r.upstream]), [['app.test', null]]);
-    const routes = ch.received[3] as Extract<Message, { type: 'routes' }>;
+    const routes = ch.received[4] as Extract<Message, { type: 'routes' }>;
     assert.equal(routes.routes[0]?.host, 'app.test');
     assert.ok(routes.routes[0]?.upstream, 'the started container is the upstream');
     const id = (await h.inspect(containerNameFor(h.instance, 'app')))!.Id;
