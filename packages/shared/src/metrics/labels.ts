@@ -20,26 +20,12 @@ export const UNROUTED_SERVICE = '-';
 /** Upper bounds (seconds) of the proxy's request duration histogram; +Inf is implied. */
 export const LATENCY_BUCKETS_S: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** Index into METHODS. Methods are case-sensitive (RFC 9110 §9.1): `get` is not GET. */
+const METHOD_INDEX: ReadonlyMap<string | undefined, number> = new Map(METHODS.map((m, i) => [m, i]));
+const OTHER = METHODS.length - 1;
+
+/** Index into METHODS. Methods are case-sensitive (RFC 9110 §9.1): `get` is not GET, nor is "other". */
 export function methodIndex(method: string | undefined): number {
-  switch (method) {
-    case 'GET':
-      return 0;
-    case 'HEAD':
-      return 1;
-    case 'POST':
-      return 2;
-    case 'PUT':
-      return 3;
-    case 'DELETE':
-      return 4;
-    case 'PATCH':
-      return 5;
-    case 'OPTIONS':
-      return 6;
-    default:
-      return 7;
-  }
+  return method === 'other' ? OTHER : METHOD_INDEX.get(method) ?? OTHER;
 }
 
 /** Index into STATUS_CLASSES; a status outside 100–599 (only a broken upstream sends one) counts as 5xx. */
