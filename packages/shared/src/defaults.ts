@@ -26,6 +26,8 @@ export const CONTROL_SOCKET_NAME = 'control.sock';
 export const CONTROL_ORCHESTRATOR_TIMEOUT_MS = 5_000;
 /** `dispenser status --watch`: how often the daemon looks for a change. */
 export const STATUS_WATCH_INTERVAL_MS = 2_000;
+/** `dispenser logs -f` of a stopped container: how often to look whether it runs again or is gone. */
+export const LOGS_FOLLOW_RESTART_POLL_MS = 500;
 
 // ---- dispenser.toml ----------------------------------------------------------------------------
 
