@@ -14,6 +14,7 @@ import { SnapshotCache } from './snapshot-cache.js';
 import type { ServiceManager } from './systemd.js';
 import type { ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
 import { reportSocketUse } from './socket-activation.js';
+import { sharedCall } from './shared-call.js';
 
 export interface SupervisorOptions {
   log: Logger;
@@ -83,9 +84,10 @@ export class Supervisor {
 
   /** What the control socket answers with (`dispenser status`, `dispenser logs`). */
   controlBackend(version: string): ControlBackend {
+    const ask = sharedCall(() => this.requests.status(this.options.controlTimeoutMs ?? CONTROL_ORCHESTRATOR_TIMEOUT_MS));
     return {
       status: async () => {
-        const answer = await this.requests.status(this.options.controlTimeoutMs ?? CONTROL_ORCHESTRATOR_TIMEOUT_MS);
+        const answer = await ask();
         return assembleStatus({ version, pid: process.pid, startedAt: this.startedAt, ready: this.announcedReady }, answer, new Date());
       },
       logs: (params, sink) => this.requests.logs(params, sink),
