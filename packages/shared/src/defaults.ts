@@ -26,6 +26,13 @@ export const CONTROL_SOCKET_NAME = 'control.sock';
 export const CONTROL_ORCHESTRATOR_TIMEOUT_MS = 5_000;
 /** `dispenser status --watch`: how often the daemon looks for a change. */
 export const STATUS_WATCH_INTERVAL_MS = 2_000;
+/** `dispenser logs -f` of a stopped container: how often to look whether it runs again or is gone. */
+export const LOGS_FOLLOW_RESTART_POLL_MS = 500;
+/**
+ * Open control connections at most: past this a new one is closed at once, so that a client
+ * leaking connections cannot take every file descriptor the supervisor needs for its children.
+ */
+export const MAX_CONTROL_CONNECTIONS = 128;
 
 // ---- dispenser.toml ----------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { STATUS_WATCH_INTERVAL_MS } from '@dispenser/shared/defaults';
+import { MAX_CONTROL_CONNECTIONS, STATUS_WATCH_INTERVAL_MS } from '@dispenser/shared/defaults';
 import { DispenserError, errorMessage } from '@dispenser/shared/errors';
 import { encodeFrame, frames, LineSplitter, MAX_REQUEST_LINE_BYTES, parseRequest, type ControlRequest, type LogsParams, type RequestId } from '@dispenser/shared/control/protocol';
 import { statusChanged, type Status } from '@dispenser/shared/control/status';
@@ -21,6 +21,7 @@ export interface ControlServerOptions {
   log: Logger;
   /** `status --watch`: how often to look for a change */
   watchIntervalMs?: number;
+  maxConnections?: number;
 }
 
 /** owner and group read/write: root and the daemon's group, nobody else */
@@ -45,6 +46,7 @@ export class ControlServer {
       prepareDirectory(dirname(path));
       removeStale(path);
       const server = createServer((socket) => this.connection(socket));
+      server.maxConnections = this.options.maxConnections ?? MAX_CONTROL_CONNECTIONS;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(path, () => {

@@ -18,6 +18,7 @@ import type { ListenSocket } from '@dispenser/shared/ipc/listen-sockets';
 import { reportSocketUse } from './socket-activation.js';
 import { MetricsGatherer, type ScrapeTarget } from './metrics-gather.js';
 import { MetricsServer, type Health } from './metrics-server.js';
+import { sharedCall } from './shared-call.js';
 
 export interface SupervisorOptions {
   log: Logger;
@@ -94,9 +95,10 @@ export class Supervisor {
 
   /** What the control socket answers with (`dispenser status`, `dispenser logs`). */
   controlBackend(version: string): ControlBackend {
+    const ask = sharedCall(() => this.requests.status(this.options.controlTimeoutMs ?? CONTROL_ORCHESTRATOR_TIMEOUT_MS));
     return {
       status: async () => {
-        const answer = await this.requests.status(this.options.controlTimeoutMs ?? CONTROL_ORCHESTRATOR_TIMEOUT_MS);
+        const answer = await ask();
         return assembleStatus({ version, pid: process.pid, startedAt: this.startedAt, ready: this.announcedReady }, answer, new Date());
       },
       logs: (params, sink) => this.requests.logs(params, sink),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@dispenser/shared/log';
@@ -52,12 +52,12 @@ class FakeBackend implements ControlBackend {
   }
 }
 
-function setup(t: { after(fn: () => void): void }, watchIntervalMs = 20) {
+function setup(t: { after(fn: () => void): void }, watchIntervalMs = 20, maxConnections?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'dispenser-control-'));
   const stateDir = join(dir, '.dispenser');
   const path = join(stateDir, 'control.sock');
   const backend = new FakeBackend();
-  const server = new ControlServer({ path, backend, log: quiet(), watchIntervalMs });
+  const server = new ControlServer({ path, backend, log: quiet(), watchIntervalMs, ...(maxConnections !== undefined ? { maxConnections } : {}) });
   t.after(() => {
     server.close();
     rmSync(dir, { recursive: true, force: true });
@@ -185,4 +185,26 @@ test('the client: no socket is DAEMON_NOT_RUNNING; an answer in another protocol
   await new Promise<void>((r) => future.listen(path, r));
   t.after(() => future.close());
   await assert.rejects(controlRequest(path, 'status', {}, () => undefined).done, (err: unknown) => err instanceof DispenserError && err.code === 'CONTROL_PROTOCOL_MISMATCH');
+});
+
+test('a client leaking connections gets no more than the cap; a freed slot serves again', async (t) => {
+  const { path, server } = setup(t, 20, 5);
+  await server.listen();
+  const held = await Promise.all(
+    Array.from({ length: 5 }, () => new Promise<Socket>((resolve, reject) => { const s = connect(path, () => resolve(s)); s.on('error', reject); })),
+  );
+  t.after(() => held.forEach((s) => s.destroy()));
+  await new Promise((r) => setTimeout(r, 50));
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.on('error', () => resolve(true));
+    s.on('close', () => resolve(true));
+    s.on('data', () => resolve(false));
+    s.write('{"v":1,"id":1,"method":"status"}\n');
+  });
+  assert.equal(refused, true, 'the connection past the cap is closed');
+  held[0]!.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  const [frame] = await exchange(path, ['{"v":1,"id":1,"method":"status"}\n'], 1);
+  assert.equal((frame as { type: string }).type, 'result');
 });

@@ -36,7 +36,7 @@ export async function streamServiceLogs(
       container.Id,
       options,
       (stream, data) => {
-        const text = lines.push(stream, data.toString('utf8'));
+        const text = lines.push(stream, data);
         if (text !== undefined) send(stream, text);
       },
       signal,

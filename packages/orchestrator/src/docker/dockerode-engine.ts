@@ -1,5 +1,7 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOGS_FOLLOW_RESTART_POLL_MS } from '@dispenser/shared/defaults';
 import type {
   ContainerEngine,
   ContainerInfo,
@@ -172,7 +174,23 @@ export class DockerodeEngine implements ContainerEngine {
     });
   }
 
-  streamLogs(id: string, options: LogOptions, onData: (stream: LogStream, data: Buffer) => void, signal: AbortSignal): Promise<void> {
+  async streamLogs(id: string, options: LogOptions, onData: (stream: LogStream, data: Buffer) => void, signal: AbortSignal): Promise<void> {
+    if (!options.follow) return this.readLogs(id, options, onData, signal);
+    // Docker ends a followed stream when the container stops; a restart (its restart policy,
+    // `docker restart`) is followed on, from when it stopped, until the container is removed
+    let current = options;
+    for (;;) {
+      const followedFrom = Date.now();
+      await this.readLogs(id, current, onData, signal);
+      if (signal.aborted) return;
+      const since = await this.waitForRestart(id, followedFrom, signal);
+      if (since === undefined) return;
+      current = { follow: true, since };
+    }
+  }
+
+  /** one `docker logs` call; with `follow`, until the container stops or `signal` aborts */
+  private readLogs(id: string, options: LogOptions, onData: (stream: LogStream, data: Buffer) => void, signal: AbortSignal): Promise<void> {
     return this.call(async (d) => {
       const container = d.getContainer(id);
       const info = await container.inspect();
@@ -199,6 +217,32 @@ export class DockerodeEngine implements ContainerEngine {
         stream.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
       });
     });
+  }
+
+  /**
+   * After a followed stream ended: waits until the container runs again or has run again, and
+   * gives the Unix time to read on from (when it stopped); undefined once it is removed or
+   * `signal` aborts. A container still running (the stream ended for another reason) is read on
+   * from when the stream ended, not from an older stop, which would repeat output.
+   */
+  private async waitForRestart(id: string, followedFrom: number, signal: AbortSignal): Promise<number | undefined> {
+    const endedAt = Date.now();
+    let stoppedAt: string | undefined;
+    while (!signal.aborted) {
+      const info = await this.inspectContainer(id);
+      if (!info) return undefined;
+      stoppedAt ??= info.State.FinishedAt;
+      if (info.State.Running || info.State.FinishedAt !== stoppedAt) {
+        const stopped = Date.parse(stoppedAt);
+        return (stopped >= followedFrom ? stopped : endedAt) / 1000;
+      }
+      try {
+        await sleep(LOGS_FOLLOW_RESTART_POLL_MS, undefined, { signal });
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
   }
 
   inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {

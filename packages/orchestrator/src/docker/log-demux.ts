@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 export type LogStream = 'stdout' | 'stderr';
 
 /**
@@ -27,24 +28,40 @@ export class LogDemuxer {
 }
 
 /**
+ * A line longer than this is passed on in pieces of this size: a container that never prints a
+ * newline (a progress bar drawn with `\r`, binary output) must neither grow the buffer without end
+ * nor keep a follower waiting forever. Secrets straddling a cut are hidden only as far as each
+ * piece holds a long enough run of them (docs/configuration/variables-and-secrets.md).
+ */
+export const MAX_LINE_CHARS = 64 * 1024;
+
+/**
  * Text in whole lines, per stream: secrets are scrubbed line by line, so a secret split across
- * two chunks must not reach the scrubber in two halves. `flush` gives out what is left at the end.
+ * two chunks must not reach the scrubber in two halves. Bytes are decoded per stream, so a
+ * character split across two frames arrives whole. `flush` gives out what is left at the end.
  */
 export class LineBuffer {
   private readonly partial: Record<LogStream, string> = { stdout: '', stderr: '' };
+  private readonly decoders: Record<LogStream, StringDecoder> = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
 
-  push(stream: LogStream, text: string): string | undefined {
+  push(stream: LogStream, data: string | Buffer): string | undefined {
+    const text = typeof data === 'string' ? data : this.decoders[stream].write(data);
     const joined = this.partial[stream] + text;
     const cut = joined.lastIndexOf('\n');
     if (cut < 0) {
-      this.partial[stream] = joined;
-      return undefined;
+      if (joined.length < MAX_LINE_CHARS) {
+        this.partial[stream] = joined;
+        return undefined;
+      }
+      this.partial[stream] = '';
+      return joined;
     }
     this.partial[stream] = joined.slice(cut + 1);
     return joined.slice(0, cut + 1);
   }
 
   flush(): Array<{ stream: LogStream; text: string }> {
+    for (const s of ['stdout', 'stderr'] as const) this.partial[s] += this.decoders[s].end();
     const out = (['stdout', 'stderr'] as const).filter((s) => this.partial[s] !== '').map((s) => ({ stream: s, text: this.partial[s] }));
     this.partial.stdout = '';
     this.partial.stderr = '';

@@ -68,3 +68,29 @@ test('streamLogs against the real engine: streams apart, TTY, tail, since, follo
   await toRemoval;
   assert.equal(ended, true);
 });
+
+test('streamLogs with follow goes on across a restart of the container and ends when it is removed', { timeout: 120_000 }, async (t) => {
+  const env = infra(t, 'docker');
+  if (!env) return;
+  const run = rand();
+  t.after(() => {
+    const ids = docker('ps', '-aq', '--filter', `label=${TEST_LABEL}`, '--filter', `label=dispenser.test.run=${run}`).split('\n').filter(Boolean);
+    if (ids.length) docker('rm', '-f', ...ids);
+  });
+  const id = docker('run', '-d', '--label', TEST_LABEL, '--label', `dispenser.test.run=${run}`, env.baseImage, 'sh', '-c', 'echo run at $(date +%s%N); sleep 1');
+  const engine = new DockerodeEngine();
+  let out = '';
+  let ended = false;
+  const following = engine.streamLogs(id, { follow: true }, (_s, d) => (out += d.toString()), new AbortController().signal).then(() => (ended = true));
+  await until(() => out.includes('run at'));
+  docker('wait', id);
+  docker('start', id);
+  await until(() => (out.match(/run at/g) ?? []).length === 2);
+  docker('wait', id);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(ended, false, 'a stopped container is still followed');
+  assert.equal((out.match(/run at/g) ?? []).length, 2, 'no line twice');
+  docker('rm', '-f', id);
+  await following;
+  assert.equal(ended, true);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineBuffer, LogDemuxer } from '../../src/docker/log-demux.js';
+import { LineBuffer, LogDemuxer, MAX_LINE_CHARS } from '../../src/docker/log-demux.js';
 
 const frame = (stream: 1 | 2, text: string): Buffer => {
   const body = Buffer.from(text);
@@ -33,4 +33,20 @@ test('LineBuffer: whole lines per stream, the rest at flush', () => {
     { stream: 'stderr', text: 'part' },
   ]);
   assert.deepEqual(b.flush(), []);
+});
+
+test('LineBuffer: a character split across two frames comes out whole', () => {
+  const b = new LineBuffer();
+  const bytes = Buffer.from('café ✓\n');
+  const at = bytes.indexOf(0xe2) + 1; // inside the three bytes of ✓
+  assert.equal(b.push('stdout', bytes.subarray(0, at)), undefined);
+  assert.equal(b.push('stdout', bytes.subarray(at)), 'café ✓\n');
+});
+
+test('LineBuffer: output without newlines is passed on, not buffered without end', () => {
+  const b = new LineBuffer();
+  const bar = '\r[#####     ] 50%'.repeat(100);
+  let got = '';
+  for (let i = 0; i < 100; i++) got += b.push('stdout', Buffer.from(bar)) ?? '';
+  assert.ok(got.length >= bar.length * 100 - MAX_LINE_CHARS, `only ${got.length} characters came out`);
 });

@@ -101,8 +101,12 @@ export function parseRequest(line: string): ParsedRequest {
   } catch {
     return { ok: false, id: null, error: { code: 'CONTROL_BAD_REQUEST', message: 'a request line is not JSON' } };
   }
+  // `[]`, `null` or `42` is no request of any version: not a version mismatch
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, id: null, error: { code: 'CONTROL_BAD_REQUEST', message: 'a request line is not a JSON object' } };
+  }
   const requestId = readId(raw);
-  const v = raw && typeof raw === 'object' ? (raw as { v?: unknown }).v : undefined;
+  const v = (raw as { v?: unknown }).v;
   if (v !== CONTROL_PROTOCOL_VERSION) {
     return {
       ok: false,
@@ -123,9 +127,8 @@ export function parseRequest(line: string): ParsedRequest {
   return { ok: true, request: parsed.data };
 }
 
-function readId(raw: unknown): RequestId | null {
-  const value = raw && typeof raw === 'object' ? (raw as { id?: unknown }).id : undefined;
-  const checked = id.safeParse(value);
+function readId(raw: object): RequestId | null {
+  const checked = id.safeParse((raw as { id?: unknown }).id);
   return checked.success ? checked.data : null;
 }
 

@@ -46,3 +46,11 @@ test('LineSplitter: lines across chunks, blank lines skipped, an overlong line r
   assert.deepEqual(s.push('f\n'), { lines: ['def'], overflow: false });
   assert.deepEqual(s.push('01234567890'), { lines: [], overflow: true });
 });
+
+test('requests: a line that is JSON but not an object is a bad request, not another protocol version', () => {
+  for (const line of ['[]', 'null', '42', '"status"', '[{"v":1,"id":1,"method":"status"}]']) {
+    const parsed = parseRequest(line);
+    assert.equal(parsed.ok, false, line);
+    if (!parsed.ok) assert.deepEqual([parsed.id, parsed.error.code], [null, 'CONTROL_BAD_REQUEST'], line);
+  }
+});
