@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@dispenser/shared/log';
 import { assembleStatus, type Status } from '@dispenser/shared/control/status';
+import type { History } from '@dispenser/shared/control/protocol';
 import type { ServiceFacts } from '@dispenser/shared/control/facts';
 import { DispenserError } from '@dispenser/shared/errors';
 import { ControlServer, type ControlBackend } from '../../src/supervisor/control-server.js';
@@ -49,6 +50,9 @@ class FakeBackend implements ControlBackend {
   logs(_params: unknown, sink: LogsSink): () => void {
     this.sinks.push(sink);
     return () => void this.cancelled++;
+  }
+  history(): History {
+    return { entries: [], skipped: 0 };
   }
 }
 
