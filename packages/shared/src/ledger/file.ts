@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LEDGER_KEEP_ENTRIES } from '../defaults.js';
 import { encodeEntry, needsCompaction, parseLedger, type LedgerEntry, type ParsedLedger } from './entry.js';
@@ -44,8 +44,10 @@ export class LedgerFile {
     return readLedger(this.path);
   }
 
-  /** counts the lines and ends a torn last line, so the next append starts on its own line */
+  /** creates the directory, counts the lines and ends a torn last line, so the next append starts on its own line */
   private prepare(): number {
+    // the supervisor creates the state directory for its control socket, unless that failed
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o750 });
     if (!existsSync(this.path)) return 0;
     const text = readFileSync(this.path, 'utf8');
     if (text.length > 0 && !text.endsWith('\n')) {

@@ -87,3 +87,9 @@ test('kill -9 while appending in a loop leaves a readable file with every entry 
   // every entry written before the last is there, in order, none lost in the middle
   assert.deepEqual(entries.map((e) => e.durationMs), entries.map((_, i) => i));
 });
+
+test('a missing state directory is created on the first append', (t) => {
+  const path = join(tempDir(t), 'state', 'ledger.jsonl');
+  new LedgerFile(path).append(entry('web', 1));
+  assert.equal(readLedger(path).entries.length, 1);
+});
