@@ -99,7 +99,7 @@ test('dispenser status and dispenser logs through the control socket', { timeout
   assert.equal(web.container?.health, 'healthy');
   assert.equal(web.runningDigest, webDigest);
   assert.deepEqual(web.routes, [{ host, path: '/' }]);
-  assert.equal(web.lastDeploy?.trigger, 'reconcile');
+  assert.equal(web.lastDeploy?.trigger, 'startup');
   assert.equal(web.lastDeploy?.result, 'ok');
   assert.equal(s.services?.find((x) => x.name === 'chatty')?.state, 'running');
 

@@ -6,7 +6,7 @@
 
 /** Commands that accept the daemon's global flags (-c, -p, -t) after their id. */
 /** Every command id (a test checks this against commands/index.ts, which would be slow to load here). */
-export const COMMANDS: ReadonlySet<string> = new Set(['run', 'dev', 'down', 'status', 'logs']);
+export const COMMANDS: ReadonlySet<string> = new Set(['run', 'dev', 'down', 'status', 'logs', 'history']);
 /** Global flags that take the next argument as their value (`-c FILE`, not `-cFILE`/`--config=FILE`). */
 const VALUE_FLAGS = new Set(['-c', '--config', '-p', '--pid-file', '-s', '--signal']);
 /** `-V` is the original's; `-v` was ours first. */

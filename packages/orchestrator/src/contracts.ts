@@ -10,6 +10,11 @@ import type { CertificateState } from './control/service-facts.js';
 export type DeployReason = 'startup' | 'reload' | 'digest' | 'cron' | 'manual';
 
 /** What the registry watcher and the cron scheduler need from the reconciler. */
+/** Where a cron run of a batch job is recorded once it ended (the deploy ledger, deploy-records.ts). */
+export interface JobRunRecorder {
+  jobRun(service: string, run: { exitCode: number; durationMs: number }): Promise<void>;
+}
+
 export interface Deployer {
   /**
    * (Re)create and start the service's container (rollout for proxied services whose strategy is

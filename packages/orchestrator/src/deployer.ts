@@ -10,6 +10,7 @@ import type { ContainerEngine } from './docker/engine.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { DeployEvents } from './notify/deploy-events.js';
 import type { Applier, PullMode } from './reconcile/apply.js';
+import type { ReconcileMode } from './reconcile/loop.js';
 import { awaitCondition } from './reconcile/dependencies.js';
 import type { DesiredService } from './reconcile/desired.js';
 import type { RoutePublisher } from './route-publisher.js';
@@ -26,6 +27,8 @@ export interface ServiceDeployerOptions {
   activities: Activities;
   /** the outcome of every deploy, for `dispenser status` */
   records: DeployRecords;
+  /** the mode of the reconcile pass under way: a deploy of reconcile is recorded as its startup or reload */
+  passMode: () => ReconcileMode | undefined;
   /** one operation at a time per service, shared with reconcile */
   lock: KeyedLock;
   log: Logger;
@@ -88,7 +91,7 @@ export class ServiceDeployer {
   deploy(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {
     // a redeploy is recorded whole (pull included) by redeploy()
     if (trigger !== 'reconcile') return this.deployOnce(d, existingId, log, trigger);
-    return this.opts.records.track(d.service, trigger, () => this.deployOnce(d, existingId, log, trigger));
+    return this.opts.records.track(d.service, this.opts.passMode() ?? trigger, () => this.deployOnce(d, existingId, log, trigger));
   }
 
   private async deployOnce(d: DesiredService, existingId: string | undefined, log: Logger, trigger: DeployReason | 'reconcile'): Promise<string> {

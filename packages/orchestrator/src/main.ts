@@ -53,7 +53,7 @@ async function createComponents(ctx: ComponentContext): Promise<Component[]> {
   // Certificates first: stored ones are published before `ready`, so a restart serves HTTPS at once.
   const certificates = await startCertificates(ctx.config, { publisher: ctx.publisher, dev: ctx.dev, log: ctx.log, events: ctx.events });
   orchestratorMetrics.gauge(() => certificateSamples(certificates.status()));
-  const cd = startContinuousDeployment(ctx.config, { deployer: ctx.orchestrator, log: ctx.log, events: ctx.events });
+  const cd = startContinuousDeployment(ctx.config, { deployer: ctx.orchestrator, jobRuns: ctx.orchestrator, log: ctx.log, events: ctx.events });
   return [certificates, cd];
 }
 

@@ -4,7 +4,7 @@ import type { Route } from '@dispenser/shared/ipc/messages';
 import type { Logger } from '@dispenser/shared/log';
 import { Activities } from './activities.js';
 import type { ServiceFacts } from '@dispenser/shared/control/facts';
-import type { DeployReason, Deployer, ProxyPublisher, StatusSource } from './contracts.js';
+import type { DeployReason, Deployer, JobRunRecorder, ProxyPublisher, StatusSource } from './contracts.js';
 import { streamServiceLogs, type LogChunk } from './control/logs.js';
 import { gatherServiceFacts } from './control/status-facts.js';
 import { DeployRecords } from './deploy-records.js';
@@ -17,6 +17,7 @@ import { ExitReporter } from './exit-reporter.js';
 import { KeyedLock } from './keyed-lock.js';
 import { DeployEvents } from './notify/deploy-events.js';
 import { NO_EVENTS, type EventSink } from './notify/events.js';
+import { StateDirLedger, type Ledger } from './ledger.js';
 import { Applier } from './reconcile/apply.js';
 import { ReconcileLoop, type ReconcileMode, type ReconcileResult } from './reconcile/loop.js';
 import { RoutePublisher } from './route-publisher.js';
@@ -42,6 +43,8 @@ export interface OrchestratorOptions {
   retryMaxMs?: number;
   /** how long to wait for the proxy to confirm a route table before logging and going on */
   publishTimeoutMs?: number;
+  /** where deploys are recorded; default: `.dispenser/ledger.jsonl` in the config's state directory */
+  ledger?: Ledger;
   /** `dispenser dev`: only some services are loaded; never remove the containers of the others */
   partial?: boolean;
   /** deploys and unexpected exits are told here ([[notify]]); default: nowhere */
@@ -62,12 +65,12 @@ const ROUTES_REFRESH_DELAY_MS = 200;
  * per service, logged with a code and retried with backoff; nothing here throws out of
  * reconcile().
  */
-export class Orchestrator implements Deployer {
+export class Orchestrator implements Deployer, JobRunRecorder {
   readonly instance: InstanceIdentity;
   private readonly abort = new AbortController();
   private readonly services: Services;
   private readonly activities = new Activities();
-  private readonly records = new DeployRecords();
+  private readonly records: DeployRecords;
   private readonly engine: ContainerEngine;
   private readonly routes: RoutePublisher;
   private readonly rollouts: RolloutRunner;
@@ -88,6 +91,7 @@ export class Orchestrator implements Deployer {
     const engine = (this.engine = recordingStops(opts.engine, intendedStops));
     this.instance = opts.instance ?? instanceFromEnv();
     const services = (this.services = new Services(engine, this.instance, opts.extraLabels));
+    this.records = new DeployRecords({ ledger: opts.ledger ?? new StateDirLedger(() => services.config?.stateDir, log), digestOf: (s) => services.runningImageDigest(s) });
     const routes = (this.routes = new RoutePublisher({ engine, services, publisher: opts.publisher, log, signal, ...(opts.publishTimeoutMs !== undefined ? { publishTimeoutMs: opts.publishTimeoutMs } : {}) }));
     const applier = new Applier({
       engine,
@@ -111,6 +115,7 @@ export class Orchestrator implements Deployer {
       services,
       activities,
       records: this.records,
+      passMode: () => this.loop.currentMode,
       lock,
       log,
       signal,
@@ -185,6 +190,11 @@ export class Orchestrator implements Deployer {
   /** the last failed rollout of `service` (config hash, image id, registry digest, error code), if any */
   failedRollout(service: string): Promise<Readonly<FailedRollout> | undefined> {
     return this.rollouts.lastFailure(service);
+  }
+
+  /** see JobRunRecorder */
+  jobRun(service: string, run: { exitCode: number; durationMs: number }): Promise<void> {
+    return this.records.jobRun(service, run);
   }
 
   runningImageDigest(service: string, prefer?: string): Promise<string | undefined> {

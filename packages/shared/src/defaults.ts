@@ -22,6 +22,13 @@ export const PID_FILE_NAME = 'dispenser.pid';
 export const STATE_DIR_NAME = '.dispenser';
 /** The control socket's name, in the state directory (docs/reference/control-protocol.md). */
 export const CONTROL_SOCKET_NAME = 'control.sock';
+/** The deploy ledger's name, in the state directory (docs/operations.md, `dispenser history`). */
+export const LEDGER_FILE_NAME = 'ledger.jsonl';
+/**
+ * The ledger keeps at least this many of the newest entries; it is rewritten down to this many
+ * when it holds twice as many, so the file stays bounded without rewriting it on every deploy.
+ */
+export const LEDGER_KEEP_ENTRIES = 10_000;
 /** How long the supervisor waits for the orchestrator's answer to a control request. */
 export const CONTROL_ORCHESTRATOR_TIMEOUT_MS = 5_000;
 /** `dispenser status --watch`: how often the daemon looks for a change. */

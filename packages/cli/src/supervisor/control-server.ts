@@ -2,8 +2,8 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, unlinkSync } from
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { MAX_CONTROL_CONNECTIONS, STATUS_WATCH_INTERVAL_MS } from '@dispenser/shared/defaults';
-import { DispenserError, errorMessage } from '@dispenser/shared/errors';
-import { encodeFrame, frames, LineSplitter, MAX_REQUEST_LINE_BYTES, parseRequest, type ControlRequest, type LogsParams, type RequestId } from '@dispenser/shared/control/protocol';
+import { codeOr, DispenserError, errorMessage } from '@dispenser/shared/errors';
+import { encodeFrame, frames, LineSplitter, MAX_REQUEST_LINE_BYTES, parseRequest, type ControlRequest, type History, type HistoryParams, type LogsParams, type RequestId } from '@dispenser/shared/control/protocol';
 import { statusChanged, type Status } from '@dispenser/shared/control/status';
 import type { Logger } from '@dispenser/shared/log';
 import type { LogsSink } from './orchestrator-requests.js';
@@ -13,6 +13,8 @@ export interface ControlBackend {
   status(): Promise<Status>;
   /** starts a log stream; returns the function that cancels it */
   logs(params: LogsParams, sink: LogsSink): () => void;
+  /** `dispenser history`: entries of the deploy ledger, newest first */
+  history(params: HistoryParams): History;
 }
 
 export interface ControlServerOptions {
@@ -145,6 +147,14 @@ export class ControlServer {
           if (!done) cancel();
         };
       }
+      case 'history':
+        try {
+          write(socket, frames.result(id, this.options.backend.history(request.params)));
+        } catch (err) {
+          const hint = err instanceof DispenserError ? err.hint : undefined;
+          write(socket, frames.error(id, { code: codeOr(err, 'LEDGER_UNREADABLE'), message: errorMessage(err), ...(hint ? { hint } : {}) }));
+        }
+        return undefined;
     }
   }
 

@@ -14,6 +14,7 @@ import { takeActivatedSockets } from './socket-activation.js';
 import { PID_FILE_NAME } from '@dispenser/shared/defaults';
 import { controlSocketPath } from '../control/socket-path.js';
 import { ControlServer } from './control-server.js';
+import { ledgerPathFor } from './history.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -81,7 +82,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   process.on('exit', () => releasePidFile(pidFile));
   log.info({ supervisorPid: process.pid, config: configFile, pidFile, devServices: options.devServices }, 'dispenser supervisor starting');
   // after the lock: whatever socket file is there now belongs to a daemon that is gone
-  const control = new ControlServer({ path: controlSocketPath(configFile), backend: supervisor.controlBackend(options.version), log });
+  const socketPath = controlSocketPath(configFile);
+  const control = new ControlServer({ path: socketPath, backend: supervisor.controlBackend(options.version, ledgerPathFor(socketPath)), log });
   try {
     await control.listen();
     process.on('exit', () => control.close());

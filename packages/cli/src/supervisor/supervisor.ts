@@ -9,6 +9,7 @@ import { isSnapshot, TICKET_KEYS_BYTES, type Message, type MessageOf, type Proxy
 import { AckTracker } from './ack-tracker.js';
 import type { ChildHandle } from './child-process.js';
 import type { ControlBackend } from './control-server.js';
+import { readHistory } from './history.js';
 import { ManagedChild } from './managed-child.js';
 import { OrchestratorRequests } from './orchestrator-requests.js';
 import type { BackoffOptions } from './restart-backoff.js';
@@ -94,7 +95,7 @@ export class Supervisor {
   }
 
   /** What the control socket answers with (`dispenser status`, `dispenser logs`). */
-  controlBackend(version: string): ControlBackend {
+  controlBackend(version: string, ledgerPath: string): ControlBackend {
     const ask = sharedCall(() => this.requests.status(this.options.controlTimeoutMs ?? CONTROL_ORCHESTRATOR_TIMEOUT_MS));
     return {
       status: async () => {
@@ -102,6 +103,7 @@ export class Supervisor {
         return assembleStatus({ version, pid: process.pid, startedAt: this.startedAt, ready: this.announcedReady }, answer, new Date());
       },
       logs: (params, sink) => this.requests.logs(params, sink),
+      history: (params) => readHistory(ledgerPath, params),
     };
   }
 

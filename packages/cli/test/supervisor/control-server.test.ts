@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@dispenser/shared/log';
 import { assembleStatus, type Status } from '@dispenser/shared/control/status';
+import type { History } from '@dispenser/shared/control/protocol';
 import type { ServiceFacts } from '@dispenser/shared/control/facts';
 import { DispenserError } from '@dispenser/shared/errors';
 import { ControlServer, type ControlBackend } from '../../src/supervisor/control-server.js';
@@ -49,6 +50,11 @@ class FakeBackend implements ControlBackend {
   logs(_params: unknown, sink: LogsSink): () => void {
     this.sinks.push(sink);
     return () => void this.cancelled++;
+  }
+  historyAnswer: History | Error = { entries: [], skipped: 0 };
+  history(): History {
+    if (this.historyAnswer instanceof Error) throw this.historyAnswer;
+    return this.historyAnswer;
   }
 }
 
@@ -150,6 +156,20 @@ test('status --watch: one status now, another only when something but the uptime
   assert.equal(seen[1]?.degraded, true);
   call.cancel();
   await call.done;
+});
+
+test("history: the backend's entries as the result, its failure as an error frame with its code", async (t) => {
+  const { path, server, backend } = setup(t);
+  await server.listen();
+  backend.historyAnswer = {
+    entries: [{ at: '2026-12-05T10:00:00.000Z', service: 'web', kind: 'deploy', trigger: 'reload', result: 'ok', durationMs: 5, oldDigest: null, newDigest: null }],
+    skipped: 1,
+  };
+  const seen: History[] = [];
+  await controlRequest(path, 'history', { service: 'web', limit: 5 }, (h) => seen.push(h)).done;
+  assert.deepEqual(seen, [backend.historyAnswer]);
+  backend.historyAnswer = new DispenserError('LEDGER_UNREADABLE', 'cannot read the deploy ledger', { hint: 'check it' });
+  await assert.rejects(controlRequest(path, 'history', {}, () => undefined).done, (err: unknown) => err instanceof DispenserError && err.code === 'LEDGER_UNREADABLE');
 });
 
 test('logs: chunks in order, the end, errors with their code; a client that leaves cancels the stream', async (t) => {

@@ -1,6 +1,6 @@
 import type { DispenserConfig } from '@dispenser/shared/config/types';
 import { createLogger, type Logger } from '@dispenser/shared/log';
-import type { Component, Deployer } from '../contracts.js';
+import type { Component, Deployer, JobRunRecorder } from '../contracts.js';
 import type { EventSink } from '../notify/events.js';
 import { RegistryClient, type DigestSource } from '../registry/client.js';
 import { DockerCredentials } from '../registry/credentials.js';
@@ -12,6 +12,8 @@ import { DigestWatcher } from './watcher.js';
 
 export interface ContinuousDeploymentDeps {
   deployer: Deployer;
+  /** where ended cron runs of batch jobs are recorded */
+  jobRuns?: JobRunRecorder;
   log?: Logger;
   /** default: a RegistryClient with the Docker credentials of the user running Dispenser */
   registry?: DigestSource;
@@ -51,7 +53,7 @@ export function startContinuousDeployment(config: DispenserConfig, deps: Continu
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.random ? { random: deps.random } : {}),
   });
-  const cron = new CronRunner({ deployer: deps.deployer, scheduler: deps.scheduler ?? nodeScheduler, log, inFlight, ...(deps.now ? { now: deps.now } : {}), ...(deps.events ? { events: deps.events } : {}) });
+  const cron = new CronRunner({ deployer: deps.deployer, scheduler: deps.scheduler ?? nodeScheduler, log, inFlight, ...(deps.jobRuns ? { jobRuns: deps.jobRuns } : {}), ...(deps.now ? { now: deps.now } : {}), ...(deps.events ? { events: deps.events } : {}) });
   const reported = new Set<string>();
 
   const apply = (cfg: DispenserConfig): void => {

@@ -1,6 +1,6 @@
 import type { Logger } from '@dispenser/shared/log';
 import { codeOr, errorMessage } from '@dispenser/shared/errors';
-import type { Deployer } from '../contracts.js';
+import type { Deployer, JobRunRecorder } from '../contracts.js';
 import type { EventSink } from '../notify/events.js';
 import type { InFlight } from './in-flight.js';
 import type { ScheduledJob, Scheduler } from './scheduler.js';
@@ -12,6 +12,8 @@ export interface CronRunnerOptions {
   scheduler: Scheduler;
   log: Logger;
   inFlight: InFlight;
+  /** where each ended run of a batch job is recorded (`dispenser history`) */
+  jobRuns?: JobRunRecorder;
   now?: () => number;
   /** cron-failed is told here */
   events?: EventSink;
@@ -140,6 +142,7 @@ export class CronRunner {
         this.options.events?.emit({ event: 'cron-failed', service: t.service, message: `cron run of ${t.service} exited with code ${exitCode}`, details: { cron: t.cron, ...fields } });
       }
       orchestratorMetrics.cronRun(t.service, exitCode === 0 ? 'success' : 'failure');
+      await this.options.jobRuns?.jobRun(t.service, fields);
     } catch (err) {
       orchestratorMetrics.cronRun(t.service, 'failure');
       log.error({ code: codeOr(err, 'DOCKER_ERROR'), durationMs: this.now() - started }, `cannot wait for the cron run to finish: ${errorMessage(err)}`);

@@ -60,13 +60,28 @@ export class ReconcileLoop {
   private readonly passes = new SerialQueue();
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAttempt = 0;
+  private passing: ReconcileMode | undefined;
 
   constructor(private readonly opts: ReconcileLoopOptions) {}
+
+  /** the mode of the pass under way (what triggered its deploys, for the ledger), if one is */
+  get currentMode(): ReconcileMode | undefined {
+    return this.passing;
+  }
 
   /** Reconciles the engine onto `config` once the passes asked for before are done. */
   reconcile(config: DispenserConfig, mode: ReconcileMode = 'startup'): Promise<ReconcileResult> {
     this.opts.services.config = config;
-    return this.passes.run(() => this.opts.activities.during(`a reconcile (${mode})`, () => this.once(config, mode)));
+    return this.passes.run(() =>
+      this.opts.activities.during(`a reconcile (${mode})`, async () => {
+        this.passing = mode;
+        try {
+          return await this.once(config, mode);
+        } finally {
+          this.passing = undefined;
+        }
+      }),
+    );
   }
 
   /** runs `fn` once the passes asked for so far are done */

@@ -10,12 +10,14 @@ function setup(services: ReturnType<typeof service>[]) {
   const deployer = new FakeDeployer();
   const scheduler = new FakeScheduler();
   const capture = captureLog();
-  const cd = startContinuousDeployment(config(services), { deployer, registry: new FakeRegistry(), log: capture.log, scheduler });
+  const runs: Array<{ service: string; exitCode: number; durationMs: number }> = [];
+  const jobRuns = { jobRun: (svc: string, run: { exitCode: number; durationMs: number }) => Promise.resolve(void runs.push({ service: svc, ...run })) };
+  const cd = startContinuousDeployment(config(services), { deployer, jobRuns, registry: new FakeRegistry(), log: capture.log, scheduler });
   const fire = async (expr: string): Promise<void> => {
     scheduler.jobs.get(expr)?.onTick();
     await new Promise((r) => setImmediate(r));
   };
-  return { deployer, scheduler, cd, fire, ...capture };
+  return { deployer, scheduler, cd, fire, runs, ...capture };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 5));
@@ -32,6 +34,22 @@ test('a cron tick recreates the job, waits for its exit, and logs exit code, dur
   assert.equal(finished?.exitCode, 3);
   assert.equal(typeof finished?.durationMs, 'number');
   assert.equal(find(/next cron run/, 'backup').length, 1);
+});
+
+test('an ended run of a batch job is recorded for `dispenser history` with its exit code; a restarted service is not', async (t) => {
+  const { deployer, cd, fire, runs } = setup([
+    service('backup', { image: 'reg.test/backup:1', dispenser: { watch: false, cron: '*/2 * * * * *' } }),
+    service('web', { image: 'reg.test/web:1', dispenser: { watch: true, cron: '*/5 * * * * *' } }),
+  ]);
+  t.after(() => cd.stop());
+  await fire('*/2 * * * * *');
+  await fire('*/5 * * * * *');
+  deployer.exit('backup', 3);
+  await settle();
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]?.service, 'backup');
+  assert.equal(runs[0]?.exitCode, 3);
+  assert.equal(typeof runs[0]?.durationMs, 'number');
 });
 
 test('pull = "on-startup" does not pull on a tick', async (t) => {

@@ -58,7 +58,7 @@ export const serviceFactsSchema = z.strictObject({
   runningDigest: z.string().nullable(),
   /** the digest the registry watcher saw last for the tag, null when not watched or not checked yet */
   availableDigest: z.string().nullable(),
-  /** since this orchestrator started; null before the first deploy */
+  /** from the deploy ledger, so also one before a restart; null before the first deploy */
   lastDeploy: deploy.nullable(),
   routes: z.array(z.strictObject({ host: z.string(), path: z.string() })),
   cron: z.string().nullable(),

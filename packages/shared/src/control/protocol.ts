@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../errors/catalogue.js';
+import { ledgerEntrySchema } from '../ledger/entry.js';
 import { statusSchema } from './status.js';
 
 /**
@@ -31,10 +32,18 @@ const logsParams = z.strictObject({
   since: z.number().int().nonnegative().optional(),
 });
 export type LogsParams = z.infer<typeof logsParams>;
+const historyParams = z.strictObject({
+  /** only this service's entries */
+  service: z.string().min(1).optional(),
+  /** at most this many, newest first; absent: HISTORY_DEFAULT_LIMIT */
+  limit: z.number().int().positive().optional(),
+});
+export type HistoryParams = z.infer<typeof historyParams>;
 
 export const controlRequestSchema = z.discriminatedUnion('method', [
   z.strictObject({ v: z.literal(CONTROL_PROTOCOL_VERSION), id, method: z.literal('status'), params: statusParams.default({}) }),
   z.strictObject({ v: z.literal(CONTROL_PROTOCOL_VERSION), id, method: z.literal('logs'), params: logsParams }),
+  z.strictObject({ v: z.literal(CONTROL_PROTOCOL_VERSION), id, method: z.literal('history'), params: historyParams.default({}) }),
 ]);
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 export type ControlRequestInput = z.input<typeof controlRequestSchema>;
@@ -42,6 +51,14 @@ export type ControlMethod = ControlRequest['method'];
 
 export const logChunkSchema = z.strictObject({ stream: z.enum(['stdout', 'stderr']), text: z.string() });
 export type LogChunk = z.infer<typeof logChunkSchema>;
+
+export const historySchema = z.strictObject({
+  /** newest first */
+  entries: z.array(ledgerEntrySchema),
+  /** lines of the ledger that could not be read (a write cut short by a crash) */
+  skipped: z.number().int().nonnegative(),
+});
+export type History = z.infer<typeof historySchema>;
 
 export const controlErrorSchema = z.strictObject({ code: z.string(), message: z.string(), hint: z.string().optional() });
 export interface ControlError {
@@ -63,6 +80,7 @@ export type ControlFrame = z.infer<typeof controlFrameSchema>;
 export const payloadSchemas = {
   status: statusSchema,
   logs: logChunkSchema,
+  history: historySchema,
 } as const;
 export type PayloadOf<M extends ControlMethod> = z.infer<(typeof payloadSchemas)[M]>;
 

@@ -560,6 +560,16 @@ export const errorCatalogue = {
     where: '`watcher.ts`: a redeploy finished but the container still reports the old digest',
     action: 'not retried until the tag moves; check the image',
   },
+  LEDGER_WRITE_FAILED: {
+    area: 'cd',
+    where: 'orchestrator, warning (`ledger.ts`): a deploy or cron run could not be appended to the deploy ledger `.dispenser/ledger.jsonl`; the deploy itself is unaffected, `dispenser history` misses it',
+    action: "make the state directory writable by the daemon's user; check the disk is not full",
+  },
+  LEDGER_UNREADABLE: {
+    area: 'cli',
+    where: 'supervisor, answered on the control socket (`supervisor/control-server.ts`): `dispenser history` could not read the deploy ledger `.dispenser/ledger.jsonl`',
+    action: "check the file's permissions: the daemon's user must be able to read it",
+  },
   DEPLOY_FAILED: {
     area: 'cd',
     where: '`watcher.ts`, `cd/cron-runner.ts`: a watch- or cron-triggered deploy failed',
