@@ -1,26 +1,15 @@
 import type { ServiceProxyConfig } from '@dispenser/shared/config/types';
 import { errorMessage } from '@dispenser/shared/errors';
 import { serviceLogger, type Logger } from '@dispenser/shared/log';
-import type { Activities } from '../activities.js';
 import { sleep } from '../backoff.js';
-import type { ContainerEngine } from '../docker/engine.js';
 import { wrapEngineError } from '../docker/errors.js';
 import type { KeyedLock } from '../keyed-lock.js';
-import type { Applier } from '../reconcile/apply.js';
-import type { RoutePublisher } from '../route-publisher.js';
-import type { Services } from '../services.js';
 import { drain, openConnections } from './drain.js';
-import type { RolloutFiles } from './files.js';
 import { routesMayPointToCandidate, type RolloutRecord } from './journal.js';
 import { resumeFailure, resumeRollout } from './resume.js';
+import type { RolloutParts } from './runner.js';
 
-export interface InterruptedRolloutsOptions {
-  engine: ContainerEngine;
-  applier: Applier;
-  routes: RoutePublisher;
-  services: Services;
-  files: RolloutFiles;
-  activities: Activities;
+export interface InterruptedRolloutsOptions extends RolloutParts {
   /** one operation at a time per service, shared with reconcile and redeploys */
   lock: KeyedLock;
   log: Logger;

@@ -16,13 +16,17 @@ import { journalProgress } from './progress.js';
 import { engineSteps } from './steps.js';
 import { orchestratorMetrics } from '../metrics.js';
 
-export interface RolloutRunnerOptions {
+/** What a rollout works with; the runner and the settling of interrupted rollouts share them. */
+export interface RolloutParts {
   engine: ContainerEngine;
   applier: Applier;
   routes: RoutePublisher;
   services: Services;
   files: RolloutFiles;
   activities: Activities;
+}
+
+export interface RolloutRunnerOptions extends RolloutParts {
   /** aborted when the orchestrator stops: health checks and drains end early */
   signal: AbortSignal;
 }
